@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/repo"
+)
+
+// Exit codes, documented in --help and the README.
+const (
+	exitOK      = 0 // everything succeeded
+	exitFailed  = 1 // a backup, verify or restore failed, or entries were skipped
+	exitUsage   = 2 // bad command line, config or input; nothing was changed
+	exitLocked  = 3 // another lvback run holds the repository lock
+	exitAborted = 4 // interrupted by SIGINT, SIGTERM or SIGHUP; cleaned up
+)
+
+const exitHelp = `Exit codes:
+  0  success
+  1  a backup, verify or restore failed, or some entries were skipped
+  2  usage error (bad flag, argument, name or path); nothing was changed
+  3  the repository is locked by another lvback run
+  4  interrupted by a signal (the partial work was cleaned up)`
+
+// usageError marks errors that are the caller's input, not a failure.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+type globals struct {
+	verbose bool
+	quiet   bool
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+func (g *globals) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if g.verbose {
+		level = slog.LevelInfo
+	}
+	if g.quiet {
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// execute runs the command line and returns the process exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "lvback",
+		Short:         "Incremental, verifiable backups of directories and LVM volumes",
+		Long:          "lvback makes dated, browsable backup trees that hard-link unchanged files,\nwith a BLAKE3 manifest per backup.\n\n" + exitHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log progress details to stderr")
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "log only errors")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(backupCmd(g), listCmd(g))
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "lvback: "+oneLine(err.Error()))
+	return exitCode(ctx, err)
+}
+
+func exitCode(ctx context.Context, err error) int {
+	var u usageError
+	switch {
+	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "required flag"):
+		return exitUsage
+	case errors.Is(err, repo.ErrLocked):
+		return exitLocked
+	case ctx.Err() != nil:
+		return exitAborted
+	case errors.Is(err, engine.ErrEntriesSkipped):
+		return exitFailed
+	}
+	return exitFailed
+}
+
+// oneLine keeps an error message on one line (file names may hold newlines).
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", `\n`) }

@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zeebo/blake3"
+
+	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/repo"
+)
+
+// BackupOptions says what to back up into which repository.
+type BackupOptions struct {
+	Repo     string // repository directory; created when missing or empty
+	Name     string // volume name the backup is filed under
+	Source   string // directory to back up (a mounted snapshot, or a live tree)
+	Jobs     int    // concurrent file workers; 0 means DefaultJobs()
+	Checksum bool   // compare content hashes, not only metadata
+	// Now is the clock that names the backup; nil means time.Now.
+	Now func() time.Time
+	// Log receives warnings (skipped entries, an unreadable previous
+	// manifest); nil discards them.
+	Log *slog.Logger
+}
+
+// Result describes a finished backup.
+type Result struct {
+	Info repo.Info
+	Dir  string // the backup's directory
+	Tree string // the browsable tree inside Dir
+}
+
+// ErrEntriesSkipped means the backup completed but some entries could not
+// be read; Result.Info lists them. The caller should exit non-zero.
+var ErrEntriesSkipped = errors.New("backup completed, but some entries were skipped")
+
+// Backup makes a new dated backup of o.Source under o.Name. Unchanged files
+// are hard-linked from the newest complete backup of that name; the rest is
+// copied. The backup becomes complete only after its data, manifest and
+// info are durable; on any failure (or cancellation) its temporary
+// directory is removed and earlier backups are untouched. Only one backup
+// runs per repository at a time (repo.ErrLocked otherwise).
+func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
+	o = o.withDefaults()
+	if err := repo.ValidName(o.Name); err != nil {
+		return nil, err
+	}
+	src, err := checkSource(o.Source, o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	r, err := repo.OpenOrCreate(o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := r.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	if err := removePartials(r, o.Name, o.Jobs, o.Log); err != nil {
+		return nil, err
+	}
+	prev, err := r.Latest(o.Name)
+	if err != nil {
+		return nil, err
+	}
+	started := o.Now()
+	p, err := r.Begin(o.Name, started)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = fileops.RemoveTree(p.Dir, o.Jobs)
+		}
+	}()
+	info, err := newRun(o, src, p, prev).do(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
+	}
+	info.Source, info.Mode = src, "files"
+	info.Started, info.Finished = started.UTC(), o.Now().UTC()
+	if err := p.Commit(info); err != nil {
+		return nil, err
+	}
+	committed = true
+	res := &Result{Info: *info, Dir: p.Dir, Tree: p.TreePath()}
+	if info.Errors > 0 {
+		return res, fmt.Errorf("%w: %d entries (first: %s: %s)", ErrEntriesSkipped, info.Errors,
+			info.ErrorSamples[0].Path, info.ErrorSamples[0].Error)
+	}
+	return res, nil
+}
+
+func (o BackupOptions) withDefaults() BackupOptions {
+	if o.Jobs <= 0 {
+		o.Jobs = DefaultJobs()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return o
+}
+
+// checkSource resolves the source and refuses a missing source, a source
+// that is not a directory, and a repository inside the source or the other
+// way round (the backup would copy itself).
+func checkSource(source, repoPath string) (string, error) {
+	if source == "" {
+		return "", errors.New("no source given")
+	}
+	src, err := filepath.EvalSymlinks(source)
+	if err != nil {
+		return "", fmt.Errorf("source %s: %w", source, errors.Unwrap(err))
+	}
+	src, err = filepath.Abs(src)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return "", fmt.Errorf("source: %w", err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("source %s is not a directory", source)
+	}
+	dst, err := resolveMaybeMissing(repoPath)
+	if err != nil {
+		return "", err
+	}
+	if within(dst, src) || within(src, dst) {
+		return "", fmt.Errorf("repository %s and source %s overlap; put the repository outside the source", repoPath, source)
+	}
+	return src, nil
+}
+
+// resolveMaybeMissing returns the absolute, symlink-free form of a path
+// whose last components may not exist yet.
+func resolveMaybeMissing(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	var rest []string
+	for cur := abs; ; cur = filepath.Dir(cur) {
+		if real, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(append([]string{real}, rest...)...), nil
+		}
+		if cur == filepath.Dir(cur) {
+			return abs, nil
+		}
+		rest = append([]string{filepath.Base(cur)}, rest...)
+	}
+}
+
+// within reports whether path is dir or below it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// removePartials deletes the temporary directories of runs that died; the
+// caller holds the lock, so none of them belongs to a live run.
+func removePartials(r *repo.Repo, name string, jobs int, log *slog.Logger) error {
+	ps, err := r.Partials(name)
+	if err != nil {
+		return err
+	}
+	for _, b := range ps {
+		log.Warn("removing incomplete backup left by an interrupted run", "dir", b.Dir)
+		if err := fileops.RemoveTree(b.Dir, jobs); err != nil {
+			return fmt.Errorf("remove incomplete backup %s: %w", b.Dir, err)
+		}
+	}
+	return nil
+}
+
+// hashFile returns the BLAKE3 of a whole file, as a hex string.
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := blake3.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)), nil
+}

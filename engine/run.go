@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/manifest"
+	"github.com/lvback/lvback/repo"
+	"github.com/lvback/lvback/walker"
+)
+
+// run is the state of one backup. Fields without a comment are set once
+// before the run starts.
+type run struct {
+	o         BackupOptions
+	src       string // source root
+	dst       string // new tree root
+	manifest  string // new manifest path
+	prev      *repo.Backup
+	prevStart int64
+
+	noReflink atomic.Bool // set once FICLONE failed as unsupported
+	st        stats
+	errs      errorLog
+
+	// Owned by the walk callback goroutine.
+	groups map[devIno]*pending // first path of each multiply-linked inode
+	dirs   []*manifest.Entry   // directories, in walk order
+}
+
+type devIno struct{ dev, ino uint64 }
+
+// stats are the run's counters; workers update them concurrently.
+type stats struct {
+	files, dirs, symlinks, specials atomic.Int64
+	size, added                     atomic.Int64
+	copied, linked, reflinked       atomic.Int64
+}
+
+// errorLog records skipped entries: an exact count and the first few.
+type errorLog struct {
+	mu      sync.Mutex // guards samples and count
+	count   int64
+	samples []repo.EntryError
+	log     *slog.Logger
+}
+
+func (l *errorLog) add(path string, err error) {
+	l.log.Warn("skipped", "path", path, "err", err)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.count++
+	if len(l.samples) < maxErrorSamples {
+		l.samples = append(l.samples, repo.EntryError{Path: path, Error: err.Error()})
+	}
+}
+
+// pending is an entry waiting for its file work before it goes into the
+// manifest. done is closed when the work ended; err then says whether the
+// entry was skipped.
+type pending struct {
+	e    *manifest.Entry
+	done chan struct{}
+	err  error
+}
+
+func newPending(e *manifest.Entry) *pending {
+	return &pending{e: e, done: make(chan struct{})}
+}
+
+func (p *pending) finish(err error) {
+	p.err = err
+	close(p.done)
+}
+
+func newRun(o BackupOptions, src string, p *repo.Pending, prev *repo.Backup) *run {
+	r := &run{o: o, src: src, dst: p.TreePath(), manifest: p.ManifestPath(), prev: prev,
+		groups: make(map[devIno]*pending)}
+	r.errs.log = o.Log
+	if prev != nil {
+		r.prevStart = prev.Info.Started.UnixNano()
+	}
+	return r
+}
+
+// do walks the source, writes the tree and the manifest, and returns the
+// run's info (without the fields Backup fills in).
+func (r *run) do(ctx context.Context) (*repo.Info, error) {
+	mw, err := manifest.Create(r.manifest)
+	if err != nil {
+		return nil, err
+	}
+	defer mw.Abort()
+	prev := r.openPrev()
+	defer prev.close()
+
+	jobs := make(chan *fileJob, 2*r.o.Jobs)
+	ordered := make(chan *pending, orderedWindow)
+	g, gctx := errgroup.WithContext(ctx)
+	for range r.o.Jobs {
+		g.Go(func() error { return r.work(gctx, jobs) })
+	}
+	g.Go(func() error { return writeOrdered(gctx, ordered, mw) })
+	g.Go(func() error {
+		defer close(ordered)
+		defer close(jobs)
+		opts := walker.Options{Jobs: r.o.Jobs, OneFileSystem: true,
+			OnError: func(path string, err error) error { r.errs.add(path, err); return nil }}
+		return walker.Walk(gctx, r.src, opts, func(we *walker.Entry) error {
+			return r.visit(gctx, we, prev, jobs, ordered)
+		})
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := r.finishDirs(); err != nil {
+		return nil, err
+	}
+	if err := fileops.SyncFS(r.dst); err != nil {
+		return nil, err
+	}
+	if err := mw.Commit(); err != nil {
+		return nil, fmt.Errorf("write manifest: %w", err)
+	}
+	sum, err := hashFile(r.manifest)
+	if err != nil {
+		return nil, fmt.Errorf("read back manifest: %w", err)
+	}
+	return r.info(mw.Count(), sum), nil
+}
+
+// writeOrdered adds entries to the manifest in walk order as their work
+// completes; skipped entries are left out.
+func writeOrdered(ctx context.Context, ordered <-chan *pending, mw *manifest.Writer) error {
+	for p := range ordered {
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if p.err != nil {
+			continue
+		}
+		if err := mw.Add(p.e); err != nil {
+			return fmt.Errorf("manifest: %w", err)
+		}
+	}
+	return nil
+}
+
+// finishDirs sets each directory's metadata after its content is written,
+// deepest first (reverse walk order), the root last.
+func (r *run) finishDirs() error {
+	for i := len(r.dirs) - 1; i >= 0; i-- {
+		e := r.dirs[i]
+		if err := r.applyMeta(r.target(e.Path), e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMeta applies e's metadata; a permission failure (not root) is a
+// recorded skip of that detail, anything else is fatal.
+func (r *run) applyMeta(path string, e *manifest.Entry) error {
+	err := fileops.ApplyMeta(path, e)
+	if errors.Is(err, fileops.ErrNotPermitted) {
+		r.errs.add(e.Path, err)
+		return nil
+	}
+	return err
+}
+
+func (r *run) target(rel string) string {
+	if rel == "" {
+		return r.dst
+	}
+	return filepath.Join(r.dst, filepath.FromSlash(rel))
+}
+
+func (r *run) source(rel string) string { return filepath.Join(r.src, filepath.FromSlash(rel)) }
+
+func (r *run) info(entries int64, manifestSum string) *repo.Info {
+	r.errs.mu.Lock()
+	defer r.errs.mu.Unlock()
+	return &repo.Info{
+		Files: r.st.files.Load(), Dirs: r.st.dirs.Load(), Symlinks: r.st.symlinks.Load(),
+		Specials: r.st.specials.Load(), Size: r.st.size.Load(), AddedBytes: r.st.added.Load(),
+		Copied: r.st.copied.Load(), Linked: r.st.linked.Load(), Reflinked: r.st.reflinked.Load(),
+		Errors: r.errs.count, ErrorSamples: r.errs.samples,
+		ManifestEntries: entries, ManifestBLAKE3: manifestSum,
+	}
+}
+
+// prevCursor streams the previous manifest alongside the walk.
+type prevCursor struct {
+	r    *manifest.Reader
+	cur  *manifest.Entry
+	done bool
+	log  *slog.Logger
+}
+
+func (r *run) openPrev() *prevCursor {
+	c := &prevCursor{done: true, log: r.o.Log}
+	if r.prev == nil {
+		return c
+	}
+	mr, err := manifest.Open(r.prev.ManifestPath())
+	if err != nil {
+		r.o.Log.Warn("previous manifest unreadable; copying everything", "err", err)
+		return c
+	}
+	c.r, c.done = mr, false
+	return c
+}
+
+// find returns the previous record of path. Calls must come in increasing
+// manifest.Compare order of path.
+func (c *prevCursor) find(path string) *manifest.Entry {
+	for !c.done {
+		if c.cur == nil {
+			e, err := c.r.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					c.log.Warn("previous manifest damaged; copying the rest", "err", err)
+				}
+				c.done = true
+				return nil
+			}
+			c.cur = e
+		}
+		switch cmp := manifest.Compare(c.cur.Path, path); {
+		case cmp < 0:
+			c.cur = nil
+		case cmp == 0:
+			return c.cur
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (c *prevCursor) close() {
+	if c.r != nil {
+		c.r.Close()
+	}
+}
+
+// isRepoFailure reports errors that mean the repository itself cannot be
+// written, which abort the run instead of skipping one entry.
+func isRepoFailure(err error) bool {
+	for _, e := range []error{errNoSpace, errQuota, errReadOnly} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}

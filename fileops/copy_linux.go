@@ -1,0 +1,171 @@
+package fileops
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/zeebo/blake3"
+	"golang.org/x/sys/unix"
+)
+
+// bufPool holds *[]byte of copyBufSize, one per copy in flight.
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, copyBufSize)
+	return &b
+}}
+
+// zeros is never written to: it feeds the holes of sparse files to the hasher.
+var zeros [copyBufSize]byte
+
+// CopyFile creates dst (exclusively, mode 0600, not following a symlink) and
+// copies the first size bytes of src into it in one read pass, returning the
+// BLAKE3 hash of that logical content and the number of data bytes written.
+// Holes in src stay holes in dst. If src's length is not size when the copy
+// ends, it returns an error wrapping ErrSizeChanged. On any error dst is
+// removed (unless it existed before). src is read with pread; its file offset
+// is left unspecified.
+func CopyFile(dst string, src *os.File, size int64) (hash [32]byte, written int64, err error) {
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return hash, 0, err
+	}
+	defer func() {
+		if cerr := out.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if err != nil {
+			_ = os.Remove(dst)
+			hash, written = [32]byte{}, 0
+		}
+	}()
+	c := extentCopier{src: src, dst: out, h: blake3.New()}
+	if err := c.run(size); err != nil {
+		return hash, 0, err
+	}
+	if err := out.Truncate(size); err != nil {
+		return hash, 0, err
+	}
+	c.h.Sum(hash[:0])
+	return hash, c.written, nil
+}
+
+// HashFile returns the BLAKE3 hash of the first size bytes of f, reading only
+// its data extents (holes hash as zeros). If f's length is not size when the
+// read ends, it returns an error wrapping ErrSizeChanged. f is read with
+// pread; its file offset is left unspecified.
+func HashFile(f *os.File, size int64) ([32]byte, error) {
+	var sum [32]byte
+	c := extentCopier{src: f, h: blake3.New()}
+	if err := c.run(size); err != nil {
+		return sum, err
+	}
+	c.h.Sum(sum[:0])
+	return sum, nil
+}
+
+// extentCopier hashes src's logical content and, if dst is not nil, writes
+// src's data extents to dst at the same offsets.
+type extentCopier struct {
+	src, dst *os.File
+	h        *blake3.Hasher
+	buf      []byte
+	written  int64 // data bytes written to dst
+}
+
+// run processes src from offset 0 to size, then checks src's length.
+func (c *extentCopier) run(size int64) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	c.buf = *bp
+	for off := int64(0); off < size; {
+		data, hole, err := nextData(c.src, off, size)
+		if err != nil {
+			return err
+		}
+		c.hashZeros(data - off)
+		if err := c.copyRange(data, hole, size); err != nil {
+			return err
+		}
+		off = hole
+	}
+	return checkSize(c.src, size)
+}
+
+// nextData returns the first data range [data, hole) of f at or after off,
+// clipped to size; data == hole == size when only holes remain.
+func nextData(f *os.File, off, size int64) (data, hole int64, err error) {
+	data, err = f.Seek(off, unix.SEEK_DATA)
+	switch {
+	case errors.Is(err, unix.ENXIO): // nothing but holes up to EOF
+		return size, size, nil
+	case errors.Is(err, unix.EINVAL): // no SEEK_DATA here: all of it is data
+		return off, size, nil
+	case err != nil:
+		return 0, 0, err
+	case data >= size:
+		return size, size, nil
+	}
+	hole, err = f.Seek(data, unix.SEEK_HOLE)
+	if errors.Is(err, unix.ENXIO) { // truncated meanwhile; the read sees EOF
+		return data, size, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return data, min(hole, size), nil
+}
+
+// hashZeros feeds n zero bytes to the hasher.
+func (c *extentCopier) hashZeros(n int64) {
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		_, _ = c.h.Write(zeros[:k])
+		n -= k
+	}
+}
+
+// copyRange reads [off, end) of src, hashes it and writes it to dst.
+func (c *extentCopier) copyRange(off, end, size int64) error {
+	for off < end {
+		n := int(min(int64(len(c.buf)), end-off))
+		m, err := c.src.ReadAt(c.buf[:n], off)
+		if m < n {
+			if err == nil || errors.Is(err, io.EOF) {
+				return sizeChangedError(c.src, size)
+			}
+			return err
+		}
+		_, _ = c.h.Write(c.buf[:n])
+		if c.dst != nil {
+			if _, err := c.dst.WriteAt(c.buf[:n], off); err != nil {
+				return err
+			}
+			c.written += int64(n)
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
+// checkSize returns an ErrSizeChanged error unless f's length is size.
+func checkSize(f *os.File, size int64) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() != size {
+		return fmt.Errorf("%s: %w: %d bytes at lstat, %d now", f.Name(), ErrSizeChanged, size, fi.Size())
+	}
+	return nil
+}
+
+// sizeChangedError reports that f ended before size.
+func sizeChangedError(f *os.File, size int64) error {
+	if err := checkSize(f, size); err != nil {
+		return err
+	}
+	return fmt.Errorf("%s: %w: read ended before %d bytes", f.Name(), ErrSizeChanged, size)
+}

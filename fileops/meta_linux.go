@@ -1,0 +1,140 @@
+package fileops
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/lvback/lvback/manifest"
+	"github.com/pkg/xattr"
+	"golang.org/x/sys/unix"
+)
+
+// ApplyMeta gives the object at path, never following a final symlink, the
+// metadata e records: owner (numeric), mode with setuid, setgid and sticky
+// bits (not for symlinks), exactly the extended attributes e.Xattrs (others
+// are removed, such as ACLs inherited from a default ACL) and the mtime to the
+// nanosecond, with atime equal to it. The order is owner, mode, attributes,
+// times, so a chown cannot clear setuid bits or security.capability, and
+// writing a directory's content must be finished before. When the process
+// may not set the owner or an attribute (EPERM), ApplyMeta still applies
+// everything else, then returns an error wrapping ErrNotPermitted.
+func ApplyMeta(path string, e *manifest.Entry) error {
+	var denied []error
+	if err := unix.Lchown(path, int(e.UID), int(e.GID)); err != nil {
+		if !errors.Is(err, unix.EPERM) {
+			return &os.PathError{Op: "lchown", Path: path, Err: err}
+		}
+		denied = append(denied, fmt.Errorf("lchown %s to %d:%d: %w", path, e.UID, e.GID, ErrNotPermitted))
+	}
+	if e.Type != manifest.TypeSymlink {
+		if err := lchmod(path, e.Mode&0o7777); err != nil {
+			return &os.PathError{Op: "chmod", Path: path, Err: err}
+		}
+	}
+	xdenied, err := setXattrs(path, e.Xattrs)
+	if err != nil {
+		return err
+	}
+	denied = append(denied, xdenied...)
+	ts := unix.NsecToTimespec(e.Mtime)
+	err = unix.UtimesNanoAt(unix.AT_FDCWD, path, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return &os.PathError{Op: "utimensat", Path: path, Err: err}
+	}
+	return errors.Join(denied...)
+}
+
+// lchmod sets the mode of path without following a final symlink:
+// fchmodat2 with AT_SYMLINK_NOFOLLOW (Linux 6.6+), else chmodOPath.
+// A symlink yields EOPNOTSUPP.
+func lchmod(path string, mode uint32) error {
+	err := unix.Fchmodat(unix.AT_FDCWD, path, mode, unix.AT_SYMLINK_NOFOLLOW)
+	if !errors.Is(err, unix.EOPNOTSUPP) {
+		return err
+	}
+	return chmodOPath(path, mode)
+}
+
+// chmodOPath is glibc's lchmod for kernels without fchmodat2: it opens path
+// with O_PATH|O_NOFOLLOW, refuses a symlink and changes the mode of exactly
+// the opened object through its /proc/self/fd link.
+func chmodOPath(path string, mode uint32) error {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return unix.EOPNOTSUPP
+	}
+	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
+}
+
+// setXattrs makes path's extended attributes exactly want: it sets each one,
+// then removes those path has and want lacks. An attribute the process may
+// not set is reported in denied (wrapping ErrNotPermitted) and skipped.
+func setXattrs(path string, want []manifest.Xattr) (denied []error, err error) {
+	keep := make(map[string]bool, len(want))
+	for _, x := range want {
+		keep[x.Name] = true
+		err := xattr.LSet(path, x.Name, x.Value)
+		if errors.Is(err, unix.EPERM) {
+			denied = append(denied, fmt.Errorf("set xattr %s on %s: %w", x.Name, path, ErrNotPermitted))
+			continue
+		}
+		if err != nil {
+			return denied, err
+		}
+	}
+	names, err := xattr.LList(path)
+	if errors.Is(err, unix.ENOTSUP) {
+		return denied, nil
+	}
+	if err != nil {
+		return denied, err
+	}
+	for _, name := range names {
+		if keep[name] {
+			continue
+		}
+		if err := xattr.LRemove(path, name); err != nil && !errors.Is(err, xattr.ENOATTR) {
+			return denied, err
+		}
+	}
+	return denied, nil
+}
+
+// ListXattrs returns all extended attributes of path (not following a final
+// symlink), sorted by name, with values that share no memory with anything
+// else. A file system without extended attributes yields nil, nil. An
+// attribute removed while listing is left out.
+func ListXattrs(path string) ([]manifest.Xattr, error) {
+	names, err := xattr.LList(path)
+	if errors.Is(err, unix.ENOTSUP) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	var list []manifest.Xattr
+	for _, name := range names {
+		v, err := xattr.LGet(path, name)
+		if errors.Is(err, xattr.ENOATTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, manifest.Xattr{Name: name, Value: bytes.Clone(v)})
+	}
+	return list, nil
+}

@@ -1,0 +1,108 @@
+package manifest
+
+// The manifest file format, version 1.
+//
+// A manifest is an 8-byte plain header followed by one zstd stream:
+//
+//	header  = "LVBKMNF" version          (version is the byte 0x01)
+//	stream  = zstd( record* trailer )     (one frame, with zstd's content checksum)
+//	record  = uvarint(len(payload)) payload
+//
+// Every payload starts with a tag byte. An entry payload (tag 0x01) holds
+// the fields of one Entry in this fixed order:
+//
+//	0x01                         tag
+//	byte                         Type
+//	uvarint  shared              bytes Path shares with the previous entry's Path
+//	string   suffix              Path = previous Path[:shared] + suffix
+//	uvarint  Mode, UID, GID
+//	varint   Size, Mtime, Ctime  (zig-zag, as encoding/binary.AppendVarint)
+//	uvarint  Inode, Rdev
+//	string   Target
+//	string   LinkTo
+//	uvarint  n                   number of xattrs, then n times:
+//	string   Name, string Value
+//	[32]byte Hash                present only when Type is TypeFile
+//
+// where string = uvarint(length) followed by that many raw bytes. The
+// previous Path of the first entry is "". Entries appear in strictly
+// increasing Compare order of Path.
+//
+// The last record is the trailer (tag 0x02):
+//
+//	0x02                         tag
+//	uvarint  count               number of entry records
+//	[8]byte  sum                 xxhash64 (little-endian) of every entry
+//	                             record as stored: length prefix and payload
+//
+// Nothing may follow the trailer in the decompressed stream. The trailer's
+// count and sum catch truncation at a record boundary and tampering of the
+// records, which zstd's checksum cannot: a stream cut after a complete frame,
+// or rewritten and recompressed, still passes zstd's own checks.
+//
+// The decoder rejects anything a Writer would not produce: a bad header, an
+// unknown tag or Type, a length above the limits in entry.go, a field that
+// does not fit its Go type, trailing bytes in a payload, a path out of order,
+// an invalid path or LinkTo, unsorted xattrs, a Hash on a non-file, a count or
+// sum mismatch, a missing trailer, data after the trailer.
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrCorrupt reports a manifest that is truncated, damaged or not a manifest
+// at all. Every decoding error wraps it; I/O errors of the underlying reader
+// do not.
+var ErrCorrupt = errors.New("corrupt manifest")
+
+const (
+	magic   = "LVBKMNF"
+	version = 1
+
+	headerLen = len(magic) + 1
+
+	tagEntry   = 0x01
+	tagTrailer = 0x02
+
+	hashLen = 32 // len(Entry.Hash)
+	sumLen  = 8  // xxhash64 in the trailer
+
+	// maxEntryPayload bounds an entry payload: every varint at its longest,
+	// every string at its limit, every xattr at its limit.
+	maxEntryPayload = 2 + 13*binary.MaxVarintLen64 + 3*MaxPathLen + hashLen +
+		MaxXattrs*(2*binary.MaxVarintLen64+MaxXattrName+MaxXattrValue)
+	// maxTrailerPayload is the longest possible trailer payload.
+	maxTrailerPayload = 1 + binary.MaxVarintLen64 + sumLen
+)
+
+// Tunable defaults, all in one place.
+const (
+	// encoderLevel: SpeedFastest against SpeedDefault on 1M synthetic
+	// entries (BenchmarkLevel in bench_test.go, 2-core amd64):
+	// see the figures recorded there. Default costs little write speed and
+	// gives a smaller manifest, so it wins.
+	encoderLevel = zstd.SpeedDefault
+
+	// encoderWindow: manifest redundancy is local (neighbouring paths and
+	// metadata), so a 1 MiB window compresses as well as the 8 MiB default
+	// (BenchmarkLevel) while keeping encoder and decoder memory near 1 MiB.
+	encoderWindow = 1 << 20
+
+	// decoderMaxMemory caps the zstd window a reader accepts, so a hostile
+	// frame header cannot make it allocate more. 64 MiB leaves room for
+	// manifests written by future encoders with larger windows.
+	decoderMaxMemory = 64 << 20
+
+	// ioBufSize is the bufio buffer between the file and zstd (whose stream
+	// decoder reads frame headers a few bytes at a time) and between zstd
+	// and the record parser. 64 KiB amortises syscalls; more gains nothing.
+	ioBufSize = 64 << 10
+
+	// maxKeptBuf: a reader keeps its record buffer between records unless it
+	// grew beyond this (an entry with huge xattrs), so one outlier does not
+	// pin up to maxEntryPayload bytes for the rest of the stream.
+	maxKeptBuf = 1 << 20
+)

@@ -1,0 +1,227 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/klauspost/compress/zstd"
+)
+
+// errFinished is the sticky state of a Writer after Close or Commit.
+var errFinished = errors.New("manifest: writer already finished")
+
+// Writer encodes a manifest, one entry at a time. It holds one entry and
+// the zstd window in memory, never the whole manifest. A Writer is not safe
+// for concurrent use. After any error it is unusable: every later call
+// returns that error.
+type Writer struct {
+	enc     *zstd.Encoder
+	sum     *xxhash.Digest // over every entry record written
+	payload []byte         // reused encoding buffers
+	record  []byte
+	prev    string // Path of the last entry added
+	count   int64
+	err     error // sticky: the first failure, or errFinished
+
+	file *atomicFile // nil for NewWriter
+}
+
+// Create starts a manifest that will appear at path only when Commit
+// succeeds. Until then it is written to a temporary file in the same
+// directory whose name starts with "." and ends with ".tmp". The file is
+// created with mode 0600. Callers should `defer w.Abort()`.
+func Create(path string) (*Writer, error) {
+	f, err := createAtomic(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	w, err := newWriter(f.f, encoderLevel, encoderWindow)
+	if err != nil {
+		f.abort()
+		return nil, err
+	}
+	w.file = f
+	return w, nil
+}
+
+// NewWriter starts a manifest written to dst. Close must be called to write
+// the trailer and flush; dst itself is never closed.
+func NewWriter(dst io.Writer) (*Writer, error) {
+	return newWriter(dst, encoderLevel, encoderWindow)
+}
+
+// newWriter is NewWriter with the zstd level and window as parameters, for
+// BenchmarkLevel.
+func newWriter(dst io.Writer, level zstd.EncoderLevel, window int) (*Writer, error) {
+	if _, err := dst.Write(append([]byte(magic), version)); err != nil {
+		return nil, fmt.Errorf("manifest: write header: %w", err)
+	}
+	enc, err := zstd.NewWriter(dst,
+		zstd.WithEncoderLevel(level),
+		zstd.WithWindowSize(window),
+		zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return &Writer{enc: enc, sum: xxhash.New()}, nil
+}
+
+// Add appends e. Entries must come in strictly increasing Compare order of
+// Path and pass ValidPath, have a valid Type, respect the limits in
+// entry.go, carry a Hash only for TypeFile, have a LinkTo (if set) that is
+// a valid path sorting before Path, and Xattrs sorted by Name without
+// duplicates or empty names. Otherwise Add returns an error and the Writer
+// is unusable. Add does not retain e.
+func (w *Writer) Add(e *Entry) error {
+	if w.err != nil {
+		return w.err
+	}
+	if err := checkEntry(e, w.prev, w.count == 0); err != nil {
+		w.err = fmt.Errorf("manifest: add entry %d: %w", w.count, err)
+		return w.err
+	}
+	w.payload = appendEntry(w.payload[:0], e, w.prev)
+	w.record = appendRecord(w.record[:0], w.payload)
+	_, _ = w.sum.Write(w.record) // never fails
+	if _, err := w.enc.Write(w.record); err != nil {
+		w.err = fmt.Errorf("manifest: write: %w", err)
+		return w.err
+	}
+	w.prev = e.Path
+	w.count++
+	return nil
+}
+
+// Count returns the number of entries added so far.
+func (w *Writer) Count() int64 { return w.count }
+
+// Close writes the trailer and flushes the zstd stream of a Writer from
+// NewWriter. It does not close the underlying writer. A Writer from Create
+// must be finished with Commit or Abort instead.
+func (w *Writer) Close() error {
+	if w.file != nil {
+		return errors.New("manifest: Close on a Writer from Create; use Commit")
+	}
+	return w.finish()
+}
+
+// finish writes the trailer and ends the zstd stream.
+func (w *Writer) finish() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.payload = appendTrailer(w.payload[:0], w.count, w.sum.Sum64())
+	w.record = appendRecord(w.record[:0], w.payload)
+	_, err := w.enc.Write(w.record)
+	if err == nil {
+		err = w.enc.Close()
+	}
+	if err != nil {
+		w.err = fmt.Errorf("manifest: write trailer: %w", err)
+		return w.err
+	}
+	w.err = errFinished
+	return nil
+}
+
+// Commit finishes a Writer from Create: it writes the trailer, flushes,
+// fsyncs and closes the temporary file, renames it to the final path and
+// fsyncs the directory. When Commit returns nil the manifest survives a
+// crash. When it fails, the final path is untouched unless the rename
+// already happened (then only the directory fsync failed).
+func (w *Writer) Commit() error {
+	if w.file == nil {
+		return errors.New("manifest: Commit on a Writer from NewWriter; use Close")
+	}
+	if err := w.finish(); err != nil {
+		return err
+	}
+	if err := w.file.commit(); err != nil {
+		w.err = fmt.Errorf("manifest: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// Abort discards a manifest from Create by removing its temporary file. It
+// does nothing after a successful Commit, for a Writer from NewWriter, or
+// when called again, so `defer w.Abort()` is always safe.
+func (w *Writer) Abort() {
+	if w.file == nil {
+		return
+	}
+	w.file.abort()
+	if w.err == nil {
+		w.err = errors.New("manifest: writer aborted")
+	}
+}
+
+// atomicFile is a temporary file that replaces path on commit, the
+// renameio way plus a directory fsync.
+type atomicFile struct {
+	f      *os.File
+	path   string
+	closed bool // f was closed
+	done   bool // renamed to path, or removed
+}
+
+func createAtomic(path string) (*atomicFile, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	return &atomicFile{f: f, path: path}, nil
+}
+
+func (a *atomicFile) commit() error {
+	if a.done {
+		return errors.New("temporary file already renamed or removed")
+	}
+	if err := a.f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", a.f.Name(), err)
+	}
+	a.closed = true
+	if err := a.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", a.f.Name(), err)
+	}
+	if err := os.Rename(a.f.Name(), a.path); err != nil {
+		return err // *os.LinkError names both paths
+	}
+	a.done = true
+	return syncDir(filepath.Dir(a.path))
+}
+
+func (a *atomicFile) abort() {
+	if !a.closed {
+		a.closed = true
+		_ = a.f.Close() // the file is being discarded
+	}
+	if !a.done {
+		a.done = true
+		_ = os.Remove(a.f.Name()) // best effort: nothing else can be done
+	}
+}
+
+// syncDir fsyncs a directory so a rename in it survives power loss.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package repo
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Names of the parts of one backup directory.
+const (
+	TreeDir      = "tree"
+	ManifestFile = "manifest.zst"
+	InfoFile     = "info.json"
+	partialExt   = ".partial"
+	idLayout     = "2006-01-02T150405Z"
+)
+
+var (
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	idRE   = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}T\d{6}Z)(?:-(\d{1,6}))?$`)
+)
+
+// ValidName checks a volume name: 1–128 characters from [A-Za-z0-9._-],
+// not starting with a dot or dash, so it is always one safe path component.
+func ValidName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("invalid volume name %q: use 1-128 of A-Z a-z 0-9 . _ - , starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// Info is what a finished run records about its backup. Its presence in a
+// directory named like an ID (no suffix) is what makes a backup complete.
+type Info struct {
+	Format          string       `json:"format"`
+	Name            string       `json:"name"`
+	ID              string       `json:"id"`
+	Mode            string       `json:"mode"`
+	Source          string       `json:"source"`
+	Started         time.Time    `json:"started"`
+	Finished        time.Time    `json:"finished"`
+	Files           int64        `json:"files"`
+	Dirs            int64        `json:"dirs"`
+	Symlinks        int64        `json:"symlinks"`
+	Specials        int64        `json:"specials"`
+	Size            int64        `json:"size"`
+	AddedBytes      int64        `json:"added_bytes"`
+	Copied          int64        `json:"copied"`
+	Linked          int64        `json:"linked"`
+	Reflinked       int64        `json:"reflinked"`
+	Errors          int64        `json:"errors"`
+	ErrorSamples    []EntryError `json:"error_samples,omitempty"`
+	ManifestEntries int64        `json:"manifest_entries"`
+	ManifestBLAKE3  string       `json:"manifest_blake3"`
+}
+
+// EntryError is one path the run could not back up, and why.
+type EntryError struct {
+	Path  string `json:"path"`
+	Error string `json:"error"`
+}
+
+// Backup is one dated backup of a volume name, complete or not.
+type Backup struct {
+	Name     string
+	ID       string
+	Time     time.Time // from the ID, UTC, to the second
+	Seq      int       // disambiguates IDs made in the same second
+	Complete bool
+	Partial  bool   // named ID.partial: a run in progress or one a crash left
+	Dir      string // absolute directory holding tree/, manifest and info
+	Info     *Info  // nil unless Complete
+}
+
+// TreePath is the directory that holds the browsable copy of the volume.
+func (b *Backup) TreePath() string { return filepath.Join(b.Dir, TreeDir) }
+
+// ManifestPath is the backup's manifest file.
+func (b *Backup) ManifestPath() string { return filepath.Join(b.Dir, ManifestFile) }
+
+// Names lists the volume names that have a directory in the repository.
+func (r *Repo) Names() ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(r.Root, backupsDir))
+	if err != nil {
+		return nil, fmt.Errorf("list repository: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() && ValidName(e.Name()) == nil {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// Backups lists the backups of name, oldest first. Directories and files
+// that lvback did not name are ignored, never reported as backups.
+func (r *Repo) Backups(name string) ([]Backup, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(r.Root, backupsDir, name)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list backups of %s: %w", name, err)
+	}
+	var out []Backup
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		id, partial := strings.CutSuffix(e.Name(), partialExt)
+		t, seq, ok := parseID(id)
+		if !ok {
+			continue
+		}
+		b := Backup{Name: name, ID: id, Time: t, Seq: seq, Partial: partial, Dir: filepath.Join(dir, e.Name())}
+		if !partial {
+			if info, err := readInfo(filepath.Join(b.Dir, InfoFile)); err == nil && info.ID == id && info.Name == name {
+				b.Info, b.Complete = info, true
+			}
+		}
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return idLess(out[i], out[j]) })
+	return out, nil
+}
+
+// Latest returns the newest complete backup of name, or nil if none exists.
+func (r *Repo) Latest(name string) (*Backup, error) {
+	bs, err := r.Backups(name)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(bs) - 1; i >= 0; i-- {
+		if bs[i].Complete {
+			return &bs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// Find returns the backup of name with the given id.
+func (r *Repo) Find(name, id string) (*Backup, error) {
+	bs, err := r.Backups(name)
+	if err != nil {
+		return nil, err
+	}
+	for i := range bs {
+		if bs[i].ID == id {
+			return &bs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no backup %s of %s in %s", id, name, r.Root)
+}
+
+func parseID(id string) (time.Time, int, bool) {
+	m := idRE.FindStringSubmatch(id)
+	if m == nil {
+		return time.Time{}, 0, false
+	}
+	t, err := time.Parse(idLayout, m[1])
+	if err != nil {
+		return time.Time{}, 0, false
+	}
+	seq := 1
+	if m[2] != "" {
+		seq, _ = strconv.Atoi(m[2])
+	}
+	return t, seq, true
+}
+
+func idLess(a, b Backup) bool {
+	if !a.Time.Equal(b.Time) {
+		return a.Time.Before(b.Time)
+	}
+	return a.Seq < b.Seq
+}
+
+func readInfo(path string) (*Info, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var info Info
+	if err := json.Unmarshal(data, &info); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &info, nil
+}

@@ -1,0 +1,52 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrLocked reports that another lvback process holds the repository lock.
+var ErrLocked = errors.New("repository is locked by another lvback run")
+
+// Lock is a held repository lock. The kernel drops it when the process
+// dies, so a lock left by a killed run never blocks the next one.
+type Lock struct{ f *os.File }
+
+// Lock takes the repository's exclusive lock without waiting; when another
+// process holds it the error wraps ErrLocked and names that process.
+func (r *Repo) Lock() (*Lock, error) {
+	path := filepath.Join(r.Root, "lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscallNoFollow, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s: %w (pid %s)", r.Root, ErrLocked, strings.TrimSpace(string(holder)))
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return &Lock{f: f}, nil
+}
+
+// Unlock releases the lock. Safe to call twice.
+func (l *Lock) Unlock() {
+	if l == nil || l.f == nil {
+		return
+	}
+	_ = l.f.Truncate(0)
+	l.f.Close() // closing the descriptor releases the flock
+	l.f = nil
+}
+
+const syscallNoFollow = unix.O_NOFOLLOW | unix.O_CLOEXEC

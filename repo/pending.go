@@ -1,0 +1,92 @@
+package repo
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Pending is a backup being built under its temporary name ID.partial.
+// Nothing lists it as complete until Commit renames it into place.
+type Pending struct {
+	Name string
+	ID   string
+	Dir  string // the temporary directory: tree/ and the manifest go here
+	dst  string
+}
+
+// TreePath is where the run writes the browsable copy.
+func (p *Pending) TreePath() string { return filepath.Join(p.Dir, TreeDir) }
+
+// ManifestPath is where the run writes the manifest.
+func (p *Pending) ManifestPath() string { return filepath.Join(p.Dir, ManifestFile) }
+
+// Begin picks a new ID for name, later than every existing one (a second
+// run in the same second gets a -2, -3, ... suffix), and creates its
+// temporary directory with an empty tree. The caller holds the lock.
+func (r *Repo) Begin(name string, now time.Time) (*Pending, error) {
+	bs, err := r.Backups(name)
+	if err != nil {
+		return nil, err
+	}
+	t := now.UTC().Truncate(time.Second)
+	seq := 1
+	if n := len(bs); n > 0 && !bs[n-1].Time.Before(t) {
+		t, seq = bs[n-1].Time, bs[n-1].Seq+1
+	}
+	id := t.Format(idLayout)
+	if seq > 1 {
+		id += "-" + strconv.Itoa(seq)
+	}
+	dir := filepath.Join(r.Root, backupsDir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	p := &Pending{Name: name, ID: id, Dir: filepath.Join(dir, id+partialExt), dst: filepath.Join(dir, id)}
+	if err := os.Mkdir(p.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("begin backup: %w", err)
+	}
+	if err := os.Mkdir(p.TreePath(), 0o700); err != nil {
+		return nil, fmt.Errorf("begin backup: %w", err)
+	}
+	return p, nil
+}
+
+// Commit makes the backup complete: it writes info durably, renames the
+// temporary directory to its final name and fsyncs the parent. The caller
+// must have made the tree and manifest durable first.
+func (p *Pending) Commit(info *Info) error {
+	info.Format, info.Name, info.ID = "lvback-backup", p.Name, p.ID
+	if err := writeJSON(filepath.Join(p.Dir, InfoFile), info); err != nil {
+		return fmt.Errorf("write backup info: %w", err)
+	}
+	if _, err := os.Lstat(p.dst); !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("commit backup: %s already exists", p.dst)
+	}
+	if err := os.Rename(p.Dir, p.dst); err != nil {
+		return fmt.Errorf("commit backup: %w", err)
+	}
+	p.Dir = p.dst
+	return syncDir(filepath.Dir(p.dst))
+}
+
+// Partials lists the ID.partial directories of name: backups left by a
+// crash, or by a run still going (hold the lock before removing them). A
+// directory with a final name is never listed here, even when its info is
+// unreadable: only lvback's own temporary names are safe to delete.
+func (r *Repo) Partials(name string) ([]Backup, error) {
+	bs, err := r.Backups(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []Backup
+	for _, b := range bs {
+		if b.Partial {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}

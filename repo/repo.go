@@ -1,0 +1,156 @@
+// Package repo owns the layout of an lvback repository on disk: its marker,
+// its lock, and the dated backup directories of each volume name with their
+// complete/incomplete state. It never reads or writes backed-up data.
+//
+// Layout:
+//
+//	REPO/lvback-repository.json       marker (format, version, id)
+//	REPO/lock                         flock(2) lock held by a running backup
+//	REPO/backups/NAME/ID/tree/        the browsable copy of the volume
+//	REPO/backups/NAME/ID/manifest.zst one record per entry (package manifest)
+//	REPO/backups/NAME/ID/info.json    written last: what the run did
+//	REPO/backups/NAME/ID.partial/     a backup being made, or left by a crash
+package repo
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/renameio/v2"
+)
+
+// MarkerFile is the name of the file that makes a directory a repository.
+const MarkerFile = "lvback-repository.json"
+
+const (
+	markerFormat  = "lvback-repository"
+	formatVersion = 1
+	backupsDir    = "backups"
+)
+
+// ErrNotRepo reports a directory that is not an lvback repository.
+var ErrNotRepo = errors.New("not an lvback repository")
+
+// Repo is an opened repository rooted at Root (an absolute path).
+type Repo struct {
+	Root string
+	ID   string // random identity written at creation
+}
+
+type marker struct {
+	Format  string    `json:"format"`
+	Version int       `json:"version"`
+	ID      string    `json:"id"`
+	Created time.Time `json:"created"`
+}
+
+// Open opens an existing repository; a directory without a valid marker is
+// ErrNotRepo.
+func Open(path string) (*Repo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(abs, MarkerFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w (no %s)", abs, ErrNotRepo, MarkerFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read repository marker: %w", err)
+	}
+	var m marker
+	if err := json.Unmarshal(data, &m); err != nil || m.Format != markerFormat || m.ID == "" {
+		return nil, fmt.Errorf("%s: %w (bad %s)", abs, ErrNotRepo, MarkerFile)
+	}
+	if m.Version != formatVersion {
+		return nil, fmt.Errorf("%s: repository format version %d, this lvback reads %d", abs, m.Version, formatVersion)
+	}
+	return &Repo{Root: abs, ID: m.ID}, nil
+}
+
+// OpenOrCreate opens the repository at path, creating it when path does
+// not exist or is an empty directory. A non-empty directory without a
+// marker is refused with ErrNotRepo and left untouched.
+func OpenOrCreate(path string) (*Repo, error) {
+	r, err := Open(path)
+	if err == nil || !errors.Is(err, ErrNotRepo) {
+		return r, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	empty, err := isEmptyDir(abs)
+	if err != nil {
+		return nil, err
+	}
+	if !empty {
+		return nil, fmt.Errorf("%s: %w and not empty; refusing to use it", abs, ErrNotRepo)
+	}
+	if err := os.MkdirAll(filepath.Join(abs, backupsDir), 0o700); err != nil {
+		return nil, fmt.Errorf("create repository: %w", err)
+	}
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	m := marker{Format: markerFormat, Version: formatVersion, ID: hex.EncodeToString(id[:]), Created: time.Now().UTC()}
+	if err := writeJSON(filepath.Join(abs, MarkerFile), m); err != nil {
+		return nil, fmt.Errorf("create repository: %w", err)
+	}
+	return Open(abs)
+}
+
+// isEmptyDir reports whether path is missing or an empty directory.
+func isEmptyDir(path string) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if !fi.IsDir() {
+		return false, fmt.Errorf("%s: not a directory", path)
+	}
+	_, err = f.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return false, err
+}
+
+// writeJSON writes v durably: temporary file, fsync, rename, fsync of the
+// directory (renameio alone skips the last step).
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}

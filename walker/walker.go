@@ -1,0 +1,173 @@
+// Package walker reads a directory tree concurrently and hands its entries
+// to one callback in a deterministic depth-first order (manifest.Compare).
+// It only reads: it never opens file contents and never writes.
+package walker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/manifest"
+)
+
+// Entry is one file system object found by Walk.
+type Entry struct {
+	Path   string // relative to the walk root, slash-separated; "" is the root
+	Stat   unix.Stat_t
+	Target string // symlink target
+	Xattrs []manifest.Xattr
+
+	dir *dirNode // listing of a directory that Walk descends into
+}
+
+// Options tune a walk. The zero value walks with one reader.
+type Options struct {
+	// Jobs is how many goroutines read directories ahead of the callback.
+	Jobs int
+	// OneFileSystem stops descent at mount points (the mount point itself is
+	// still reported, empty), as a snapshot of one volume needs.
+	OneFileSystem bool
+	// OnError decides what a per-entry failure does (an unreadable
+	// directory, a failed lstat, readlink or xattr read): nil records it and
+	// goes on without that entry or listing, an error aborts the walk. A nil
+	// OnError aborts on every error. It is called from fn's goroutine only.
+	OnError func(path string, err error) error
+}
+
+// maxAhead bounds how many directories may be read ahead of the callback,
+// so memory stays flat on trees of millions of entries.
+const maxAhead = 512
+
+// Walk reads root and calls fn once per entry, parent before children,
+// siblings in byte order of their names, all from one goroutine. An error
+// from fn, from reading root itself, or from OnError aborts the walk; a child
+// that vanished between readdir and lstat is silently left out. No goroutine
+// outlives the call.
+func Walk(ctx context.Context, root string, opts Options, fn func(*Entry) error) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(root, &st); err != nil {
+		return fmt.Errorf("lstat %s: %w", root, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("%s: not a directory", root)
+	}
+	xs, err := fileops.ListXattrs(root)
+	if err != nil {
+		return fmt.Errorf("read xattrs of %s: %w", root, err)
+	}
+	if opts.OnError == nil {
+		opts.OnError = func(_ string, err error) error { return err }
+	}
+	w := &walk{root: root, opts: opts, rootDev: st.Dev, queue: make(chan *dirNode, maxAhead)}
+	top := &Entry{Path: "", Stat: st, Xattrs: xs, dir: &dirNode{path: ""}}
+
+	ctx, cancel := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	for range max(opts.Jobs, 1) {
+		g.Go(func() error { w.prefetch(gctx); return nil })
+	}
+	err = w.emit(ctx, top, fn)
+	cancel()
+	_ = g.Wait() // prefetchers only stop on cancel and never fail
+	return err
+}
+
+type walk struct {
+	root    string
+	opts    Options
+	rootDev uint64
+	queue   chan *dirNode // directories offered for reading ahead
+	loaded  atomic.Int64  // listings read ahead and not yet emitted
+}
+
+// dirNode is one directory's listing, read once by whoever gets there first.
+type dirNode struct {
+	path       string
+	once       sync.Once
+	prefetched bool // read by a prefetcher; set inside once
+	children   []*Entry
+	errs       []entryError // failures met while listing, reported by emit
+}
+
+type entryError struct {
+	path string
+	err  error
+}
+
+// prefetch reads offered directories ahead of emit until ctx ends. Beyond
+// maxAhead unconsumed listings it drops offers: emit reads those itself.
+func (w *walk) prefetch(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case d := <-w.queue:
+			if w.loaded.Load() >= maxAhead {
+				continue
+			}
+			d.once.Do(func() {
+				d.load(w.root, w.opts.OneFileSystem, w.rootDev)
+				d.prefetched = true
+				w.loaded.Add(1)
+				w.offer(d)
+			})
+		}
+	}
+}
+
+// offer queues d's subdirectories for reading ahead without blocking.
+func (w *walk) offer(d *dirNode) {
+	for _, c := range d.children {
+		if c.dir == nil {
+			continue
+		}
+		select {
+		case w.queue <- c.dir:
+		default:
+			return
+		}
+	}
+}
+
+// emit hands e and, depth first, everything below it to fn.
+func (w *walk) emit(ctx context.Context, e *Entry, fn func(*Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := fn(e); err != nil {
+		return err
+	}
+	d := e.dir
+	if d == nil {
+		return nil
+	}
+	d.once.Do(func() {
+		d.load(w.root, w.opts.OneFileSystem, w.rootDev)
+		w.offer(d)
+	})
+	if d.prefetched {
+		w.loaded.Add(-1)
+	}
+	for _, fe := range d.errs {
+		if fe.path == "" { // the root listing failed: nothing to back up
+			return fmt.Errorf("%s: %w", w.root, fe.err)
+		}
+		if err := w.opts.OnError(fe.path, fe.err); err != nil {
+			return err
+		}
+	}
+	children := d.children
+	d.children, d.errs = nil, nil // free the listing as we go
+	for _, c := range children {
+		if err := w.emit(ctx, c, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
