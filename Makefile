@@ -1,0 +1,34 @@
+# lvback — build, demo, test, fuzz, bench. `make help` lists the targets.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+BIN := bin/lvback
+FUZZTIME ?= 10s
+
+.PHONY: help build demo deps test test-go fuzz-short fuzz bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build bin/lvback
+	$(GO) build -trimpath -o $(BIN) ./cmd/lvback
+
+demo: build ## back up a generated demo directory twice; the second run links
+	scripts/demo.sh $(BIN)
+
+deps: ## install the Debian packages the tests use (needs root; skipped when present)
+	scripts/deps.sh
+
+test: deps ## every test: vet, short fuzz runs of each parser, then the whole suite
+	$(GO) vet ./...
+	$(MAKE) --no-print-directory fuzz-short
+	$(GO) test -count=1 -timeout 15m ./...
+
+fuzz-short: ## run every fuzz target for FUZZTIME (10s)
+	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./manifest
+
+bench: build ## benchmarks of the Go packages
+	$(GO) test -run='^$$' -bench=. -benchtime=3x ./fileops ./manifest ./walker
+
+clean:
+	rm -rf bin

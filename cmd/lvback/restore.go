@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvback/lvback/engine"
+)
+
+func restoreCmd(g *globals) *cobra.Command {
+	var o engine.RestoreOptions
+	cmd := &cobra.Command{
+		Use:   "restore --repo REPO --name NAME --id ID --target DIR [--path SUBPATH] [--force]",
+		Short: "Write a backup (or part of it) back to a directory",
+		Long: "Write backup ID of NAME (\"latest\" for the newest) into DIR with all metadata.\n" +
+			"DIR must be empty unless --force. Contents are checked against the manifest's\n" +
+			"BLAKE3 hashes while they are copied.\n\n" + exitHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Repo == "" || o.Name == "" || o.Target == "" {
+				return usagef("restore needs --repo, --name and --target")
+			}
+			o.Log = g.logger()
+			res, err := engine.Restore(cmd.Context(), o)
+			if res != nil && !g.quiet {
+				fmt.Fprintf(g.stdout, "restored %s: %d entries, %s written, %d errors\n",
+					res.Backup, res.Entries, humanBytes(res.Bytes), res.Errors)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Repo, "repo", "", "repository directory")
+	f.StringVar(&o.Name, "name", "", "volume name")
+	f.StringVar(&o.ID, "id", "latest", "backup id, or latest")
+	f.StringVar(&o.Target, "target", "", "directory to restore into")
+	f.StringVar(&o.Path, "path", "", "restore only this path inside the backup")
+	f.BoolVar(&o.Force, "force", false, "restore into a non-empty directory, replacing entries in the way")
+	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent file writers")
+	return cmd
+}

@@ -1,0 +1,67 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lvback/lvback/manifest"
+)
+
+func TestDecide(t *testing.T) {
+	start := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC).UnixNano()
+	old := start - int64(time.Hour)
+	base := manifest.Entry{Path: "f", Type: manifest.TypeFile, Mode: 0o644, UID: 1, GID: 2, Size: 10,
+		Mtime: old, Ctime: old, Inode: 7, Xattrs: []manifest.Xattr{{Name: "user.a", Value: []byte("1")}}}
+	tests := []struct {
+		name     string
+		change   func(e *manifest.Entry)
+		noPrev   bool
+		checksum bool
+		want     action
+	}{
+		{"unchanged", func(e *manifest.Entry) {}, false, false, actLink},
+		{"unchanged with --checksum", func(e *manifest.Entry) {}, false, true, actHashThenLink},
+		{"new file", func(e *manifest.Entry) {}, true, false, actCopy},
+		{"size", func(e *manifest.Entry) { e.Size++ }, false, false, actCopy},
+		{"mtime", func(e *manifest.Entry) { e.Mtime++ }, false, false, actCopy},
+		{"inode", func(e *manifest.Entry) { e.Inode++ }, false, false, actCopy},
+		{"mode", func(e *manifest.Entry) { e.Mode = 0o600 }, false, false, actHashThenClone},
+		{"uid", func(e *manifest.Entry) { e.UID = 9 }, false, false, actHashThenClone},
+		{"gid", func(e *manifest.Entry) { e.GID = 9 }, false, false, actHashThenClone},
+		{"ctime only", func(e *manifest.Entry) { e.Ctime++ }, false, false, actHashThenClone},
+		{"xattr", func(e *manifest.Entry) { e.Xattrs = nil }, false, false, actHashThenClone},
+		{"was a symlink", func(e *manifest.Entry) {}, false, false, actCopy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prev, cur := base, base
+			tt.change(&cur)
+			p := &prev
+			if tt.noPrev {
+				p = nil
+			}
+			if tt.name == "was a symlink" {
+				prev.Type = manifest.TypeSymlink
+			}
+			if got := decide(&cur, p, start, tt.checksum); got != tt.want {
+				t.Fatalf("decide = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// A file written in the same clock tick as the previous backup read it
+// keeps its mtime; it must be re-hashed, not trusted (borg#3535).
+func TestDecideMtimeRace(t *testing.T) {
+	start := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC).UnixNano()
+	for _, d := range []time.Duration{-time.Second / 2, 0, time.Millisecond, time.Hour} {
+		e := manifest.Entry{Type: manifest.TypeFile, Size: 1, Mtime: start + int64(d), Ctime: start + int64(d)}
+		if got := decide(&e, &e, start, false); got != actHashThenLink {
+			t.Errorf("mtime %v from the previous start: %s, want hash-then-link", d, got)
+		}
+	}
+	e := manifest.Entry{Type: manifest.TypeFile, Size: 1, Mtime: start - 2*int64(time.Second)}
+	if got := decide(&e, &e, start, false); got != actLink {
+		t.Errorf("old mtime: %s, want link", got)
+	}
+}

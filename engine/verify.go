@@ -1,0 +1,348 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/manifest"
+	"github.com/lvback/lvback/repo"
+	"github.com/lvback/lvback/walker"
+)
+
+// VerifyOptions chooses the backups to verify: all complete backups of all
+// names by default, of one Name, or one ID of that name.
+type VerifyOptions struct {
+	Repo string
+	Name string
+	ID   string
+	Jobs int
+	Log  *slog.Logger
+}
+
+// Problem is one thing wrong in a backup.
+type Problem struct {
+	Backup string `json:"backup"` // NAME/ID
+	Path   string `json:"path"`   // entry path inside the tree ("" is the root)
+	Kind   string `json:"kind"`   // missing, extra, corrupt, metadata, manifest
+	Detail string `json:"detail"`
+}
+
+func (p Problem) String() string {
+	path := p.Path
+	if path == "" {
+		path = "."
+	}
+	return fmt.Sprintf("%s: %s %q: %s", p.Backup, p.Kind, path, p.Detail)
+}
+
+// VerifyReport is the outcome of Verify. It is clean when Problems is empty.
+type VerifyReport struct {
+	Backups  []string  `json:"backups"`
+	Entries  int64     `json:"entries"`
+	Bytes    int64     `json:"bytes"` // file bytes re-read and hashed
+	Problems []Problem `json:"problems"`
+}
+
+// ErrVerifyFailed means Verify found at least one problem.
+var ErrVerifyFailed = errors.New("verification found problems")
+
+// Verify re-reads the chosen backups: every file is re-hashed with BLAKE3
+// and every entry's type, size, mode, owner, mtime, xattrs, symlink target
+// and hard links are checked against the manifest; entries missing from the
+// tree or not in the manifest are reported too. A file shared by hard links
+// with other backups is hashed once and a corruption is reported in every
+// verified backup that holds it. Only complete backups are verified.
+func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
+	if o.Jobs <= 0 {
+		o.Jobs = DefaultJobs()
+	}
+	r, err := repo.Open(o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	backups, err := chooseBackups(r, o.Name, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &verifier{jobs: o.Jobs, hashes: make(map[devIno]hashResult), problems: []Problem{}}
+	rep := &VerifyReport{Backups: []string{}, Problems: []Problem{}}
+	for i := range backups {
+		b := &backups[i]
+		rep.Backups = append(rep.Backups, b.Name+"/"+b.ID)
+		if err := v.verifyBackup(ctx, b); err != nil {
+			return nil, fmt.Errorf("verify %s/%s: %w", b.Name, b.ID, err)
+		}
+	}
+	v.annotateShared()
+	rep.Entries, rep.Bytes, rep.Problems = v.entries, v.bytes, v.problems
+	sort.SliceStable(rep.Problems, func(i, j int) bool {
+		a, b := rep.Problems[i], rep.Problems[j]
+		if a.Backup != b.Backup {
+			return a.Backup < b.Backup
+		}
+		return manifest.Compare(a.Path, b.Path) < 0
+	})
+	if len(rep.Problems) > 0 {
+		return rep, fmt.Errorf("%w: %d in %d backups", ErrVerifyFailed, len(rep.Problems), len(rep.Backups))
+	}
+	return rep, nil
+}
+
+// chooseBackups returns the complete backups selected by name and id.
+func chooseBackups(r *repo.Repo, name, id string) ([]repo.Backup, error) {
+	if id != "" && name == "" {
+		return nil, errors.New("--id needs --name")
+	}
+	names := []string{name}
+	if name == "" {
+		var err error
+		if names, err = r.Names(); err != nil {
+			return nil, err
+		}
+	}
+	var out []repo.Backup
+	for _, n := range names {
+		bs, err := r.Backups(n)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bs {
+			if b.Complete && (id == "" || b.ID == id) {
+				out = append(out, b)
+			}
+		}
+	}
+	if id != "" && len(out) == 0 {
+		return nil, fmt.Errorf("no complete backup %s of %s", id, name)
+	}
+	return out, nil
+}
+
+type hashResult struct {
+	sum [32]byte
+	err error
+}
+
+// verifier holds state shared by the backups of one Verify call.
+type verifier struct {
+	jobs int
+
+	mu       sync.Mutex // guards everything below
+	hashes   map[devIno]hashResult
+	corrupt  map[devIno][]int // inode -> indexes into problems
+	problems []Problem
+	entries  int64
+	bytes    int64
+}
+
+func (v *verifier) report(p Problem) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.problems = append(v.problems, p)
+	return len(v.problems) - 1
+}
+
+// annotateShared names, on each corrupted file, the other verified backups
+// that share its inode.
+func (v *verifier) annotateShared() {
+	for _, idx := range v.corrupt {
+		if len(idx) < 2 {
+			continue
+		}
+		for _, i := range idx {
+			var others []string
+			for _, j := range idx {
+				if j != i {
+					others = append(others, v.problems[j].Backup)
+				}
+			}
+			v.problems[i].Detail += "; same file also in " + strings.Join(others, ", ")
+		}
+	}
+}
+
+// verifyBackup merges the manifest with a walk of the tree.
+func (v *verifier) verifyBackup(ctx context.Context, b *repo.Backup) error {
+	name := b.Name + "/" + b.ID
+	if sum, err := hashFile(b.ManifestPath()); err != nil || sum != b.Info.ManifestBLAKE3 {
+		v.report(Problem{Backup: name, Kind: "manifest", Detail: "manifest file does not match the hash in info.json"})
+	}
+	mr, err := manifest.Open(b.ManifestPath())
+	if err != nil {
+		v.report(Problem{Backup: name, Kind: "manifest", Detail: err.Error()})
+		return nil
+	}
+	defer mr.Close()
+	c := &treeCheck{v: v, b: b, name: name, mr: mr}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(v.jobs + 1)
+	c.g, c.ctx = g, gctx
+	werr := walker.Walk(gctx, b.TreePath(), walker.Options{Jobs: v.jobs},
+		func(we *walker.Entry) error { return c.visit(we) })
+	if werr == nil {
+		c.drainBefore("", true)
+	}
+	if err := g.Wait(); werr == nil {
+		werr = err
+	}
+	return werr
+}
+
+// treeCheck is the merge of one manifest with one walk.
+type treeCheck struct {
+	v    *verifier
+	b    *repo.Backup
+	name string
+	mr   *manifest.Reader
+	cur  *manifest.Entry
+	eof  bool
+	g    *errgroup.Group
+	ctx  context.Context
+}
+
+// head returns the manifest entry at the head of the stream, nil at the end.
+func (c *treeCheck) head() *manifest.Entry {
+	if c.cur == nil && !c.eof {
+		e, err := c.mr.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.v.report(Problem{Backup: c.name, Kind: "manifest", Detail: err.Error()})
+			}
+			c.eof = true
+			return nil
+		}
+		c.cur = e
+	}
+	return c.cur
+}
+
+// drainBefore reports as missing every manifest entry that sorts before
+// path, or every remaining one when all is set.
+func (c *treeCheck) drainBefore(path string, all bool) {
+	for e := c.head(); e != nil; e = c.head() {
+		if !all && manifest.Compare(e.Path, path) >= 0 {
+			return
+		}
+		c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "missing", Detail: "in the manifest but not in the tree"})
+		c.cur = nil
+	}
+}
+
+func (c *treeCheck) visit(we *walker.Entry) error {
+	c.drainBefore(we.Path, false)
+	e := c.head()
+	if e == nil || e.Path != we.Path {
+		c.v.report(Problem{Backup: c.name, Path: we.Path, Kind: "extra", Detail: "in the tree but not in the manifest"})
+		return nil
+	}
+	c.cur = nil
+	c.v.mu.Lock()
+	c.v.entries++
+	c.v.mu.Unlock()
+	got := toEntry(we)
+	if d := metaDiff(e, got); d != "" {
+		c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "metadata", Detail: d})
+	}
+	if e.LinkTo != "" {
+		c.checkLink(e, we)
+	}
+	if e.Type == manifest.TypeFile && got.Type == manifest.TypeFile {
+		key := devIno{we.Stat.Dev, we.Stat.Ino}
+		path := c.b.TreePath() + "/" + e.Path
+		c.g.Go(func() error { c.checkContent(e, key, path); return nil })
+	}
+	return c.ctx.Err()
+}
+
+// checkLink checks that a hard link still shares its group's inode.
+func (c *treeCheck) checkLink(e *manifest.Entry, we *walker.Entry) {
+	var st unix.Stat_t
+	err := unix.Lstat(c.b.TreePath()+"/"+e.LinkTo, &st)
+	if err != nil || st.Ino != we.Stat.Ino || st.Dev != we.Stat.Dev {
+		c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "metadata",
+			Detail: "no longer a hard link to " + e.LinkTo})
+	}
+}
+
+// checkContent hashes the file (once per inode per Verify call) and
+// compares it with the manifest. It runs on a worker goroutine.
+func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
+	c.v.mu.Lock()
+	res, ok := c.v.hashes[key]
+	c.v.mu.Unlock()
+	if !ok {
+		res = hashTreeFile(path, e.Size)
+		c.v.mu.Lock()
+		c.v.hashes[key] = res
+		c.v.bytes += e.Size
+		c.v.mu.Unlock()
+	}
+	detail := ""
+	switch {
+	case res.err != nil:
+		detail = res.err.Error()
+	case res.sum != e.Hash:
+		detail = fmt.Sprintf("content hash %x, manifest says %x", res.sum[:8], e.Hash[:8])
+	default:
+		return
+	}
+	i := c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "corrupt", Detail: detail})
+	c.v.mu.Lock()
+	if c.v.corrupt == nil {
+		c.v.corrupt = make(map[devIno][]int)
+	}
+	c.v.corrupt[key] = append(c.v.corrupt[key], i)
+	c.v.mu.Unlock()
+}
+
+func hashTreeFile(path string, size int64) hashResult {
+	f, err := os.Open(path)
+	if err != nil {
+		return hashResult{err: err}
+	}
+	defer f.Close()
+	sum, err := fileops.HashFile(f, size)
+	return hashResult{sum: sum, err: err}
+}
+
+// metaDiff describes how the tree's entry differs from the manifest's
+// record, or returns "".
+func metaDiff(want, got *manifest.Entry) string {
+	var d []string
+	if want.Type != got.Type {
+		return fmt.Sprintf("type %s, manifest says %s", got.Type, want.Type)
+	}
+	if want.Mode != got.Mode && want.Type != manifest.TypeSymlink {
+		d = append(d, fmt.Sprintf("mode %04o, manifest says %04o", got.Mode, want.Mode))
+	}
+	if want.UID != got.UID || want.GID != got.GID {
+		d = append(d, fmt.Sprintf("owner %d:%d, manifest says %d:%d", got.UID, got.GID, want.UID, want.GID))
+	}
+	if want.Size != got.Size {
+		d = append(d, fmt.Sprintf("size %d, manifest says %d", got.Size, want.Size))
+	}
+	if want.Mtime != got.Mtime {
+		d = append(d, fmt.Sprintf("mtime %d, manifest says %d", got.Mtime, want.Mtime))
+	}
+	if want.Target != got.Target {
+		d = append(d, fmt.Sprintf("symlink target %q, manifest says %q", got.Target, want.Target))
+	}
+	if want.Rdev != got.Rdev {
+		d = append(d, fmt.Sprintf("device %d, manifest says %d", got.Rdev, want.Rdev))
+	}
+	if !manifest.EqualXattrs(want.Xattrs, got.Xattrs) {
+		d = append(d, "xattrs differ")
+	}
+	return strings.Join(d, "; ")
+}

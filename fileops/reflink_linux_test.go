@@ -1,0 +1,102 @@
+package fileops
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestReflinkUnsupported(t *testing.T) {
+	dir := t.TempDir()
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Type != unix.EXT4_SUPER_MAGIC && st.Type != unix.TMPFS_MAGIC {
+		t.Skipf("temp dir is on file system type %#x, which may support reflink; want ext4 or tmpfs", st.Type)
+	}
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	writeAt(t, src, 0, []byte("data"))
+	if err := Reflink(dst, src); !errors.Is(err, ErrNoReflink) {
+		t.Errorf("Reflink on fs %#x: %v, want ErrNoReflink", st.Type, err)
+	}
+	if _, err := os.Lstat(dst); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dst left behind: %v", err)
+	}
+}
+
+func TestReflink(t *testing.T) {
+	for _, tc := range []struct {
+		fs    string
+		mkfs  []string
+		size  int64
+		magic int64
+	}{
+		{fs: "btrfs", mkfs: []string{"mkfs.btrfs", "-q"}, size: 256 << 20, magic: unix.BTRFS_SUPER_MAGIC},
+		{fs: "xfs", mkfs: []string{"mkfs.xfs", "-q", "-m", "reflink=1"}, size: 320 << 20, magic: unix.XFS_SUPER_MAGIC},
+	} {
+		t.Run(tc.fs, func(t *testing.T) {
+			mnt := mountImage(t, tc.mkfs, tc.size)
+			var st unix.Statfs_t
+			if err := unix.Statfs(mnt, &st); err != nil || st.Type != tc.magic {
+				t.Fatalf("%s is not %s (type %#x, %v)", mnt, tc.fs, st.Type, err)
+			}
+			src, dst := filepath.Join(mnt, "src"), filepath.Join(mnt, "dst")
+			content := randomBytes(7, 3<<20)
+			writeAt(t, src, 0, content)
+			if err := Reflink(dst, src); err != nil {
+				t.Fatal(err)
+			}
+			if string(readAll(t, dst)) != string(content) {
+				t.Fatal("clone differs from the original")
+			}
+			writeAt(t, dst, 1<<20, []byte("changed"))
+			if string(readAll(t, src)) != string(content) {
+				t.Error("writing the clone changed the original")
+			}
+			if err := Reflink(dst, src); !errors.Is(err, fs.ErrExist) {
+				t.Errorf("Reflink onto an existing file: %v, want ErrExist", err)
+			}
+			other := filepath.Join(t.TempDir(), "other")
+			if err := Reflink(other, src); !errors.Is(err, ErrNoReflink) {
+				t.Errorf("Reflink across file systems: %v, want ErrNoReflink", err)
+			}
+		})
+	}
+}
+
+// mountImage makes a file system of size bytes with the mkfs command line in
+// an image file, loop-mounts it until t ends and returns the mount point. It
+// skips t when not root or when mkfs is missing.
+func mountImage(t *testing.T, mkfs []string, size int64) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("not root: cannot loop-mount a file system image")
+	}
+	if _, err := exec.LookPath(mkfs[0]); err != nil {
+		t.Skipf("%s not installed (apt-get install btrfs-progs xfsprogs)", mkfs[0])
+	}
+	dir := t.TempDir()
+	img, mnt := filepath.Join(dir, "image"), filepath.Join(dir, "mnt")
+	truncateFile(t, img, size)
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, append(mkfs, img)...)
+	run(t, "mount", "-o", "loop", img, mnt)
+	t.Cleanup(func() { run(t, "umount", mnt) })
+	return mnt
+}
+
+// run runs a command and fails t with its output if it fails.
+func run(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out)
+	}
+}

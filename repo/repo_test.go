@@ -1,0 +1,144 @@
+package repo
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestOpenOrCreate(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T, dir string)
+		wantErr error
+	}{
+		{"missing directory", func(t *testing.T, dir string) { os.Remove(dir) }, nil},
+		{"empty directory", func(t *testing.T, dir string) {}, nil},
+		{"foreign non-empty directory", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "precious"), []byte("x"), 0o644)
+		}, ErrNotRepo},
+		{"bad marker", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, MarkerFile), []byte(`{"format":"other"}`), 0o644)
+		}, ErrNotRepo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "repo")
+			os.Mkdir(dir, 0o755)
+			tt.setup(t, dir)
+			before, _ := os.ReadDir(dir)
+			r, err := OpenOrCreate(dir)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				after, _ := os.ReadDir(dir)
+				if len(after) != len(before) {
+					t.Fatalf("refused repository was modified: %d entries before, %d after", len(before), len(after))
+				}
+				return
+			}
+			again, err := Open(dir)
+			if err != nil || again.ID != r.ID {
+				t.Fatalf("reopen: %v, id %q vs %q", err, again.ID, r.ID)
+			}
+		})
+	}
+}
+
+func TestBeginCommitIDs(t *testing.T) {
+	r, err := OpenOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 3, 15, 0, 500, time.UTC)
+	var ids []string
+	for i := 0; i < 12; i++ { // many runs in the same second
+		p, err := r.Begin("vol", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bs, _ := r.Backups("vol"); bs[len(bs)-1].Complete || !bs[len(bs)-1].Partial {
+			t.Fatalf("a pending backup is listed as complete: %+v", bs[len(bs)-1])
+		}
+		if err := p.Commit(&Info{Started: now}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	if ids[0] != "2026-11-25T031500Z" || ids[1] != "2026-11-25T031500Z-2" || ids[11] != "2026-11-25T031500Z-12" {
+		t.Fatalf("ids = %v", ids)
+	}
+	bs, err := r.Backups("vol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range bs {
+		if b.ID != ids[i] || !b.Complete {
+			t.Fatalf("backup %d = %s complete=%v, want %s complete", i, b.ID, b.Complete, ids[i])
+		}
+	}
+	latest, _ := r.Latest("vol")
+	if latest.ID != ids[11] {
+		t.Fatalf("latest = %s, want %s", latest.ID, ids[11])
+	}
+}
+
+func TestForeignAndDamagedDirsAreNotBackups(t *testing.T) {
+	r, err := OpenOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := r.Begin("vol", time.Now())
+	if err := p.Commit(&Info{}); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(r.Root, "backups", "vol")
+	os.Mkdir(filepath.Join(base, "not-an-id"), 0o755)
+	os.Mkdir(filepath.Join(base, "2020-01-01T000000Z"), 0o755) // final name, no info
+	os.WriteFile(filepath.Join(base, "2020-01-02T000000Z.partial"), nil, 0o644)
+	bs, _ := r.Backups("vol")
+	if len(bs) != 2 || bs[0].Complete || bs[0].Partial || !bs[1].Complete {
+		t.Fatalf("backups = %+v", bs)
+	}
+	ps, _ := r.Partials("vol")
+	if len(ps) != 0 {
+		t.Fatalf("a directory without the .partial suffix is listed for removal: %+v", ps)
+	}
+}
+
+func TestLockExcludes(t *testing.T) {
+	r, err := OpenOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := r.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Lock(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: %v, want ErrLocked", err)
+	}
+	l.Unlock()
+	l.Unlock()
+	l2, err := r.Lock()
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	l2.Unlock()
+}
+
+func TestValidName(t *testing.T) {
+	for _, n := range []string{"vol", "xen-disk0", "db_1.data"} {
+		if ValidName(n) != nil {
+			t.Errorf("%q rejected", n)
+		}
+	}
+	for _, n := range []string{"", ".", "..", "-rf", "a/b", "a b", "x;rm", "$(id)", "a\nb", string(make([]byte, 200))} {
+		if ValidName(n) == nil {
+			t.Errorf("%q accepted", n)
+		}
+	}
+}
