@@ -25,10 +25,10 @@ type BackupOptions struct {
 	Jobs     int    // concurrent file workers; 0 means DefaultJobs()
 	Checksum bool   // compare content hashes, not only metadata
 	// Now is the clock that names the backup; nil means time.Now.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 	// Log receives warnings (skipped entries, an unreadable previous
 	// manifest); nil discards them.
-	Log *slog.Logger
+	Log *slog.Logger `json:"-"`
 }
 
 // Result describes a finished backup.

@@ -45,7 +45,7 @@ func TestBitFlips(t *testing.T) {
 	}
 	t.Logf("%d of %d flips decoded to the same entries", accepted, tried)
 	if accepted*100 > tried {
-		t.Errorf("%d of %d flips accepted; zstd's checksum seems unchecked", accepted, tried)
+		t.Errorf("%d of %d flips accepted; far more than zstd's don't-care bits explain", accepted, tried)
 	}
 }
 

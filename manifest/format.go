@@ -1,5 +1,17 @@
 package manifest
 
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrCorrupt reports a manifest that is truncated, damaged or not a manifest
+// at all. Every decoding error wraps it; I/O errors of the underlying reader
+// do not.
+var ErrCorrupt = errors.New("corrupt manifest")
+
 // The manifest file format, version 1.
 //
 // A manifest is an 8-byte plain header followed by one zstd stream:
@@ -15,7 +27,7 @@ package manifest
 //	byte                         Type
 //	uvarint  shared              bytes Path shares with the previous entry's Path
 //	string   suffix              Path = previous Path[:shared] + suffix
-//	uvarint  Mode, UID, GID
+//	uvarint  Mode, UID, GID      (each at most 2^32-1)
 //	varint   Size, Mtime, Ctime  (zig-zag, as encoding/binary.AppendVarint)
 //	uvarint  Inode, Rdev
 //	string   Target
@@ -35,29 +47,17 @@ package manifest
 //	[8]byte  sum                 xxhash64 (little-endian) of every entry
 //	                             record as stored: length prefix and payload
 //
-// Nothing may follow the trailer in the decompressed stream. The trailer's
-// count and sum catch truncation at a record boundary and tampering of the
-// records, which zstd's checksum cannot: a stream cut after a complete frame,
-// or rewritten and recompressed, still passes zstd's own checks.
+// Nothing may follow the trailer in the decompressed stream. The count and
+// sum make the record stream self-checking, independently of compression: a
+// record stream cut at a record boundary, or altered, and then compressed
+// again into a valid zstd frame (checksum and all) is still rejected.
 //
-// The decoder rejects anything a Writer would not produce: a bad header, an
-// unknown tag or Type, a length above the limits in entry.go, a field that
-// does not fit its Go type, trailing bytes in a payload, a path out of order,
-// an invalid path or LinkTo, unsorted xattrs, a Hash on a non-file, a count or
-// sum mismatch, a missing trailer, data after the trailer.
-
-import (
-	"encoding/binary"
-	"errors"
-
-	"github.com/klauspost/compress/zstd"
-)
-
-// ErrCorrupt reports a manifest that is truncated, damaged or not a manifest
-// at all. Every decoding error wraps it; I/O errors of the underlying reader
-// do not.
-var ErrCorrupt = errors.New("corrupt manifest")
-
+// Besides a bad header, a zstd error, a missing trailer, data after it, a
+// count or sum mismatch, the decoder rejects every record a Writer cannot
+// produce: an unknown tag or Type, a length above the limits in entry.go, a
+// value that does not fit its Go type, a shared prefix longer than the
+// previous Path, trailing bytes in a payload, and every entry that Add
+// refuses (path order, ValidPath, LinkTo, xattr order).
 const (
 	magic   = "LVBKMNF"
 	version = 1
@@ -74,8 +74,6 @@ const (
 	// every string at its limit, every xattr at its limit.
 	maxEntryPayload = 2 + 13*binary.MaxVarintLen64 + 3*MaxPathLen + hashLen +
 		MaxXattrs*(2*binary.MaxVarintLen64+MaxXattrName+MaxXattrValue)
-	// maxTrailerPayload is the longest possible trailer payload.
-	maxTrailerPayload = 1 + binary.MaxVarintLen64 + sumLen
 )
 
 // Tunable defaults, all in one place.

@@ -70,7 +70,7 @@ func NewReader(src io.Reader) (*Reader, error) {
 	in := bufio.NewReaderSize(r.src, ioBufSize)
 	var hdr [headerLen]byte
 	if _, err := io.ReadFull(in, hdr[:]); err != nil {
-		return nil, r.readErr("header", err)
+		return nil, r.readErr(err)
 	}
 	if string(hdr[:len(magic)]) != magic {
 		return nil, fmt.Errorf("manifest: %w: bad magic %q", ErrCorrupt, hdr[:len(magic)])
@@ -93,7 +93,8 @@ func NewReader(src io.Reader) (*Reader, error) {
 // once the trailer has been read and the entry count, checksum and end of
 // stream all check out. Every other error is sticky; a damaged or truncated
 // manifest gives an error wrapping ErrCorrupt, never a panic. Entries share
-// no memory with the Reader or with each other.
+// no memory with the Reader or with each other. An entry without xattrs has
+// nil Xattrs, and an empty attribute value is a nil Value.
 func (r *Reader) Next() (*Entry, error) {
 	if r.err != nil {
 		return nil, r.err
@@ -123,27 +124,43 @@ func (r *Reader) next() (*Entry, error) {
 // readRecord reads one record. rec is the record as stored, payload its
 // non-empty payload; both alias r.buf until the next call.
 func (r *Reader) readRecord() (rec, payload []byte, err error) {
-	what := fmt.Sprintf("record %d", r.count)
 	n, err := binary.ReadUvarint(r.br)
 	if err != nil {
-		return nil, nil, r.readErr(what, err) // io.EOF too: no trailer yet
+		return nil, nil, r.readErr(err) // io.EOF too: no trailer yet
 	}
 	if n == 0 || n > maxEntryPayload {
-		return nil, nil, fmt.Errorf("manifest: %s: %w: length %d", what, ErrCorrupt, n)
+		return nil, nil, fmt.Errorf("manifest: record %d: %w: length %d", r.count, ErrCorrupt, n)
 	}
 	if r.buf.Cap() > maxKeptBuf {
 		r.buf = bytes.Buffer{}
 	}
 	r.buf.Reset()
-	r.buf.Write(binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64), n))
-	prefix := r.buf.Len()
-	// CopyN grows the buffer as data arrives, so a length field that lies
-	// costs no more memory than the bytes actually present.
-	if _, err := io.CopyN(&r.buf, r.br, int64(n)); err != nil {
-		return nil, nil, r.readErr(what, err)
+	var prefix [binary.MaxVarintLen64]byte
+	r.buf.Write(binary.AppendUvarint(prefix[:0], n))
+	start := r.buf.Len()
+	if err := r.readN(int(n)); err != nil {
+		return nil, nil, r.readErr(err)
 	}
 	rec = r.buf.Bytes()
-	return rec, rec[prefix:], nil
+	return rec, rec[start:], nil
+}
+
+// readN appends the next n bytes of the stream to r.buf. It grows the
+// buffer at most ioBufSize ahead of the bytes actually read, so a length
+// field that lies costs no more memory than the data present.
+func (r *Reader) readN(n int) error {
+	for n > 0 {
+		chunk := min(n, ioBufSize)
+		r.buf.Grow(chunk)
+		b := r.buf.AvailableBuffer()[:chunk]
+		m, err := io.ReadFull(r.br, b)
+		r.buf.Write(b[:m])
+		if err != nil {
+			return err
+		}
+		n -= chunk
+	}
+	return nil
 }
 
 // entry decodes and checks an entry record.
@@ -180,21 +197,25 @@ func (r *Reader) trailer(payload []byte) error {
 	case err == nil:
 		return fmt.Errorf("manifest: %w: data after the trailer", ErrCorrupt)
 	case !errors.Is(err, io.EOF):
-		return r.readErr("after the trailer", err)
+		return r.readErr(err)
 	}
 	return io.EOF
 }
 
 // readErr turns a read failure into the error to report: the underlying
 // reader's own error if it had one, otherwise corruption.
-func (r *Reader) readErr(what string, err error) error {
+func (r *Reader) readErr(err error) error {
+	where := "header"
+	if r.dec != nil {
+		where = fmt.Sprintf("record %d", r.count)
+	}
 	if r.src.err != nil {
-		return fmt.Errorf("manifest: read %s: %w", what, r.src.err)
+		return fmt.Errorf("manifest: read %s: %w", where, r.src.err)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("manifest: %s: %w: truncated", what, ErrCorrupt)
+		return fmt.Errorf("manifest: %s: %w: truncated", where, ErrCorrupt)
 	}
-	return fmt.Errorf("manifest: %s: %w: %w", what, ErrCorrupt, err)
+	return fmt.Errorf("manifest: %s: %w: %w", where, ErrCorrupt, err)
 }
 
 // Close releases the decoder and, for Open, closes the file. Next fails

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -15,14 +15,13 @@ import (
 // load lists the directory, lstats every child relative to the directory's
 // file descriptor (no path re-resolution, no symlink following) and reads
 // symlink targets and xattrs. Failures are kept in d.errs for emit.
-func (d *dirNode) load(root string, oneFS bool, rootDev uint64) {
-	full := filepath.Join(root, filepath.FromSlash(d.path))
-	fd, err := unix.Open(full, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+func (d *dirNode) load(w *walk) {
+	fd, err := openBeneath(w.rootFD, d.path)
 	if err != nil {
 		d.fail(d.path, fmt.Errorf("open directory: %w", err))
 		return
 	}
-	f := os.NewFile(uintptr(fd), full)
+	f := os.NewFile(uintptr(fd), d.path)
 	defer f.Close()
 	names, err := f.Readdirnames(-1)
 	if err != nil {
@@ -32,13 +31,47 @@ func (d *dirNode) load(root string, oneFS bool, rootDev uint64) {
 	slices.Sort(names)
 	d.children = make([]*Entry, 0, len(names))
 	for _, name := range names {
-		if e := d.child(fd, full, name, oneFS, rootDev); e != nil {
+		if e := d.child(fd, name, w.opts.OneFileSystem, w.rootDev); e != nil {
 			d.children = append(d.children, e)
 		}
 	}
 }
 
-func (d *dirNode) child(dirfd int, dirPath, name string, oneFS bool, rootDev uint64) *Entry {
+// openBeneath opens directory rel below the root descriptor without
+// following symlinks. Paths longer than the kernel's PATH_MAX are opened
+// in steps, so trees of any depth can be walked.
+func openBeneath(rootFD int, rel string) (int, error) {
+	const step = 3000 // bytes of path per openat, well below PATH_MAX (4096)
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if rel == "" {
+		return unix.Openat(rootFD, ".", flags, 0)
+	}
+	fd, owned := rootFD, false
+	for rel != "" {
+		part := rel
+		if len(part) > step {
+			cut := strings.LastIndexByte(part[:step], '/')
+			if cut <= 0 {
+				cut = strings.IndexByte(part, '/')
+			}
+			if cut > 0 {
+				part = part[:cut]
+			}
+		}
+		rel = strings.TrimPrefix(rel[len(part):], "/")
+		next, err := unix.Openat(fd, part, flags, 0)
+		if owned {
+			unix.Close(fd)
+		}
+		if err != nil {
+			return -1, err
+		}
+		fd, owned = next, true
+	}
+	return fd, nil
+}
+
+func (d *dirNode) child(dirfd int, name string, oneFS bool, rootDev uint64) *Entry {
 	rel := name
 	if d.path != "" {
 		rel = d.path + "/" + name
@@ -63,7 +96,8 @@ func (d *dirNode) child(dirfd int, dirPath, name string, oneFS bool, rootDev uin
 			e.dir = &dirNode{path: rel}
 		}
 	}
-	xs, err := fileops.ListXattrs(dirPath + "/" + name)
+	// Through the directory's descriptor: short whatever the depth.
+	xs, err := fileops.ListXattrs(fmt.Sprintf("/proc/self/fd/%d/%s", dirfd, name))
 	if err != nil {
 		d.fail(rel, fmt.Errorf("read xattrs: %w", err))
 		return nil

@@ -64,22 +64,29 @@ func Walk(ctx context.Context, root string, opts Options, fn func(*Entry) error)
 	if opts.OnError == nil {
 		opts.OnError = func(_ string, err error) error { return err }
 	}
-	w := &walk{root: root, opts: opts, rootDev: st.Dev, queue: make(chan *dirNode, maxAhead)}
+	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", root, err)
+	}
+	defer unix.Close(rootFD)
+	w := &walk{root: root, rootFD: rootFD, opts: opts, rootDev: st.Dev, queue: make(chan *dirNode, maxAhead)}
 	top := &Entry{Path: "", Stat: st, Xattrs: xs, dir: &dirNode{path: ""}}
 
 	ctx, cancel := context.WithCancel(ctx)
 	g, gctx := errgroup.WithContext(ctx)
+	defer func() {
+		cancel()
+		_ = g.Wait() // prefetchers stop on cancel and never fail; also when fn panics
+	}()
 	for range max(opts.Jobs, 1) {
 		g.Go(func() error { w.prefetch(gctx); return nil })
 	}
-	err = w.emit(ctx, top, fn)
-	cancel()
-	_ = g.Wait() // prefetchers only stop on cancel and never fail
-	return err
+	return w.emit(ctx, top, fn)
 }
 
 type walk struct {
 	root    string
+	rootFD  int // O_PATH descriptor of root, open for the whole walk
 	opts    Options
 	rootDev uint64
 	queue   chan *dirNode // directories offered for reading ahead
@@ -112,7 +119,7 @@ func (w *walk) prefetch(ctx context.Context) {
 				continue
 			}
 			d.once.Do(func() {
-				d.load(w.root, w.opts.OneFileSystem, w.rootDev)
+				d.load(w)
 				d.prefetched = true
 				w.loaded.Add(1)
 				w.offer(d)
@@ -148,7 +155,7 @@ func (w *walk) emit(ctx context.Context, e *Entry, fn func(*Entry) error) error 
 		return nil
 	}
 	d.once.Do(func() {
-		d.load(w.root, w.opts.OneFileSystem, w.rootDev)
+		d.load(w)
 		w.offer(d)
 	})
 	if d.prefetched {

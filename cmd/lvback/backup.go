@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/repo"
 )
 
 func backupCmd(g *globals) *cobra.Command {
@@ -21,6 +22,9 @@ func backupCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Repo == "" || o.Name == "" || o.Source == "" {
 				return usagef("backup needs --repo, --name and --source")
+			}
+			if err := repo.ValidName(o.Name); err != nil {
+				return usageError{err}
 			}
 			if _, err := os.Stat(o.Source); err != nil {
 				return usagef("source %s: %v", o.Source, errors.Unwrap(err))

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -71,8 +72,8 @@ func listCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// listBackups returns the backups of one name, or of every name, each name's
-// oldest first.
+// listBackups returns the backups of one name, or of every name, oldest
+// first.
 func listBackups(r *repo.Repo, name string) ([]listItem, error) {
 	names := []string{name}
 	if name == "" {
@@ -96,5 +97,6 @@ func listBackups(r *repo.Repo, name string) ([]listItem, error) {
 			items = append(items, it)
 		}
 	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Time.Before(items[j].Time) })
 	return items, nil
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lvback/lvback/repo"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = execute(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodesAndOneLineErrors(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
+	repoPath := filepath.Join(base, "repo")
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"unknown command", []string{"frobnicate"}, exitUsage},
+		{"unknown flag", []string{"backup", "--nope"}, exitUsage},
+		{"missing flags", []string{"backup", "--repo", repoPath}, exitUsage},
+		{"missing source", []string{"backup", "--repo", repoPath, "--name", "v", "--source", filepath.Join(base, "nope")}, exitUsage},
+		{"bad name", []string{"backup", "--repo", repoPath, "--name", "-rf", "--source", src}, exitUsage},
+		{"list of a non-repository", []string{"list", "--repo", src}, exitUsage},
+		{"backup", []string{"backup", "--repo", repoPath, "--name", "v", "--source", src}, exitOK},
+		{"verify", []string{"verify", "--repo", repoPath}, exitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			if code != exitOK && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Fatalf("error is not one line: %q", stderr)
+			}
+		})
+	}
+}
+
+func TestLockedRepositoryExitCode(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	os.MkdirAll(src, 0o755)
+	r, err := repo.OpenOrCreate(filepath.Join(base, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := r.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	code, _, stderr := run(t, "backup", "--repo", r.Root, "--name", "v", "--source", src)
+	if code != exitLocked || !strings.Contains(stderr, "locked") {
+		t.Fatalf("exit %d (%s), want %d", code, stderr, exitLocked)
+	}
+}
+
+func TestListJSON(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f"), []byte("hello"), 0o644)
+	repoPath := filepath.Join(base, "repo")
+	for _, name := range []string{"b-vol", "a-vol", "b-vol"} {
+		if code, _, stderr := run(t, "backup", "--repo", repoPath, "--name", name, "--source", src); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	code, out, _ := run(t, "list", "--repo", repoPath, "--json")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	var items []map[string]any
+	if err := json.Unmarshal([]byte(out), &items); err != nil {
+		t.Fatalf("list --json is not JSON: %v\n%s", err, out)
+	}
+	if len(items) != 3 {
+		t.Fatalf("%d items, want 3", len(items))
+	}
+	for i, it := range items {
+		for _, k := range []string{"name", "id", "time", "mode", "complete", "files", "size", "added_bytes", "path"} {
+			if _, ok := it[k]; !ok {
+				t.Errorf("item %d lacks %q", i, k)
+			}
+		}
+		if it["complete"] != true || it["files"].(float64) != 1 {
+			t.Errorf("item %d: %v", i, it)
+		}
+		if _, err := os.Stat(filepath.Join(it["path"].(string), "f")); err != nil {
+			t.Errorf("path of item %d does not hold the tree: %v", i, err)
+		}
+		if i > 0 && it["time"].(string) < items[i-1]["time"].(string) {
+			t.Errorf("not oldest first: %v before %v", items[i-1]["time"], it["time"])
+		}
+	}
+}

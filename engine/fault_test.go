@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvback/lvback/internal/testtree"
+)
+
+// A backup killed with SIGKILL mid-copy leaves earlier backups verifying
+// clean and no complete-looking leftover; the next run removes the partial
+// backup and succeeds.
+func TestKilledBackupLeavesNothingBehind(t *testing.T) {
+	src, repoPath := dirs(t)
+	writeFile(t, filepath.Join(src, "small"), "first")
+	o := BackupOptions{Repo: repoPath, Name: "vol", Source: src, Jobs: 2}
+	mustBackup(t, o)
+	buf := make([]byte, 4<<20)
+	os.Mkdir(filepath.Join(src, "big"), 0o755)
+	for i := 0; i < 60; i++ {
+		rand.Read(buf)
+		if err := os.WriteFile(filepath.Join(src, "big", "f"+strconv.Itoa(i)), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := childBackup(t, o)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killWhenCopying(t, cmd.Process, repoPath)
+	cmd.Wait()
+
+	bs := backupsOf(t, repoPath, "vol")
+	if len(bs) != 2 || !bs[0].Complete || bs[1].Complete || !bs[1].Partial {
+		t.Fatalf("after the kill: %+v, want one complete and one partial backup", bs)
+	}
+	mustVerifyClean(t, repoPath)
+	res := mustBackup(t, o)
+	if d := testtree.RsyncDiff(t, src, res.Tree); d != "" {
+		t.Fatalf("backup after the kill differs:\n%s", d)
+	}
+	bs = backupsOf(t, repoPath, "vol")
+	if len(bs) != 2 || !bs[0].Complete || !bs[1].Complete {
+		t.Fatalf("after the next run: %+v, want two complete backups and no partial", bs)
+	}
+	mustVerifyClean(t, repoPath)
+}
+
+// SIGTERM mid-copy: the run stops, removes its partial backup and fails.
+func TestInterruptedBackupCleansUp(t *testing.T) {
+	src, repoPath := dirs(t)
+	buf := make([]byte, 4<<20)
+	os.Mkdir(filepath.Join(src, "big"), 0o755)
+	for i := 0; i < 60; i++ {
+		rand.Read(buf)
+		if err := os.WriteFile(filepath.Join(src, "big", "f"+strconv.Itoa(i)), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := childBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src, Jobs: 2})
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	signalWhenCopying(t, cmd.Process, repoPath, syscall.SIGTERM)
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("interrupted backup exited 0")
+	}
+	if bs := backupsOf(t, repoPath, "vol"); len(bs) != 0 {
+		t.Fatalf("left behind: %+v", bs)
+	}
+}
+
+func killWhenCopying(t *testing.T, p *os.Process, repoPath string) {
+	signalWhenCopying(t, p, repoPath, syscall.SIGKILL)
+}
+
+// signalWhenCopying waits until the child has copied some files, then signals it.
+func signalWhenCopying(t *testing.T, p *os.Process, repoPath string, sig os.Signal) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		matches, _ := filepath.Glob(filepath.Join(repoPath, "backups", "vol", "*.partial", "tree", "big", "*"))
+		if len(matches) >= 3 {
+			if err := p.Signal(sig); err != nil {
+				t.Fatalf("kill: %v", err)
+			}
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	p.Kill()
+	t.Fatal("the child never started copying")
+}
+
+// An unreadable source file is reported with its path, the rest is backed
+// up, the backup completes and the run reports an error.
+func TestUnreadableFileIsReportedAndSkipped(t *testing.T) {
+	src, repoPath := dirs(t)
+	writeFile(t, filepath.Join(src, "ok"), "fine")
+	writeFile(t, filepath.Join(src, "secret"), "no access")
+	os.Chmod(filepath.Join(src, "secret"), 0)
+	o := BackupOptions{Repo: repoPath, Name: "vol", Source: src}
+	if isRoot() {
+		// root reads everything: run the backup as an unprivileged user.
+		for _, p := range []string{src, filepath.Join(src, "ok"), filepath.Join(src, "secret")} {
+			os.Lchown(p, 65534, 65534)
+		}
+		openUp(t, filepath.Dir(src))
+		cmd := childBackup(t, o)
+		cmd.Path = copyTestBinary(t, filepath.Dir(src))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "secret") {
+			t.Fatalf("child: err=%v output=%s, want exit 1 naming the file", err, out)
+		}
+	} else {
+		_, err := Backup(context.Background(), o)
+		if !errors.Is(err, ErrEntriesSkipped) || !strings.Contains(err.Error(), "secret") {
+			t.Fatalf("err = %v, want ErrEntriesSkipped naming secret", err)
+		}
+	}
+	bs := backupsOf(t, repoPath, "vol")
+	if len(bs) != 1 || !bs[0].Complete {
+		t.Fatalf("backups %+v, want one complete", bs)
+	}
+	if bs[0].Info.Errors != 1 || bs[0].Info.ErrorSamples[0].Path != "secret" {
+		t.Fatalf("info errors = %d %+v", bs[0].Info.Errors, bs[0].Info.ErrorSamples)
+	}
+	if _, err := os.Stat(filepath.Join(bs[0].TreePath(), "ok")); err != nil {
+		t.Fatalf("readable file not backed up: %v", err)
+	}
+}
+
+// When the previous backup's inode is at the file system's link limit,
+// the file is copied instead and the run goes on.
+func TestLinkLimitFallsBackToCopy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 65,000 links")
+	}
+	src, repoPath := dirs(t)
+	writeFile(t, filepath.Join(src, "popular"), "linked a lot")
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(src, "popular"), old, old)
+	first := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	target := filepath.Join(first.Tree, "popular")
+	extra := filepath.Join(t.TempDir(), "links")
+	os.Mkdir(extra, 0o755)
+	n := 0
+	for ; n < 70000; n++ {
+		err := os.Link(target, filepath.Join(extra, "l"+strconv.Itoa(n)))
+		if errors.Is(err, syscall.EMLINK) {
+			break
+		}
+		if err != nil {
+			t.Skipf("cannot create links here: %v", err)
+		}
+	}
+	if n == 70000 {
+		t.Skip("the temp file system has no link limit below 70,000")
+	}
+	second := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	if second.Info.Copied != 1 || second.Info.Linked != 0 {
+		t.Fatalf("copied %d linked %d, want the file copied", second.Info.Copied, second.Info.Linked)
+	}
+	if d := testtree.RsyncDiff(t, src, second.Tree); d != "" {
+		t.Fatalf("differs:\n%s", d)
+	}
+}
+
+// openUp makes dir writable for everyone and its parents searchable, so an
+// unprivileged child process can use it.
+func openUp(t *testing.T, dir string) {
+	os.Chmod(dir, 0o777)
+	for p := filepath.Dir(dir); p != "/" && p != os.TempDir(); p = filepath.Dir(p) {
+		if fi, err := os.Stat(p); err == nil {
+			os.Chmod(p, fi.Mode().Perm()|0o011)
+		}
+	}
+}
+
+// copyTestBinary copies the running test binary into dir (go test keeps it
+// in a directory only its owner may enter) and returns the copy's path.
+func copyTestBinary(t *testing.T, dir string) string {
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "engine.test")
+	if err := os.WriteFile(p, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
