@@ -49,6 +49,27 @@ func TestWalkLeavesNoGoroutines(t *testing.T) {
 	}
 }
 
+// TestWalkPanicLeavesNoGoroutines: a panic in fn unwinds through Walk
+// without leaving its readers running ("No goroutine outlives the call").
+func TestWalkPanicLeavesNoGoroutines(t *testing.T) {
+	root := t.TempDir()
+	testtree.Create(t, root, testtree.Random(5, 200))
+	before := runtime.NumGoroutine()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic did not reach the caller")
+			}
+		}()
+		_ = walker.Walk(context.Background(), root, walker.Options{Jobs: 4}, func(*walker.Entry) error {
+			panic("fn failed")
+		})
+	}()
+	if n, leaked := leakedGoroutines(before); leaked {
+		t.Fatalf("%d goroutines after Walk panicked, %d before", n, before)
+	}
+}
+
 // TestLeakCheckCanFail: leakedGoroutines does see a goroutine left behind.
 func TestLeakCheckCanFail(t *testing.T) {
 	before := runtime.NumGoroutine()

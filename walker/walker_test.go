@@ -277,3 +277,63 @@ func TestWalkRootErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWalkDeepPaths: paths longer than PATH_MAX (4096 bytes) but within
+// manifest.MaxPathLen are walked like any other ("lstats every child
+// relative to the directory's file descriptor"), xattrs included.
+func TestWalkDeepPaths(t *testing.T) {
+	const depth = 50 // 50 × 251 bytes: the deepest paths are 12,550 bytes, three PATH_MAXes
+	name := strings.Repeat("d", 250)
+	root := t.TempDir()
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{""}
+	dir := ""
+	for range depth { // only *at system calls reach below PATH_MAX
+		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		unix.Close(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd = sub
+		dir = strings.TrimPrefix(dir+"/"+name, "/")
+		want = append(want, dir)
+	}
+	f, err := unix.Openat(fd, "f", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+	if err == nil {
+		err = unix.Fsetxattr(f, "user.deep", []byte("yes"), 0)
+		unix.Close(f)
+	}
+	unix.Close(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, dir+"/f")
+	if len(dir) <= 4096 || len(dir)+2 > manifest.MaxPathLen {
+		t.Fatalf("deepest path is %d bytes", len(dir))
+	}
+
+	var got []string
+	var xattrs []manifest.Xattr
+	err = walker.Walk(context.Background(), root, walker.Options{Jobs: 2}, func(e *walker.Entry) error {
+		got = append(got, e.Path)
+		if strings.HasSuffix(e.Path, "/f") {
+			xattrs = e.Xattrs
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("Walk: %.300v", err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("Walk reports %d of the %d entries", len(got), len(want))
+	}
+	if !manifest.EqualXattrs(xattrs, []manifest.Xattr{{Name: "user.deep", Value: []byte("yes")}}) {
+		t.Errorf("deepest file has xattrs %q", xattrs)
+	}
+}
