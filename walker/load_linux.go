@@ -17,6 +17,9 @@ import (
 // symlink targets and xattrs. Failures are kept in d.errs for emit.
 func (d *dirNode) load(w *walk) {
 	fd, err := openBeneath(w.rootFD, d.path)
+	if errors.Is(err, unix.ENOENT) { // vanished since its parent was read
+		return
+	}
 	if err != nil {
 		d.fail(d.path, fmt.Errorf("open directory: %w", err))
 		return
@@ -38,13 +41,17 @@ func (d *dirNode) load(w *walk) {
 }
 
 // openBeneath opens directory rel below the root descriptor without
-// following symlinks. Paths longer than the kernel's PATH_MAX are opened
-// in steps, so trees of any depth can be walked.
+// following any symlink on the way (openat2 RESOLVE_NO_SYMLINKS, so a tree
+// changing under the walk cannot lead it elsewhere). Paths longer than the
+// kernel's PATH_MAX are opened in steps, so trees of any depth can be walked.
 func openBeneath(rootFD int, rel string) (int, error) {
-	const step = 3000 // bytes of path per openat, well below PATH_MAX (4096)
-	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	const step = 3000 // bytes of path per openat2, well below PATH_MAX (4096)
+	how := unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
 	if rel == "" {
-		return unix.Openat(rootFD, ".", flags, 0)
+		rel = "."
 	}
 	fd, owned := rootFD, false
 	for rel != "" {
@@ -59,7 +66,7 @@ func openBeneath(rootFD int, rel string) (int, error) {
 			}
 		}
 		rel = strings.TrimPrefix(rel[len(part):], "/")
-		next, err := unix.Openat(fd, part, flags, 0)
+		next, err := unix.Openat2(fd, part, &how)
 		if owned {
 			unix.Close(fd)
 		}
@@ -86,6 +93,9 @@ func (d *dirNode) child(dirfd int, name string, oneFS bool, rootDev uint64) *Ent
 	switch e.Stat.Mode & unix.S_IFMT {
 	case unix.S_IFLNK:
 		t, err := readlinkat(dirfd, name)
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
 		if err != nil {
 			d.fail(rel, fmt.Errorf("readlink: %w", err))
 			return nil
@@ -98,6 +108,9 @@ func (d *dirNode) child(dirfd int, name string, oneFS bool, rootDev uint64) *Ent
 	}
 	// Through the directory's descriptor: short whatever the depth.
 	xs, err := fileops.ListXattrs(fmt.Sprintf("/proc/self/fd/%d/%s", dirfd, name))
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
 	if err != nil {
 		d.fail(rel, fmt.Errorf("read xattrs: %w", err))
 		return nil
