@@ -212,3 +212,32 @@ func TestTwoRunsInOneSecond(t *testing.T) {
 		t.Fatalf("ids %s, %s", a.Info.ID, b.Info.ID)
 	}
 }
+
+// On a file system with reflinks, a metadata-only change gets a new inode
+// that shares the previous backup's extents; the old inode keeps its mode.
+func TestMetadataChangeUsesReflink(t *testing.T) {
+	mnt := testtree.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
+	src, repoPath := filepath.Join(mnt, "src"), filepath.Join(mnt, "repo")
+	writeFile(t, filepath.Join(src, "f"), strings.Repeat("data", 100000))
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(src, "f"), old, old)
+	first := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	if err := os.Chmod(filepath.Join(src, "f"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	if second.Info.Reflinked != 1 || second.Info.Copied != 0 || second.Info.AddedBytes != 0 {
+		t.Fatalf("reflinked %d copied %d added %d, want one reflink and nothing written",
+			second.Info.Reflinked, second.Info.Copied, second.Info.AddedBytes)
+	}
+	if testtree.SameInode(t, filepath.Join(first.Tree, "f"), filepath.Join(second.Tree, "f")) {
+		t.Fatal("the metadata change was applied to the previous backup's inode")
+	}
+	if fi, _ := os.Stat(filepath.Join(first.Tree, "f")); fi.Mode().Perm() != 0o644 {
+		t.Fatalf("previous backup's file mode changed to %v", fi.Mode())
+	}
+	if d := testtree.RsyncDiff(t, src, second.Tree); d != "" {
+		t.Fatalf("differs:\n%s", d)
+	}
+	mustVerifyClean(t, repoPath)
+}

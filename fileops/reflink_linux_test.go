@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/testtree"
 )
 
 func TestReflinkUnsupported(t *testing.T) {
@@ -70,27 +72,8 @@ func TestReflink(t *testing.T) {
 	}
 }
 
-// mountImage makes a file system of size bytes with the mkfs command line in
-// an image file, loop-mounts it until t ends and returns the mount point. It
-// skips t when not root or when mkfs is missing.
 func mountImage(t *testing.T, mkfs []string, size int64) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("not root: cannot loop-mount a file system image")
-	}
-	if _, err := exec.LookPath(mkfs[0]); err != nil {
-		t.Skipf("%s not installed (apt-get install btrfs-progs xfsprogs)", mkfs[0])
-	}
-	dir := t.TempDir()
-	img, mnt := filepath.Join(dir, "image"), filepath.Join(dir, "mnt")
-	truncateFile(t, img, size)
-	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	run(t, append(mkfs, img)...)
-	run(t, "mount", "-o", "loop", img, mnt)
-	t.Cleanup(func() { run(t, "umount", mnt) })
-	return mnt
+	return testtree.MountImage(t, mkfs, size)
 }
 
 // run runs a command and fails t with its output if it fails.
