@@ -19,6 +19,7 @@ const (
 	ManifestFile = "manifest.zst"
 	InfoFile     = "info.json"
 	partialExt   = ".partial"
+	deletingExt  = ".deleting"
 	idLayout     = "2006-01-02T150405Z"
 )
 
@@ -118,6 +119,9 @@ func (r *Repo) Backups(name string) ([]Backup, error) {
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
+		}
+		if strings.HasSuffix(e.Name(), deletingExt) {
+			continue // being pruned: no longer a backup
 		}
 		id, partial := strings.CutSuffix(e.Name(), partialExt)
 		t, seq, ok := parseID(id)

@@ -10,6 +10,7 @@
 //	REPO/backups/NAME/ID/manifest.zst one record per entry (package manifest)
 //	REPO/backups/NAME/ID/info.json    written last: what the run did
 //	REPO/backups/NAME/ID.partial/     a backup being made, or left by a crash
+//	REPO/backups/NAME/ID.deleting/    a backup being pruned (never listed)
 package repo
 
 import (
@@ -52,11 +53,18 @@ type marker struct {
 }
 
 // Open opens an existing repository; a directory without a valid marker is
-// ErrNotRepo.
+// ErrNotRepo. The marker must be a regular file (not a symlink to another
+// repository's marker) and "/" is never a repository.
 func Open(path string) (*Repo, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil && real == "/" {
+		return nil, fmt.Errorf("%s: %w (the root directory is never a repository)", abs, ErrNotRepo)
+	}
+	if fi, err := os.Lstat(filepath.Join(abs, MarkerFile)); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w (%s is not a regular file)", abs, ErrNotRepo, MarkerFile)
 	}
 	data, err := os.ReadFile(filepath.Join(abs, MarkerFile))
 	if errors.Is(err, os.ErrNotExist) {

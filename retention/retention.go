@@ -1,0 +1,177 @@
+// Package retention decides which backups a prune keeps, with the
+// --keep-last/hourly/daily/weekly/monthly/yearly/within rules of restic and
+// borg. It only decides; it never deletes anything.
+package retention
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Policy is a set of keep rules; a backup is kept when any rule keeps it.
+// A count of 0 disables that rule.
+type Policy struct {
+	Last    int           `toml:"keep_last" json:"keep_last,omitempty"`
+	Hourly  int           `toml:"keep_hourly" json:"keep_hourly,omitempty"`
+	Daily   int           `toml:"keep_daily" json:"keep_daily,omitempty"`
+	Weekly  int           `toml:"keep_weekly" json:"keep_weekly,omitempty"`
+	Monthly int           `toml:"keep_monthly" json:"keep_monthly,omitempty"`
+	Yearly  int           `toml:"keep_yearly" json:"keep_yearly,omitempty"`
+	Within  time.Duration `toml:"-" json:"keep_within,omitempty"`
+}
+
+// ErrNoRule reports a policy that would keep nothing but the newest backup.
+var ErrNoRule = errors.New("no keep rule given (use --keep-last, --keep-daily, ...)")
+
+// Validate checks that the policy has at least one rule and no negatives.
+func (p Policy) Validate() error {
+	for _, n := range []int{p.Last, p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly} {
+		if n < 0 {
+			return fmt.Errorf("keep counts must not be negative")
+		}
+	}
+	if p.Within < 0 {
+		return fmt.Errorf("keep-within must not be negative")
+	}
+	if p == (Policy{}) {
+		return ErrNoRule
+	}
+	return nil
+}
+
+// Backup is what a rule looks at: an identity and a time.
+type Backup struct {
+	ID   string
+	Time time.Time
+	Good bool // complete without skipped entries
+}
+
+// Decision says whether one backup is kept and which rules keep it.
+type Decision struct {
+	Backup
+	Keep    bool
+	Reasons []string
+}
+
+// bucketRule keeps the newest backup of each of the first n periods that
+// hold a backup, like restic's --keep-daily.
+type bucketRule struct {
+	name string
+	n    int
+	key  func(t time.Time) string
+}
+
+// Apply decides for every backup (complete ones only; any order), newest
+// first in the result. Buckets use each backup's time in loc. The newest
+// backup, and the newest good one, are always kept whatever the rules say.
+func Apply(p Policy, backups []Backup, loc *time.Location) []Decision {
+	ds := make([]Decision, len(backups))
+	for i, b := range backups {
+		ds[i] = Decision{Backup: b}
+	}
+	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Time.After(ds[j].Time) })
+	if len(ds) == 0 {
+		return ds
+	}
+	keep := func(i int, why string) { ds[i].Keep = true; ds[i].Reasons = append(ds[i].Reasons, why) }
+	keep(0, "newest")
+	for i := range ds {
+		if ds[i].Good {
+			if i > 0 {
+				keep(i, "newest without errors")
+			}
+			break
+		}
+	}
+	for i := 0; i < len(ds) && i < p.Last; i++ {
+		keep(i, "last")
+	}
+	for _, r := range bucketRules(p) {
+		seen, last := 0, ""
+		for i := range ds {
+			if seen >= r.n {
+				break
+			}
+			if k := r.key(ds[i].Time.In(loc)); k != last {
+				last = k
+				seen++
+				keep(i, r.name)
+			}
+		}
+	}
+	if p.Within > 0 {
+		limit := ds[0].Time.Add(-p.Within)
+		for i := range ds {
+			if !ds[i].Time.Before(limit) {
+				keep(i, "within "+FormatDuration(p.Within))
+			}
+		}
+	}
+	return ds
+}
+
+func bucketRules(p Policy) []bucketRule {
+	return []bucketRule{
+		{"hourly", p.Hourly, func(t time.Time) string { return t.Format("2006-01-02 15") }},
+		{"daily", p.Daily, func(t time.Time) string { return t.Format("2006-01-02") }},
+		{"weekly", p.Weekly, func(t time.Time) string {
+			y, w := t.ISOWeek()
+			return fmt.Sprintf("%d-W%02d", y, w)
+		}},
+		{"monthly", p.Monthly, func(t time.Time) string { return t.Format("2006-01") }},
+		{"yearly", p.Yearly, func(t time.Time) string { return t.Format("2006") }},
+	}
+}
+
+// ParseDuration reads a keep-within duration: a number with a unit of
+// h (hours), d (days), w (weeks), m (months of 30 days) or y (365 days),
+// combined like "1y6m" or "14d".
+func ParseDuration(s string) (time.Duration, error) {
+	units := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour,
+		'm': 30 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	var total time.Duration
+	n, digits := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if n > 1e6 {
+				return 0, fmt.Errorf("duration %q too large", s)
+			}
+			n, digits = n*10+int(c-'0'), true
+		case units[c] != 0 && digits:
+			total += time.Duration(n) * units[c]
+			n, digits = 0, false
+		default:
+			return 0, fmt.Errorf("invalid duration %q: use a number and h, d, w, m or y, e.g. 14d", s)
+		}
+	}
+	if digits {
+		return 0, fmt.Errorf("invalid duration %q: the last number has no unit", s)
+	}
+	return total, nil
+}
+
+// FormatDuration prints a duration the way ParseDuration reads it.
+func FormatDuration(d time.Duration) string {
+	var b strings.Builder
+	for _, u := range []struct {
+		c byte
+		d time.Duration
+	}{{'y', 365 * 24 * time.Hour}, {'d', 24 * time.Hour}, {'h', time.Hour}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%c", n, u.c)
+			d -= n * u.d
+		}
+	}
+	if b.Len() == 0 {
+		return "0h"
+	}
+	return b.String()
+}

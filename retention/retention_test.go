@@ -1,0 +1,124 @@
+package retention
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func at(s string) time.Time {
+	t, err := time.Parse("2006-01-02 15:04", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// backups is a fixed history; the expected keeps below are worked out by hand.
+var backups = []Backup{
+	{"b1", at("2026-01-01 03:00"), true},
+	{"b2", at("2026-01-15 03:00"), true},
+	{"b3", at("2026-02-01 03:00"), true}, // a Sunday: ISO week 5
+	{"b4", at("2026-02-10 03:00"), true},
+	{"b5", at("2026-02-10 15:00"), true},
+	{"b6", at("2026-02-11 03:00"), true},
+	{"b7", at("2026-02-12 03:00"), true},
+	{"b8", at("2026-02-12 03:30"), true},
+	{"b9", at("2026-02-12 04:10"), true},
+	{"b10", at("2026-02-13 03:00"), true}, // a Friday: ISO week 7
+}
+
+func TestApply(t *testing.T) {
+	plus10 := time.FixedZone("UTC+10", 10*3600)
+	tests := []struct {
+		name string
+		p    Policy
+		loc  *time.Location
+		want string
+	}{
+		{"no rule keeps only the newest", Policy{}, time.UTC, "b10"},
+		{"last 3", Policy{Last: 3}, time.UTC, "b10 b9 b8"},
+		{"hourly 2", Policy{Hourly: 2}, time.UTC, "b10 b9"},
+		{"daily 3", Policy{Daily: 3}, time.UTC, "b10 b9 b6"},
+		{"daily 4 in UTC", Policy{Daily: 4}, time.UTC, "b10 b9 b6 b5"},
+		{"daily 4 in UTC+10", Policy{Daily: 4}, plus10, "b10 b9 b6 b4"},
+		{"weekly 2", Policy{Weekly: 2}, time.UTC, "b10 b3"},
+		{"monthly 2", Policy{Monthly: 2}, time.UTC, "b10 b2"},
+		{"monthly 5 with fewer months", Policy{Monthly: 5}, time.UTC, "b10 b2"},
+		{"yearly 5", Policy{Yearly: 5}, time.UTC, "b10"},
+		{"within 2 days", Policy{Within: 48 * time.Hour}, time.UTC, "b10 b9 b8 b7 b6"},
+		{"daily 1 and monthly 3", Policy{Daily: 1, Monthly: 3}, time.UTC, "b10 b2"},
+		{"last 1 and weekly 3", Policy{Last: 1, Weekly: 3}, time.UTC, "b10 b3 b2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds := Apply(tt.p, slices.Clone(backups), tt.loc)
+			var kept []string
+			for _, d := range ds {
+				if d.Keep {
+					kept = append(kept, d.ID)
+					if len(d.Reasons) == 0 {
+						t.Errorf("%s kept without a reason", d.ID)
+					}
+				} else if len(d.Reasons) != 0 {
+					t.Errorf("%s removed but has reasons %v", d.ID, d.Reasons)
+				}
+			}
+			if got := strings.Join(kept, " "); got != tt.want {
+				t.Fatalf("kept %q, want %q", got, tt.want)
+			}
+			if len(ds) != len(backups) {
+				t.Fatalf("%d decisions for %d backups", len(ds), len(backups))
+			}
+		})
+	}
+}
+
+// The newest backup is kept even when it had errors, and so is the newest
+// one without errors.
+func TestApplyKeepsNewestGood(t *testing.T) {
+	bs := slices.Clone(backups)
+	bs[9].Good = false
+	bs[8].Good = false
+	ds := Apply(Policy{Last: 1}, bs, time.UTC)
+	if !ds[0].Keep || ds[1].Keep || !ds[2].Keep || !slices.Contains(ds[2].Reasons, "newest without errors") {
+		t.Fatalf("decisions %+v", ds[:3])
+	}
+}
+
+func TestApplyEmptyAndOne(t *testing.T) {
+	if ds := Apply(Policy{Last: 1}, nil, time.UTC); len(ds) != 0 {
+		t.Fatal(ds)
+	}
+	ds := Apply(Policy{Daily: 0, Hourly: 1}, backups[:1], time.UTC)
+	if !ds[0].Keep {
+		t.Fatal("the only backup was not kept")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := (Policy{}).Validate(); err != ErrNoRule {
+		t.Fatalf("empty policy: %v", err)
+	}
+	if (Policy{Daily: -1}).Validate() == nil {
+		t.Fatal("negative count accepted")
+	}
+	if (Policy{Within: time.Hour}).Validate() != nil {
+		t.Fatal("within alone rejected")
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	good := map[string]time.Duration{"14d": 14 * 24 * time.Hour, "1y6m": (365 + 180) * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "36h": 36 * time.Hour}
+	for s, want := range good {
+		if got, err := ParseDuration(s); err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "14", "d", "1.5d", "-3d", "3x", "99999999999d"} {
+		if _, err := ParseDuration(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
