@@ -16,30 +16,54 @@ import (
 	"github.com/lvback/lvback/repo"
 )
 
-// TestMain lets tests run a backup in a child process (to SIGKILL it, or
-// to run it as another user): with LVBACK_TEST_CHILD set, the test binary
-// performs that backup and exits.
+// childSpec is an operation a test runs in a child process (to kill it,
+// or to run it as another user).
+type childSpec struct {
+	Op     string // "backup" or "prune"
+	Backup BackupOptions
+	Prune  PruneOptions
+}
+
+// TestMain lets tests run an operation in a child process: with
+// LVBACK_TEST_CHILD set, the test binary performs it and exits.
 func TestMain(m *testing.M) {
 	if spec := os.Getenv("LVBACK_TEST_CHILD"); spec != "" {
-		var o BackupOptions
-		if err := json.Unmarshal([]byte(spec), &o); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		if _, err := Backup(ctx, o); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(runChild(spec))
 	}
 	os.Exit(m.Run())
 }
 
+func runChild(spec string) int {
+	var c childSpec
+	if err := json.Unmarshal([]byte(spec), &c); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch c.Op {
+	case "backup":
+		_, err = Backup(ctx, c.Backup)
+	case "prune":
+		_, err = Prune(ctx, c.Prune)
+	default:
+		err = fmt.Errorf("unknown op %q", c.Op)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
 // childBackup returns a command that runs Backup(o) in a new process.
 func childBackup(t *testing.T, o BackupOptions) *exec.Cmd {
-	spec, err := json.Marshal(o)
+	return childCmd(t, childSpec{Op: "backup", Backup: o})
+}
+
+func childCmd(t *testing.T, c childSpec) *exec.Cmd {
+	spec, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,3 +111,39 @@ func TestListJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffCommand(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	repoPath := filepath.Join(base, "repo")
+	os.MkdirAll(src, 0o755)
+	for _, n := range []string{"keep", "change", "chmod", "remove"} {
+		os.WriteFile(filepath.Join(src, n), []byte(n), 0o644)
+	}
+	if code, _, e := run(t, "backup", "--repo", repoPath, "--name", "v", "--source", src); code != 0 {
+		t.Fatal(e)
+	}
+	os.WriteFile(filepath.Join(src, "change"), []byte("CHANGED"), 0o644)
+	os.Chmod(filepath.Join(src, "chmod"), 0o600)
+	os.Remove(filepath.Join(src, "remove"))
+	os.WriteFile(filepath.Join(src, "new\nline"), []byte("x"), 0o644)
+	if code, _, e := run(t, "backup", "--repo", repoPath, "--name", "v", "--source", src); code != 0 {
+		t.Fatal(e)
+	}
+	_, out, _ := run(t, "list", "--repo", repoPath, "--json")
+	var items []struct{ ID string }
+	json.Unmarshal([]byte(out), &items)
+	code, out, stderr := run(t, "diff", "--repo", repoPath, "--name", "v", items[0].ID, items[1].ID)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	want := "M . (mtime)\nM change (content, size, mtime)\nM chmod (mode)\n+ \"new\\nline\"\n- remove\n"
+	if out != want {
+		t.Fatalf("diff:\n%s\nwant:\n%s", out, want)
+	}
+	code, out, _ = run(t, "diff", "--repo", repoPath, "--name", "v", "--json", items[0].ID, items[1].ID)
+	var changes []map[string]any
+	if err := json.Unmarshal([]byte(out), &changes); code != 0 || err != nil || len(changes) != 5 {
+		t.Fatalf("diff --json: %d %v %s", code, err, out)
+	}
+}

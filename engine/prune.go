@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"context"
+
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/repo"
+	"github.com/lvback/lvback/retention"
+)
+
+// PruneOptions says which backups a prune considers and how it decides.
+type PruneOptions struct {
+	Repo   string
+	Name   string // one volume name; "" means every name in the repository
+	Policy retention.Policy
+	DryRun bool           // decide and report, touch nothing
+	Loc    *time.Location `json:"-"` // for day/week/month buckets; nil means time.Local
+	Jobs   int
+	Log    *slog.Logger `json:"-"`
+}
+
+// PruneDecision is the fate of one complete backup.
+type PruneDecision struct {
+	Name    string    `json:"name"`
+	ID      string    `json:"id"`
+	Time    time.Time `json:"time"`
+	Keep    bool      `json:"keep"`
+	Reasons []string  `json:"reasons,omitempty"`
+	Removed bool      `json:"removed"` // actually deleted (false in a dry run)
+}
+
+// PruneResult lists every complete backup considered, newest first per
+// name, and the leftovers of interrupted prunes that were finished.
+type PruneResult struct {
+	DryRun    bool            `json:"dry_run"`
+	Decisions []PruneDecision `json:"decisions"`
+	Finished  []string        `json:"finished_interrupted,omitempty"`
+}
+
+// Prune applies a retention policy per volume name. Only complete backups
+// that lvback made are considered or deleted; incomplete backups, unknown
+// directories and files are never touched. The newest complete backup of
+// every name (and the newest one without skipped entries) is always kept.
+// Each deletion first renames the backup out of the listing (atomic), then
+// removes its tree in parallel; a prune interrupted in between is finished
+// by the next one. It holds the repository lock, so it never races a backup.
+func Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) {
+	if err := o.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Loc == nil {
+		o.Loc = time.Local
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = DefaultJobs()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	r, err := repo.Open(o.Repo)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := r.Lock()
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	names := []string{o.Name}
+	if o.Name == "" {
+		if names, err = r.Names(); err != nil {
+			return nil, err
+		}
+	} else if err := repo.ValidName(o.Name); err != nil {
+		return nil, err
+	}
+	res := &PruneResult{DryRun: o.DryRun, Decisions: []PruneDecision{}}
+	for _, name := range names {
+		if err := pruneName(ctx, r, name, o, res); err != nil {
+			return res, fmt.Errorf("prune %s: %w", name, err)
+		}
+	}
+	return res, nil
+}
+
+func pruneName(ctx context.Context, r *repo.Repo, name string, o PruneOptions, res *PruneResult) error {
+	if !o.DryRun {
+		retired, err := r.Retired(name)
+		if err != nil {
+			return err
+		}
+		for _, dir := range retired {
+			o.Log.Info("finishing an interrupted prune", "dir", dir)
+			if err := fileops.RemoveTree(dir, o.Jobs); err != nil {
+				return err
+			}
+			res.Finished = append(res.Finished, dir)
+		}
+	}
+	all, err := r.Backups(name)
+	if err != nil {
+		return err
+	}
+	byID := map[string]*repo.Backup{}
+	var items []retention.Backup
+	for i := range all {
+		b := &all[i]
+		if !b.Complete {
+			continue // never counted, never deleted
+		}
+		byID[b.ID] = b
+		items = append(items, retention.Backup{ID: b.ID, Time: b.Info.Started, Good: b.Info.Errors == 0})
+	}
+	for _, d := range retention.Apply(o.Policy, items, o.Loc) {
+		pd := PruneDecision{Name: name, ID: d.ID, Time: d.Time, Keep: d.Keep, Reasons: d.Reasons}
+		if !d.Keep && !o.DryRun {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := removeBackup(r, byID[d.ID], o.Jobs); err != nil {
+				return err
+			}
+			pd.Removed = true
+		}
+		res.Decisions = append(res.Decisions, pd)
+	}
+	return nil
+}
+
+// removeBackup retires a backup (it stops being listed at once) and then
+// deletes its files.
+func removeBackup(r *repo.Repo, b *repo.Backup, jobs int) error {
+	dir, err := r.Retire(b)
+	if err != nil {
+		return err
+	}
+	if err := fileops.RemoveTree(dir, jobs); err != nil {
+		return fmt.Errorf("remove %s: %w (the next prune finishes it)", dir, err)
+	}
+	return nil
+}
