@@ -26,6 +26,9 @@ type BackupOptions struct {
 	Checksum bool   // compare content hashes, not only metadata
 	// Now is the clock that names the backup; nil means time.Now.
 	Now func() time.Time `json:"-"`
+	// Progress, when set, is updated as files are done; the expected total
+	// is the previous backup's size.
+	Progress *Progress `json:"-"`
 	// Log receives warnings (skipped entries, an unreadable previous
 	// manifest); nil discards them.
 	Log *slog.Logger `json:"-"`

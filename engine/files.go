@@ -95,6 +95,7 @@ func (r *run) work(ctx context.Context, jobs <-chan *fileJob) error {
 	for j := range jobs {
 		err := r.doFile(ctx, j)
 		j.p.finish(err)
+		r.o.Progress.add(j.p.e.Size)
 		if err == nil {
 			r.st.files.Add(1)
 			r.st.size.Add(j.p.e.Size)

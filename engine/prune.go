@@ -22,6 +22,8 @@ type PruneOptions struct {
 	Loc    *time.Location `json:"-"` // for day/week/month buckets; nil means time.Local
 	Jobs   int
 	Log    *slog.Logger `json:"-"`
+	// Progress, when set, counts the backups removed.
+	Progress *Progress `json:"-"`
 }
 
 // PruneDecision is the fate of one complete backup.
@@ -126,6 +128,7 @@ func pruneName(ctx context.Context, r *repo.Repo, name string, o PruneOptions, r
 				return err
 			}
 			pd.Removed = true
+			o.Progress.add(0)
 		}
 		res.Decisions = append(res.Decisions, pd)
 	}

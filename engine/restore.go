@@ -29,6 +29,8 @@ type RestoreOptions struct {
 	Force  bool   // restore into a non-empty Target, replacing what is in the way
 	Jobs   int
 	Log    *slog.Logger
+	// Progress, when set, counts entries and bytes restored.
+	Progress *Progress
 }
 
 // RestoreResult counts what Restore wrote.
@@ -81,7 +83,8 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		return nil, err
 	}
 	defer mr.Close()
-	rs := &restorer{root: root, tree: b.TreePath(), sub: sub, force: o.Force, log: o.Log,
+	o.Progress.expect(b.Info.Size)
+	rs := &restorer{progress: o.Progress, root: root, tree: b.TreePath(), sub: sub, force: o.Force, log: o.Log,
 		dirs: map[string]bool{}}
 	res := &RestoreResult{Backup: b.Name + "/" + b.ID}
 	err = rs.run(ctx, mr.Next, o.Jobs)
@@ -149,11 +152,12 @@ func prepareTarget(target string, force bool) error {
 
 // restorer is the state of one restore.
 type restorer struct {
-	root  *rootDir
-	tree  string // the backup's tree, where file contents come from
-	sub   string
-	force bool
-	log   *slog.Logger
+	progress *Progress
+	root     *rootDir
+	tree     string // the backup's tree, where file contents come from
+	sub      string
+	force    bool
+	log      *slog.Logger
 
 	dirs     map[string]bool   // restored directories; walk goroutine only
 	dirMeta  []*manifest.Entry // directories whose metadata comes last
@@ -236,6 +240,7 @@ func (rs *restorer) walk(ctx context.Context, g *errgroup.Group, next func() (*m
 			return err
 		}
 		rs.entries.Add(1)
+		rs.progress.add(e.Size)
 	}
 }
 

@@ -88,6 +88,7 @@ func newRun(o BackupOptions, src string, p *repo.Pending, prev *repo.Backup) *ru
 	r.errs.log = o.Log
 	if prev != nil {
 		r.prevStart = prev.Info.Started.UnixNano()
+		o.Progress.expect(prev.Info.Size)
 	}
 	return r
 }

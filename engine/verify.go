@@ -28,6 +28,9 @@ type VerifyOptions struct {
 	ID   string
 	Jobs int
 	Log  *slog.Logger
+	// Progress, when set, counts entries checked and bytes hashed; the
+	// expected total is the sum of the chosen backups' sizes.
+	Progress *Progress
 }
 
 // Problem is one thing wrong in a backup.
@@ -75,7 +78,12 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &verifier{jobs: o.Jobs, hashes: make(map[devIno]hashResult), problems: []Problem{}}
+	var total int64
+	for _, b := range backups {
+		total += b.Info.Size
+	}
+	o.Progress.expect(total)
+	v := &verifier{progress: o.Progress, jobs: o.Jobs, hashes: make(map[devIno]hashResult), problems: []Problem{}}
 	rep := &VerifyReport{Backups: []string{}, Problems: []Problem{}}
 	for i := range backups {
 		b := &backups[i]
@@ -136,7 +144,8 @@ type hashResult struct {
 
 // verifier holds state shared by the backups of one Verify call.
 type verifier struct {
-	jobs int
+	jobs     int
+	progress *Progress
 
 	mu       sync.Mutex // guards everything below
 	hashes   map[devIno]hashResult
@@ -250,6 +259,7 @@ func (c *treeCheck) visit(we *walker.Entry) error {
 	c.v.mu.Lock()
 	c.v.entries++
 	c.v.mu.Unlock()
+	c.v.progress.add(0)
 	got := toEntry(we)
 	if d := metaDiff(e, got); d != "" {
 		c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "metadata", Detail: d})
@@ -287,6 +297,9 @@ func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
 		c.v.hashes[key] = res
 		c.v.bytes += e.Size
 		c.v.mu.Unlock()
+	}
+	if c.v.progress != nil {
+		c.v.progress.Bytes.Add(e.Size)
 	}
 	detail := ""
 	switch {

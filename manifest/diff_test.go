@@ -31,7 +31,9 @@ func encodeReader(t *testing.T, es []*Entry) *Reader {
 
 func TestDiffKnownChanges(t *testing.T) {
 	dir := func(p string) *Entry { return &Entry{Path: p, Type: TypeDir, Mode: 0o755} }
-	file := func(p string, h byte) *Entry { return &Entry{Path: p, Type: TypeFile, Mode: 0o644, Size: 1, Hash: [32]byte{h}} }
+	file := func(p string, h byte) *Entry {
+		return &Entry{Path: p, Type: TypeFile, Mode: 0o644, Size: 1, Hash: [32]byte{h}}
+	}
 	chmod := file("chmod", 1)
 	chmod.Mode = 0o600
 	owner := file("owner", 1)

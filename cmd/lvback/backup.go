@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,7 @@ import (
 
 func backupCmd(g *globals) *cobra.Command {
 	var o engine.BackupOptions
+	var metricsFile string
 	cmd := &cobra.Command{
 		Use:   "backup --repo REPO --name NAME --source DIR",
 		Short: "Make a new dated backup of a directory",
@@ -30,11 +32,29 @@ func backupCmd(g *globals) *cobra.Command {
 				return usagef("source %s: %v", o.Source, errors.Unwrap(err))
 			}
 			o.Log = g.logger()
+			start := time.Now()
+			var stop func()
+			o.Progress, stop = g.startProgress("backup")
+			defer stop()
 			res, err := engine.Backup(cmd.Context(), o)
+			stop()
 			if res != nil && !g.quiet {
 				i := res.Info
 				fmt.Fprintf(g.stdout, "backup %s/%s: %d files (%d copied, %d linked, %d reflinked), %s logical, %s written, %d errors\n%s\n",
 					i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, humanBytes(i.Size), humanBytes(i.AddedBytes), i.Errors, res.Tree)
+			}
+			if metricsFile != "" {
+				v := volumeResult{Name: o.Name, OK: err == nil, Duration: time.Since(start)}
+				if res != nil {
+					v.fill(&res.Info)
+				}
+				if err != nil {
+					v.Error = err.Error()
+				}
+				v.LastSuccess = lastSuccess(o.Repo, o.Name)
+				if merr := writeMetrics(metricsFile, []volumeResult{v}); merr != nil && err == nil {
+					err = merr
+				}
 			}
 			return err
 		},
@@ -44,6 +64,7 @@ func backupCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.Name, "name", "", "volume name the backup is filed under")
 	f.StringVar(&o.Source, "source", "", "directory to back up")
 	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent file workers")
+	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
 	f.BoolVar(&o.Checksum, "checksum", false, "compare file contents by hash, not only metadata")
 	return cmd
 }

@@ -147,3 +147,40 @@ func TestDiffCommand(t *testing.T) {
 		t.Fatalf("diff --json: %d %v %s", code, err, out)
 	}
 }
+
+func TestMetricsFile(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "f"), []byte("hello"), 0o644)
+	mf := filepath.Join(base, "lvback.prom")
+	repoPath := filepath.Join(base, "repo")
+	if code, _, e := run(t, "backup", "--repo", repoPath, "--name", "vol", "--source", src, "--metrics-file", mf); code != 0 {
+		t.Fatal(e)
+	}
+	data, err := os.ReadFile(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"# TYPE lvback_backup_success gauge", `lvback_backup_success{volume="vol"} 1`,
+		`lvback_backup_files{volume="vol"} 1`, `lvback_backup_size_bytes{volume="vol"} 5`,
+		`lvback_backup_errors{volume="vol"} 0`, `lvback_last_success_timestamp_seconds{volume="vol"} 1.`,
+	} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("metrics lack %q:\n%s", want, data)
+		}
+	}
+	// a failed run keeps the last success time and reports the failure
+	os.RemoveAll(src)
+	os.MkdirAll(src, 0o755)
+	r, _ := repo.Open(repoPath)
+	l, _ := r.Lock()
+	code, _, _ := run(t, "backup", "--repo", repoPath, "--name", "vol", "--source", src, "--metrics-file", mf)
+	l.Unlock()
+	data, _ = os.ReadFile(mf)
+	if code != exitLocked || !strings.Contains(string(data), `lvback_backup_success{volume="vol"} 0`) ||
+		!strings.Contains(string(data), `lvback_last_success_timestamp_seconds{volume="vol"} 1.`) {
+		t.Fatalf("after a failed run (exit %d):\n%s", code, data)
+	}
+}

@@ -40,7 +40,11 @@ func pruneCmd(g *globals) *cobra.Command {
 				return usageError{err}
 			}
 			o.Log = g.logger()
+			var stop func()
+			o.Progress, stop = g.startProgress("prune")
+			defer stop()
 			res, err := engine.Prune(cmd.Context(), o)
+			stop()
 			if res != nil {
 				printPrune(g, res, asJSON)
 			}

@@ -22,7 +22,11 @@ func restoreCmd(g *globals) *cobra.Command {
 				return usagef("restore needs --repo, --name and --target")
 			}
 			o.Log = g.logger()
+			var stop func()
+			o.Progress, stop = g.startProgress("restore")
+			defer stop()
 			res, err := engine.Restore(cmd.Context(), o)
+			stop()
 			if res != nil && !g.quiet {
 				fmt.Fprintf(g.stdout, "restored %s: %d entries, %s written, %d errors\n",
 					res.Backup, res.Entries, humanBytes(res.Bytes), res.Errors)

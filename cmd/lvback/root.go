@@ -41,10 +41,11 @@ func (u usageError) Unwrap() error { return u.err }
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 type globals struct {
-	verbose bool
-	quiet   bool
-	stdout  io.Writer
-	stderr  io.Writer
+	verbose   bool
+	quiet     bool
+	logFormat string
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 func (g *globals) logger() *slog.Logger {
@@ -55,7 +56,11 @@ func (g *globals) logger() *slog.Logger {
 	if g.quiet {
 		level = slog.LevelError
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	if g.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, opts))
 }
 
 // execute runs the command line and returns the process exit code.
@@ -69,11 +74,17 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log progress details to stderr")
-	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "log only errors")
+	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "log only errors, no progress bar")
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
 	var cpuProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return startProfile(cpuProfile) }
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.logFormat != "text" && g.logFormat != "json" {
+			return usagef("--log-format must be text or json")
+		}
+		return startProfile(cpuProfile)
+	}
 	defer pprof.StopCPUProfile()
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetOut(stdout)

@@ -27,7 +27,11 @@ func verifyCmd(g *globals) *cobra.Command {
 				return usagef("--id needs --name")
 			}
 			o.Log = g.logger()
+			var stop func()
+			o.Progress, stop = g.startProgress("verify")
+			defer stop()
 			rep, err := engine.Verify(cmd.Context(), o)
+			stop()
 			if rep == nil {
 				return err
 			}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/lvback/lvback/repo"
+)
+
+// volumeResult is the outcome of backing up one volume in this process.
+type volumeResult struct {
+	Name        string        `json:"name"`
+	OK          bool          `json:"ok"`
+	Error       string        `json:"error,omitempty"`
+	ID          string        `json:"id,omitempty"`
+	Files       int64         `json:"files"`
+	Copied      int64         `json:"copied"`
+	Linked      int64         `json:"linked"`
+	Size        int64         `json:"size"`
+	Written     int64         `json:"bytes_written"`
+	Skipped     int64         `json:"skipped"`
+	Duration    time.Duration `json:"-"`
+	Seconds     float64       `json:"duration_seconds"`
+	LastSuccess time.Time     `json:"last_success,omitempty"`
+}
+
+// fill copies a finished backup's counters into the result.
+func (v *volumeResult) fill(info *repo.Info) {
+	v.ID, v.Files, v.Copied, v.Linked = info.ID, info.Files, info.Copied, info.Linked
+	v.Size, v.Written, v.Skipped = info.Size, info.AddedBytes, info.Errors
+}
+
+// metric is one gauge family of the Prometheus text format.
+type metric struct {
+	name, help string
+	value      func(v volumeResult) float64
+}
+
+var metrics = []metric{
+	{"lvback_backup_success", "1 if the last backup run of the volume succeeded, else 0.",
+		func(v volumeResult) float64 { return b2f(v.OK) }},
+	{"lvback_last_success_timestamp_seconds", "When the newest complete backup of the volume finished (Unix time; 0 if none).",
+		func(v volumeResult) float64 { return unixOrZero(v.LastSuccess) }},
+	{"lvback_backup_duration_seconds", "Wall time of the last backup run of the volume.",
+		func(v volumeResult) float64 { return v.Duration.Seconds() }},
+	{"lvback_backup_files", "Regular files in the last backup of the volume.",
+		func(v volumeResult) float64 { return float64(v.Files) }},
+	{"lvback_backup_size_bytes", "Logical size of the files in the last backup of the volume.",
+		func(v volumeResult) float64 { return float64(v.Size) }},
+	{"lvback_backup_written_bytes", "Bytes the last backup run wrote to the repository.",
+		func(v volumeResult) float64 { return float64(v.Written) }},
+	{"lvback_backup_errors", "Entries the last backup run skipped, plus 1 if it failed.",
+		func(v volumeResult) float64 { return float64(v.Skipped) + 1 - b2f(v.OK) }},
+}
+
+// writeMetrics writes the results in the Prometheus text format, atomically
+// (node_exporter's textfile collector must never read half a file).
+func writeMetrics(path string, results []volumeResult) error {
+	var b bytes.Buffer
+	for _, m := range metrics {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", m.name, m.help, m.name)
+		for _, v := range results {
+			fmt.Fprintf(&b, "%s{volume=%s} %s\n", m.name, labelValue(v.Name), strconv.FormatFloat(m.value(v), 'g', -1, 64))
+		}
+	}
+	if err := renameio.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write metrics: %w", err)
+	}
+	return nil
+}
+
+func labelValue(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func unixOrZero(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+// lastSuccess returns when the newest complete backup of name finished.
+func lastSuccess(repoPath, name string) time.Time {
+	r, err := repo.Open(repoPath)
+	if err != nil {
+		return time.Time{}
+	}
+	b, err := r.Latest(name)
+	if err != nil || b == nil {
+		return time.Time{}
+	}
+	return b.Info.Finished
+}

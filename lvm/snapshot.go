@@ -1,0 +1,108 @@
+package lvm
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Snapshot is a read-only, mounted, point-in-time view of one volume.
+// Release must always be called (defer it), also after errors. Its methods
+// are safe for concurrent use.
+type Snapshot interface {
+	// MountPoint is the directory to back up. It does not change.
+	MountPoint() string
+	// Check reports how full the snapshot's copy-on-write area is. Call
+	// it after the copy: its error wraps ErrOverflow when the snapshot
+	// became invalid or reached 100%, and then the backup must not be
+	// trusted.
+	Check(ctx context.Context) (Fill, error)
+	// Release unmounts and removes the snapshot. It is idempotent: after
+	// a failure, calling it again retries only what is left. It runs its
+	// commands even when ctx is already cancelled, bounded by its own
+	// timeout.
+	Release(ctx context.Context) error
+}
+
+// Fill is how much of a snapshot's space was used.
+type Fill struct {
+	// Percent is the used share of the snapshot's copy-on-write area
+	// (classic), of its thin pool's data or metadata, whichever is higher
+	// (thin), or 0 (btrfs, which has no such limit).
+	Percent float64
+	// Kind is "classic", "thin" or "btrfs".
+	Kind string
+}
+
+// Kinds of snapshot, as Fill.Kind reports them.
+const (
+	kindClassic = "classic"
+	kindThin    = "thin"
+	kindBtrfs   = "btrfs"
+)
+
+// Warn reports a fill of 80% or more: the snapshot held this time, but a
+// busier night may overflow it, so its size (or the thin pool) should grow.
+func (f Fill) Warn() bool { return f.Percent >= warnPercent }
+
+// ErrOverflow means a snapshot's copy-on-write area filled up during the
+// backup, so the data read from it may be wrong.
+var ErrOverflow = errors.New("snapshot overflowed: its copy-on-write area filled up, so the backup taken from it may be wrong; raise the snapshot size")
+
+// ErrCreate means the snapshot could not be created (e.g. the volume group
+// has no free space, lvcreate exit status 5). The error wrapping it names
+// the command and includes its stderr.
+var ErrCreate = errors.New("snapshot creation failed")
+
+// Options configures SnapshotLV and SnapshotBtrfs. The zero value is
+// usable.
+type Options struct {
+	// Size is the size of a classic snapshot as lvcreate takes it: an
+	// absolute size like "2G" (passed as -L) or a share like "20%ORIGIN"
+	// (passed as -l). It is ignored for thin volumes, whose snapshots
+	// share the pool. Empty means "10%ORIGIN".
+	Size string
+	// RunDir holds the mount points and the lock that tells Cleanup which
+	// snapshots are in use. Empty means "/run/lvback".
+	RunDir string
+	// Now names the snapshot; nil means time.Now. Two snapshots of one
+	// volume taken in the same second collide, and the second fails.
+	Now func() time.Time
+	// Log receives the commands run and the warnings; nil discards them.
+	Log *slog.Logger
+}
+
+// withDefaults fills in the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.Size == "" {
+		o.Size = defaultSize
+	}
+	o.RunDir = runDirOrDefault(o.RunDir)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.Log = logOrDiscard(o.Log)
+	return o
+}
+
+func runDirOrDefault(dir string) string {
+	if dir == "" {
+		return defaultRunDir
+	}
+	return dir
+}
+
+func logOrDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return log
+}
+
+// detached returns a context for cleanup work that must run even when ctx
+// is cancelled, bounded by releaseTimeout.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+}
