@@ -1,12 +1,12 @@
 package fileops
 
 import (
-	"context"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
-	"slices"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
@@ -15,10 +15,11 @@ import (
 // RemoveTree deletes path and, if it is a directory, everything under it,
 // like os.RemoveAll, but also when directories in it are read-only (each is
 // made u+rwx before its content is removed). It never follows a symlink: a
-// symlink is removed, its target is not touched. One goroutine lists the
-// directories while up to jobs goroutines unlink their entries; directories
-// are removed deepest first once they are empty. A missing path is not an
-// error. No goroutine outlives the call.
+// symlink is removed, its target is not touched. Up to jobs goroutines each
+// take a whole directory, unlink its entries relative to the directory's
+// descriptor (no path lookups) and hand its subdirectories to the others;
+// a directory is removed as soon as it and its subdirectories are empty. A
+// missing path is not an error. No goroutine outlives the call.
 func RemoveTree(path string, jobs int) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -30,72 +31,127 @@ func RemoveTree(path string, jobs int) error {
 	if !fi.IsDir() {
 		return ignoreNotExist(os.Remove(path))
 	}
-	g, ctx := errgroup.WithContext(context.Background())
-	files := make(chan string, 1024)
-	var dirs []string // written by the producer only, read after g.Wait
-	g.Go(func() error {
-		defer close(files)
-		return queueTree(ctx, path, files, &dirs)
-	})
+	q := &dirQueue{}
+	q.cond = sync.NewCond(&q.mu)
+	root := &rmDir{path: path}
+	root.pending.Store(1)
+	q.push(root)
+	var g errgroup.Group
 	for range max(jobs, 1) {
 		g.Go(func() error {
-			for p := range files {
-				if ctx.Err() != nil {
-					return nil // another goroutine failed; it reports why
-				}
-				if err := ignoreNotExist(unix.Unlink(p)); err != nil {
-					return &os.PathError{Op: "unlink", Path: p, Err: err}
+			for d := q.pop(); d != nil; d = q.pop() {
+				err := d.empty(q)
+				q.finished(err)
+				if err != nil {
+					return err
 				}
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	return g.Wait()
+}
+
+// rmDir is a directory being removed. pending counts its own listing plus
+// its subdirectories not yet removed; at zero the directory goes.
+type rmDir struct {
+	path    string
+	parent  *rmDir
+	pending atomic.Int64
+}
+
+// empty unlinks d's non-directory entries, queues its subdirectories and
+// then releases d's own share of pending.
+func (d *rmDir) empty(q *dirQueue) error {
+	f, err := openForRemoval(d.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return d.release()
+	}
+	if err != nil {
 		return err
 	}
-	for _, d := range slices.Backward(dirs) {
-		if err := ignoreNotExist(unix.Rmdir(d)); err != nil {
-			return &os.PathError{Op: "rmdir", Path: d, Err: err}
+	defer f.Close()
+	fd := int(f.Fd())
+	for {
+		ents, rerr := f.ReadDir(1024)
+		for _, ent := range ents {
+			if ent.IsDir() {
+				c := &rmDir{path: d.path + "/" + ent.Name(), parent: d}
+				c.pending.Store(1)
+				d.pending.Add(1)
+				q.push(c)
+				continue
+			}
+			if err := ignoreNotExist(unix.Unlinkat(fd, ent.Name(), 0)); err != nil {
+				return &os.PathError{Op: "unlink", Path: d.path + "/" + ent.Name(), Err: err}
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	return d.release()
+}
+
+// release drops one share of pending; the last one removes the directory
+// and releases the parent's share.
+func (d *rmDir) release() error {
+	for ; d != nil; d = d.parent {
+		if d.pending.Add(-1) > 0 {
+			return nil
+		}
+		if err := ignoreNotExist(unix.Rmdir(d.path)); err != nil {
+			return &os.PathError{Op: "rmdir", Path: d.path, Err: err}
 		}
 	}
 	return nil
 }
 
-// queueTree sends every non-directory under dir to files and appends dir and
-// the directories under it to dirs, parents before children.
-func queueTree(ctx context.Context, dir string, files chan<- string, dirs *[]string) error {
-	d, err := openForRemoval(dir)
-	if errors.Is(err, fs.ErrNotExist) {
+// dirQueue hands directories to workers, newest first (depth first keeps
+// the working set small). pop returns nil once the queue is empty and no
+// worker can add more, or after a failure.
+type dirQueue struct {
+	mu     sync.Mutex // guards the fields below
+	cond   *sync.Cond
+	dirs   []*rmDir
+	active int
+	failed bool
+}
+
+func (q *dirQueue) push(d *rmDir) {
+	q.mu.Lock()
+	q.dirs = append(q.dirs, d)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *dirQueue) pop() *rmDir {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.dirs) == 0 && q.active > 0 && !q.failed {
+		q.cond.Wait()
+	}
+	if q.failed || len(q.dirs) == 0 {
 		return nil
 	}
+	d := q.dirs[len(q.dirs)-1]
+	q.dirs = q.dirs[:len(q.dirs)-1]
+	q.active++
+	return d
+}
+
+// finished marks a popped directory done (err non-nil stops everyone).
+func (q *dirQueue) finished(err error) {
+	q.mu.Lock()
+	q.active--
 	if err != nil {
-		return err
+		q.failed = true
 	}
-	defer d.Close()
-	*dirs = append(*dirs, dir)
-	for {
-		ents, err := d.ReadDir(1024)
-		for _, ent := range ents {
-			p := dir + "/" + ent.Name()
-			if ent.IsDir() {
-				if err := queueTree(ctx, p, files, dirs); err != nil {
-					return err
-				}
-				continue
-			}
-			select {
-			case files <- p:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	q.mu.Unlock()
+	q.cond.Broadcast()
 }
 
 // openForRemoval opens the directory dir without following a symlink and

@@ -38,13 +38,18 @@ func run(ctx context.Context, log *slog.Logger, name string, args ...string) ([]
 	return stdout.Bytes(), nil
 }
 
-// runLVM runs a command that changes LVM metadata. The caller's
-// cancellation does not kill it (see lvmTimeout); a cancelled ctx is
-// reported after the command finished, so the caller can undo it.
-func runLVM(ctx context.Context, log *slog.Logger, name string, args ...string) error {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lvmTimeout)
+// runChange runs a command that changes volume metadata (lvcreate,
+// lvchange, lvremove, btrfs subvolume). The caller's
+// cancellation does not kill it (see changeTimeout): the caller checks ctx
+// after it finished and undoes it. An error of a command killed after
+// changeTimeout wraps context.DeadlineExceeded.
+func runChange(ctx context.Context, log *slog.Logger, name string, args ...string) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), changeTimeout)
 	defer cancel()
 	_, err := run(cctx, log, name, args...)
+	if err != nil && cctx.Err() != nil {
+		return fmt.Errorf("%w (killed: %w)", err, cctx.Err())
+	}
 	return err
 }
 

@@ -24,12 +24,12 @@ const (
 	// timeout of about a minute), so allow two.
 	releaseTimeout = 2 * time.Minute
 
-	// lvmTimeout bounds a command that changes LVM metadata (lvcreate,
+	// changeTimeout bounds a command that changes LVM metadata (lvcreate,
 	// lvchange, lvremove). Such a command is never killed because the
 	// caller's context was cancelled: lvcreate suspends the origin while it
 	// loads the snapshot, and killing it then would leave the live volume
 	// suspended. Only a command hung for this long is killed.
-	lvmTimeout = 5 * time.Minute
+	changeTimeout = 5 * time.Minute
 
 	// retryDelay is the pause before the single retry of lvremove or umount:
 	// both fail transiently while udev or a late close still holds the

@@ -20,6 +20,7 @@ pkgs=(
 	"util-linux /usr/bin/mount"
 	"diffutils /usr/bin/diff"
 	"findutils /usr/bin/find"
+	"jq /usr/bin/jq"
 )
 missing=()
 for entry in "${pkgs[@]}"; do

@@ -1,0 +1,146 @@
+// Command fakelvm stands in for LVM's lvs, lvcreate, lvchange and lvremove
+// in lvback's tests, on machines whose kernel has no device-mapper. Each
+// logical volume is an image file attached to a loop device, and lv_path
+// is that loop device, so the real blkid, mount and umount work on it; a
+// snapshot is a copy of its origin's image. It acts as the tool it was
+// installed as (the base name of argv[0]).
+//
+// The state directory, named by $FAKELVM_STATE, holds the volumes, a log
+// of every call and the fault-injection files package state describes.
+// Errors go to stderr indented like LVM's, with LVM's exit statuses: 3 for
+// a usage error, 5 for a failed command.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/lvm/internal/fakelvm/state"
+)
+
+// fake is one call: the state directory and the state it changes.
+type fake struct {
+	dir string
+	st  *state.State
+}
+
+// tools are the commands the fake can act as.
+var tools = map[string]func(*fake, []string) error{
+	"lvs":      (*fake).lvs,
+	"lvcreate": (*fake).lvcreate,
+	"lvchange": (*fake).lvchange,
+	"lvremove": (*fake).lvremove,
+}
+
+// exitError is a failure with LVM's exit status.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// usage is a usage error (exit status 3); failed is a failed command (5).
+func usage(format string, a ...any) error {
+	return &exitError{3, fmt.Sprintf(format, a...)}
+}
+
+func failed(format string, a ...any) error {
+	return &exitError{5, fmt.Sprintf(format, a...)}
+}
+
+func main() {
+	err := run(filepath.Base(os.Args[0]), os.Args[1:])
+	if err == nil {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "  %s\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	os.Exit(5)
+}
+
+// run performs one call under the state directory's lock: log it, load the
+// state, act, save the state.
+func run(tool string, args []string) error {
+	dir := os.Getenv(state.EnvDir)
+	if dir == "" {
+		return usage("fakelvm: $%s is not set", state.EnvDir)
+	}
+	f, ok := tools[tool]
+	if !ok {
+		return usage("fakelvm: unknown tool %q", tool)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return err
+	}
+	if err := logCall(dir, tool, args); err != nil {
+		return err
+	}
+	st, err := state.Load(dir)
+	if err != nil {
+		return err
+	}
+	fk := &fake{dir: dir, st: st}
+	err = f(fk, args)
+	if serr := st.Save(dir); serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// logCall appends the call to the log, one line.
+func logCall(dir, tool string, args []string) error {
+	f, err := os.OpenFile(filepath.Join(dir, state.LogFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f, strings.Join(append([]string{tool}, args...), " "))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// fault reports whether the fault-injection file name exists; consume
+// removes it.
+func (f *fake) fault(name string, consume bool) bool {
+	p := filepath.Join(f.dir, name)
+	if _, err := os.Stat(p); err != nil {
+		return false
+	}
+	if consume {
+		os.Remove(p)
+	}
+	return true
+}
+
+// lookup finds the volume "VG/LV".
+func (f *fake) lookup(ref string) (*state.LV, error) {
+	vg, name, ok := strings.Cut(ref, "/")
+	if lv := f.st.Find(vg, name); ok && lv != nil {
+		return lv, nil
+	}
+	return nil, failed("Failed to find logical volume %q", ref)
+}
+
+// flagValue returns the value of the flag at args[i], advancing i.
+func flagValue(args []string, i *int) (string, error) {
+	if *i+1 >= len(args) {
+		return "", usage("Option %s needs an argument.", args[*i])
+	}
+	*i++
+	return args[*i], nil
+}

@@ -1,0 +1,122 @@
+// Package state is the on-disk state of the fake LVM in the parent
+// directory: its logical volumes, its log of calls and its fault-injection
+// files, all in the directory named by $FAKELVM_STATE. Tests write the
+// state and read the log; the fake reads and changes the state.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// EnvDir names the environment variable holding the state directory.
+const EnvDir = "FAKELVM_STATE"
+
+// Files in the state directory.
+const (
+	StateFile = "state.json" // the State
+	LogFile   = "calls.log"  // one line per call: the tool's name and its arguments
+	ImageDir  = "images"     // images of the snapshots the fake creates
+)
+
+// Fault-injection files: each one present in the state directory changes
+// the fake's behaviour as its comment says.
+const (
+	// FailLvcreate makes every lvcreate exit 5 with "insufficient free
+	// space" on stderr.
+	FailLvcreate = "fail-lvcreate"
+	// Overflow makes the next snapshot invalid (lv_attr state 'I') and
+	// 100% full; the file is removed then.
+	Overflow = "overflow"
+	// Percent holds the fill ("85.00") lvs reports for every classic
+	// snapshot and thin pool.
+	Percent = "percent"
+	// FailLvremoveOnce makes the next lvremove exit 5; the file is removed
+	// then.
+	FailLvremoveOnce = "fail-lvremove-once"
+)
+
+// LV is one logical volume.
+type LV struct {
+	VG      string   `json:"vg"`
+	Name    string   `json:"name"`
+	Tags    []string `json:"tags,omitempty"`
+	Attr    string   `json:"attr"`    // lv_attr, 10 characters: "-wi-a-----"
+	Segtype string   `json:"segtype"` // "linear", "thin", "thin-pool"
+	Pool    string   `json:"pool,omitempty"`
+	Origin  string   `json:"origin,omitempty"`
+	Percent string   `json:"percent,omitempty"` // snap_percent / data_percent
+	Image   string   `json:"image,omitempty"`   // backing file; none for a pool
+	Loop    string   `json:"loop,omitempty"`    // loop device while active
+}
+
+// State is every logical volume the fake knows.
+type State struct {
+	LVs []LV `json:"lvs"`
+}
+
+// Load reads the state of dir; a missing file is an empty state.
+func Load(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &State{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", StateFile, err)
+	}
+	return &s, nil
+}
+
+// Save writes the state of dir (temp file and rename).
+func (s *State) Save(dir string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, StateFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, StateFile))
+}
+
+// Find returns the volume vg/name, or nil.
+func (s *State) Find(vg, name string) *LV {
+	for i := range s.LVs {
+		if s.LVs[i].VG == vg && s.LVs[i].Name == name {
+			return &s.LVs[i]
+		}
+	}
+	return nil
+}
+
+// Remove deletes the volume vg/name from the state.
+func (s *State) Remove(vg, name string) {
+	for i := range s.LVs {
+		if s.LVs[i].VG == vg && s.LVs[i].Name == name {
+			s.LVs = append(s.LVs[:i], s.LVs[i+1:]...)
+			return
+		}
+	}
+}
+
+// Calls returns the logged calls of dir, one string each.
+func Calls(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, LogFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"), nil
+}
