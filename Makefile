@@ -27,6 +27,7 @@ test: deps ## every test: vet, short fuzz runs of each parser, then the whole su
 fuzz-short: ## run every fuzz target for FUZZTIME (10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./manifest
 	$(GO) test -run='^$$' -fuzz='^FuzzRecords$$' -fuzztime=$(FUZZTIME) ./manifest
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./config
 
 bench: build ## benchmarks of the Go packages
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./fileops ./manifest ./walker

@@ -26,6 +26,13 @@ type BackupOptions struct {
 	Checksum bool   // compare content hashes, not only metadata
 	// Now is the clock that names the backup; nil means time.Now.
 	Now func() time.Time `json:"-"`
+	// BeforeCommit, when set, runs after the backup's data and manifest are
+	// durable and before it becomes complete; an error aborts the backup
+	// (used to refuse a backup whose snapshot overflowed meanwhile).
+	BeforeCommit func() error `json:"-"`
+	// Locked says the caller already holds the repository lock (a `run`
+	// over many volumes holds it throughout).
+	Locked bool
 	// Progress, when set, is updated as files are done; the expected total
 	// is the previous backup's size.
 	Progress *Progress `json:"-"`
@@ -64,11 +71,13 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := r.Lock()
-	if err != nil {
-		return nil, err
+	if !o.Locked {
+		lock, err := r.Lock()
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	if err := removePartials(r, o.Name, o.Jobs, o.Log); err != nil {
 		return nil, err
 	}
@@ -90,6 +99,11 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	info, err := newRun(o, src, p, prev).do(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
+	}
+	if o.BeforeCommit != nil {
+		if err := o.BeforeCommit(); err != nil {
+			return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
+		}
 	}
 	info.Source, info.Mode = src, "files"
 	info.Started, info.Finished = started.UTC(), o.Now().UTC()

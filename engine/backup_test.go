@@ -241,3 +241,19 @@ func TestMetadataChangeUsesReflink(t *testing.T) {
 	}
 	mustVerifyClean(t, repoPath)
 }
+
+// A BeforeCommit failure (e.g. an overflowed snapshot) leaves no backup.
+func TestBeforeCommitFailureKeepsNothing(t *testing.T) {
+	src, repoPath := dirs(t)
+	writeFile(t, filepath.Join(src, "f"), "x")
+	mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	overflow := errors.New("snapshot overflowed")
+	_, err := Backup(context.Background(), BackupOptions{Repo: repoPath, Name: "vol", Source: src,
+		BeforeCommit: func() error { return overflow }})
+	if !errors.Is(err, overflow) {
+		t.Fatalf("err = %v", err)
+	}
+	if bs := backupsOf(t, repoPath, "vol"); len(bs) != 1 || !bs[0].Complete {
+		t.Fatalf("backups after a refused commit: %+v", bs)
+	}
+}

@@ -191,6 +191,8 @@ done
 status=255
 if /usr/bin/mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 hostshare /host; then
 	cd /host
+	echo
+	echo "init: up $(/usr/bin/busybox cut -d' ' -f1 /proc/uptime)s, running /host/scenario.sh"
 	/usr/bin/bash /host/scenario.sh
 	status=$?
 else

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// attach attaches image to a free loop device and returns the device.
+func attach(image string) (string, error) {
+	out, err := exec.Command("losetup", "--find", "--show", image).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("losetup --find --show %s: %v: %s", image, err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// detach detaches the loop device dev.
+func detach(dev string) error {
+	if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
+		return fmt.Errorf("losetup -d %s: %v: %s", dev, err, out)
+	}
+	return nil
+}
+
+// isMounted reports whether the block device dev is mounted anywhere in
+// this mount namespace, by its device number in /proc/self/mountinfo.
+func isMounted(dev string) (bool, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(dev, &st); err != nil {
+		return false, fmt.Errorf("stat %s: %w", dev, err)
+	}
+	want := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) > 2 && fs[2] == want {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
+}
+
+// copySparse copies the file src to the new file dst, keeping holes, so a
+// mostly empty image costs only its data.
+func copySparse(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := copyData(out, in, fi.Size()); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
+}
+
+// copyData copies the data extents of in (SEEK_DATA/SEEK_HOLE) to out and
+// sets out's size.
+func copyData(out, in *os.File, size int64) error {
+	if err := out.Truncate(size); err != nil {
+		return err
+	}
+	for off := int64(0); off < size; {
+		data, err := unix.Seek(int(in.Fd()), off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			return nil // only a hole is left
+		}
+		if err != nil {
+			return fmt.Errorf("seek data: %w", err)
+		}
+		hole, err := unix.Seek(int(in.Fd()), data, unix.SEEK_HOLE)
+		if err != nil {
+			return fmt.Errorf("seek hole: %w", err)
+		}
+		if _, err := io.Copy(io.NewOffsetWriter(out, data), io.NewSectionReader(in, data, hole-data)); err != nil {
+			return err
+		}
+		off = hole
+	}
+	return nil
+}
