@@ -29,6 +29,10 @@ fuzz-short: ## run every fuzz target for FUZZTIME (10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzRecords$$' -fuzztime=$(FUZZTIME) ./manifest
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./config
 
+.PHONY: test-vm
+test-vm: ## boot a qemu VM with real LVM and run test/vm's scenarios (root installs the packages; see test/vm/deps.sh)
+	LVBACK_VM=1 $(GO) test -count=1 -timeout 20m -v ./test/vm
+
 bench: build ## benchmarks of the Go packages
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./fileops ./manifest ./walker
 

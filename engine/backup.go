@@ -19,11 +19,13 @@ import (
 
 // BackupOptions says what to back up into which repository.
 type BackupOptions struct {
-	Repo     string // repository directory; created when missing or empty
-	Name     string // volume name the backup is filed under
-	Source   string // directory to back up (a mounted snapshot, or a live tree)
-	Jobs     int    // concurrent file workers; 0 means DefaultJobs()
-	Checksum bool   // compare content hashes, not only metadata
+	Repo     string   // repository directory; created when missing or empty
+	Name     string   // volume name the backup is filed under
+	Source   string   // directory to back up (a mounted snapshot, or a live tree)
+	Label    string   // what info.json names as the source (e.g. the LV); default Source
+	Exclude  []string // relative paths left out with everything below them
+	Jobs     int      // concurrent file workers; 0 means DefaultJobs()
+	Checksum bool     // compare content hashes, not only metadata
 	// Now is the clock that names the backup; nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// BeforeCommit, when set, runs after the backup's data and manifest are
@@ -106,6 +108,9 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 		}
 	}
 	info.Source, info.Mode = src, "files"
+	if o.Label != "" {
+		info.Source = o.Label
+	}
 	info.Started, info.Finished = started.UTC(), o.Now().UTC()
 	if err := p.Commit(info); err != nil {
 		return nil, err

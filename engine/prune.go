@@ -21,6 +21,7 @@ type PruneOptions struct {
 	DryRun bool           // decide and report, touch nothing
 	Loc    *time.Location `json:"-"` // for day/week/month buckets; nil means time.Local
 	Jobs   int
+	Locked bool         // the caller already holds the repository lock
 	Log    *slog.Logger `json:"-"`
 	// Progress, when set, counts the backups removed.
 	Progress *Progress `json:"-"`
@@ -68,11 +69,13 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := r.Lock()
-	if err != nil {
-		return nil, err
+	if !o.Locked {
+		lock, err := r.Lock()
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	names := []string{o.Name}
 	if o.Name == "" {
 		if names, err = r.Names(); err != nil {

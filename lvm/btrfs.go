@@ -57,7 +57,11 @@ func SnapshotBtrfs(ctx context.Context, subvol string, o Options) (Snapshot, err
 	if err != nil {
 		err = fmt.Errorf("%w: %w", ErrCreate, err)
 		if rerr := s.Release(ctx); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("undo: %w", rerr))
+			s.mu.Lock()
+			s.lock.unlock() // nobody will retry: leave the rest to Cleanup
+			s.lock = nil
+			s.mu.Unlock()
+			err = errors.Join(err, fmt.Errorf("undo (run lvback cleanup): %w", rerr))
 		}
 		return nil, err
 	}

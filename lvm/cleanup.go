@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 )
 
 // Cleanup removes what earlier lvback processes left after a SIGKILL or a
@@ -118,6 +119,8 @@ func (c *cleaner) rmdir(dir string) {
 	case err == nil:
 		c.done("removed directory " + dir)
 	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST):
+		c.log.Warn("cleanup: directory not empty, so not lvback's; left", "dir", dir)
 	default:
 		c.fail(err)
 	}

@@ -59,7 +59,9 @@ func SnapshotLV(ctx context.Context, lv string, o Options) (Snapshot, error) {
 	create = append(create, "-n", s.name, "--addtag", tag, lvRef(origin.VG, origin.Name))
 	if err := s.setUp(ctx, create); err != nil {
 		if rerr := s.Release(ctx); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("undo: %w", rerr))
+			// Nobody will retry: leave the rest to Cleanup.
+			s.dropLock()
+			err = errors.Join(err, fmt.Errorf("undo (run lvback cleanup): %w", rerr))
 		}
 		return nil, err
 	}

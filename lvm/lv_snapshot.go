@@ -129,7 +129,7 @@ func (s *lvSnapshot) Release(ctx context.Context) error {
 			s.dirMade = false
 		}
 	}
-	if s.lvMade {
+	if s.lvMade && !s.mounted { // a mounted volume is in use: lvremove would fail
 		if err := removeLV(ctx, s.log, s.vg, s.name); err != nil {
 			errs = append(errs, err)
 		} else {
@@ -143,6 +143,14 @@ func (s *lvSnapshot) Release(ctx context.Context) error {
 	s.lock, s.released = nil, true
 	s.log.Info("snapshot removed", "lv", lvRef(s.vg, s.name))
 	return nil
+}
+
+// dropLock gives up the run directory's lock without releasing s.
+func (s *lvSnapshot) dropLock() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lock.unlock()
+	s.lock = nil
 }
 
 // removeLV runs `lvremove -f vg/name`, once more after retryDelay if it

@@ -85,8 +85,3 @@ func under(ms []mountEntry, dir string) []mountEntry {
 	slices.Reverse(out)
 	return out
 }
-
-// hasOption reports whether the comma-separated opts include o.
-func hasOption(opts, o string) bool {
-	return slices.Contains(strings.Split(opts, ","), o)
-}

@@ -34,6 +34,9 @@ func (d *dirNode) load(w *walk) {
 	slices.Sort(names)
 	d.children = make([]*Entry, 0, len(names))
 	for _, name := range names {
+		if w.excluded(d.path, name) {
+			continue
+		}
 		if e := d.child(fd, name, w.opts.OneFileSystem, w.rootDev); e != nil {
 			d.children = append(d.children, e)
 		}
@@ -134,4 +137,14 @@ func readlinkat(dirfd int, name string) (string, error) {
 			return string(buf[:n]), nil
 		}
 	}
+}
+
+// excluded reports whether dir/name is in Options.Exclude.
+func (w *walk) excluded(dir, name string) bool {
+	for _, x := range w.opts.Exclude {
+		if dir == "" && x == name || dir != "" && len(x) == len(dir)+1+len(name) && x == dir+"/"+name {
+			return true
+		}
+	}
+	return false
 }

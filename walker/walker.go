@@ -33,6 +33,9 @@ type Options struct {
 	// OneFileSystem stops descent at mount points (the mount point itself is
 	// still reported, empty), as a snapshot of one volume needs.
 	OneFileSystem bool
+	// Exclude lists paths (relative, slash-separated) that are left out of
+	// the walk together with everything below them.
+	Exclude []string
 	// OnError decides what a per-entry failure does (an unreadable
 	// directory, a failed lstat, readlink or xattr read): nil records it and
 	// goes on without that entry or listing, an error aborts the walk. A nil

@@ -1,42 +1,62 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
 )
 
 func backupCmd(g *globals) *cobra.Command {
-	var o engine.BackupOptions
-	var metricsFile string
+	var vo engine.VolumeOptions
+	o := &vo.Backup
+	var metricsFile, source string
 	cmd := &cobra.Command{
-		Use:   "backup --repo REPO --name NAME --source DIR",
-		Short: "Make a new dated backup of a directory",
-		Long: "Make a new dated backup of DIR under NAME. Unchanged files are hard-linked from\n" +
-			"the newest complete backup of NAME; changed and new files are copied.\n\n" + exitHelp,
+		Use:   "backup --repo REPO --name NAME (--source DIR | --lv /dev/VG/LV [--snapshot-size 2G] | --btrfs SUBVOL)",
+		Short: "Make a new dated backup of a directory, an LVM volume or a btrfs subvolume",
+		Long: "Make a new dated backup under NAME. Unchanged files are hard-linked from the newest\n" +
+			"complete backup of NAME; changed and new files are copied. With --lv the volume is\n" +
+			"snapshotted (classic, or thin for a thin LV), mounted read-only under " + defaultRunDir + ",\n" +
+			"backed up, unmounted and removed; a snapshot that overflowed makes the backup fail.\n" +
+			"With --btrfs a read-only btrfs snapshot is used the same way.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Repo == "" || o.Name == "" || o.Source == "" {
-				return usagef("backup needs --repo, --name and --source")
+			n := 0
+			for _, s := range []string{source, vo.LV, vo.Btrfs} {
+				if s != "" {
+					n++
+				}
+			}
+			if o.Repo == "" || o.Name == "" || n != 1 {
+				return usagef("backup needs --repo, --name and exactly one of --source, --lv, --btrfs")
 			}
 			if err := repo.ValidName(o.Name); err != nil {
 				return usageError{err}
 			}
-			if _, err := os.Stat(o.Source); err != nil {
-				return usagef("source %s: %v", o.Source, errors.Unwrap(err))
+			if source != "" {
+				if _, err := os.Stat(source); err != nil {
+					return usagef("source %s: %v", source, errors.Unwrap(err))
+				}
 			}
+			vo.Path = source
 			o.Log = g.logger()
 			start := time.Now()
 			var stop func()
 			o.Progress, stop = g.startProgress("backup")
 			defer stop()
-			res, err := engine.Backup(cmd.Context(), o)
+			if vo.LV != "" || vo.Btrfs != "" {
+				vo.Snapshot.RunDir, vo.Snapshot.Log = defaultRunDir, o.Log
+				cleanLeftovers(cmd.Context(), vo.Btrfs, o.Log)
+			}
+			res, err := engine.BackupVolume(cmd.Context(), vo)
 			stop()
 			if res != nil && !g.quiet {
 				i := res.Info
@@ -62,11 +82,31 @@ func backupCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.Repo, "repo", "", "repository directory (created if missing or empty)")
 	f.StringVar(&o.Name, "name", "", "volume name the backup is filed under")
-	f.StringVar(&o.Source, "source", "", "directory to back up")
+	f.StringVar(&source, "source", "", "directory to back up")
+	f.StringVar(&vo.LV, "lv", "", "LVM logical volume to snapshot and back up (/dev/VG/LV)")
+	f.StringVar(&vo.Snapshot.Size, "snapshot-size", "", "classic snapshot size: 2G or 20%ORIGIN (default 10%ORIGIN; ignored for thin LVs)")
+	f.StringVar(&vo.Btrfs, "btrfs", "", "btrfs subvolume to snapshot read-only and back up")
 	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent file workers")
 	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
 	f.BoolVar(&o.Checksum, "checksum", false, "compare file contents by hash, not only metadata")
 	return cmd
+}
+
+// cleanLeftovers removes snapshots and mounts a killed run left behind
+// before a new snapshot is made (only lvback's own, recognised by tag,
+// name and mount directory).
+func cleanLeftovers(ctx context.Context, btrfs string, log *slog.Logger) {
+	var subvols []string
+	if btrfs != "" {
+		subvols = []string{btrfs}
+	}
+	removed, err := lvm.Cleanup(ctx, defaultRunDir, subvols, log)
+	for _, r := range removed {
+		log.Warn("removed a leftover of an interrupted run", "what", r)
+	}
+	if err != nil {
+		log.Error("cleanup of leftovers failed", "err", err)
+	}
 }
 
 // humanBytes formats a byte count with a binary unit.

@@ -84,29 +84,23 @@ done
 
 # copy_file SRC: copies SRC (dereferenced) to the same path inside the image,
 # resolving directory symlinks the host has (e.g. /lib -> usr/lib).
+declare -A real_dir
 copy_file() {
-	local src=$1 dir
-	dir=$(readlink -f "$(dirname "$src")")
-	[ -e "$root$dir/$(basename "$src")" ] && return 0
-	mkdir -p "$root$dir"
-	cp -L "$src" "$root$dir/"
+	local src=$1 dir=${1%/*}
+	[ -n "${real_dir[$dir]:-}" ] || { real_dir[$dir]=$(readlink -f "$dir"); mkdir -p "$root${real_dir[$dir]}"; }
+	[ -e "$root${real_dir[$dir]}/${src##*/}" ] || cp -L "$src" "$root${real_dir[$dir]}/"
 }
 
-# copy_program PATH: the program and every shared library ldd lists for it.
-copy_program() {
-	local p=$1 lib
-	copy_file "$p"
-	for lib in $(ldd "$p" 2>/dev/null | grep -o '/[^ ]*' || true); do
-		copy_file "$lib"
-	done
-}
-
-for p in "${programs[@]}"; do copy_program "$p"; done
+# The programs, then every shared library ldd lists for any of them (one ldd call).
+wanted=("${programs[@]}")
 for p in "${optional_programs[@]}"; do
-	if [ -x "$p" ]; then copy_program "$p"; else echo "build-initramfs: optional $p not found, skipped" >&2; fi
+	if [ -x "$p" ]; then wanted+=("$p"); else echo "build-initramfs: optional $p not found, skipped" >&2; fi
 done
-# glibc loads these at run time (getpwnam etc. in coreutils/find); cheap to add.
-for lib in /lib/x86_64-linux-gnu/libnss_files.so.2; do [ -e "$lib" ] && copy_file "$lib"; done
+# glibc loads libnss_files at run time (getpwnam in coreutils, find).
+wanted+=(/lib/x86_64-linux-gnu/libnss_files.so.2)
+for f in "${wanted[@]}" $(ldd "${wanted[@]}" 2>/dev/null | grep -o '^[[:space:]].*/[^ ]*' | grep -o '/[^ ]*' | sort -u); do
+	copy_file "$f"
+done
 
 # The multi-call programs' names: lvcreate, lvs, vgcreate, thin_check, mkfs.ext4, modprobe …
 for target in "${multicall[@]}"; do

@@ -74,6 +74,9 @@ func run(tool string, args []string) error {
 	if dir == "" {
 		return usage("fakelvm: $%s is not set", state.EnvDir)
 	}
+	if os.Getenv("LC_ALL") != "C" {
+		return usage("fakelvm: LC_ALL is %q; lvback must run LVM with LC_ALL=C", os.Getenv("LC_ALL"))
+	}
 	f, ok := tools[tool]
 	if !ok {
 		return usage("fakelvm: unknown tool %q", tool)

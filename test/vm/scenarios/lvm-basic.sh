@@ -81,6 +81,8 @@ run vgcreate -q vg /dev/vda
 run mkfs.ext4 -q /dev/vdb
 mkdir -p "$repo" /mnt/data /mnt/dataxfs /mnt/big /mnt/thin
 run mount /dev/vdb "$repo"
+# lvback only creates a repository in an empty directory; a fresh ext4 has lost+found.
+rmdir "$repo/lost+found"
 run lvcreate -q -y -L 200M -n data vg
 run mkfs.ext4 -q /dev/vg/data
 run mount /dev/vg/data /mnt/data

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvback/lvback/config"
+	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/lvm"
+	"github.com/lvback/lvback/repo"
+)
+
+// defaultRunDir is where snapshots are mounted, and where cleanup looks.
+const defaultRunDir = "/run/lvback"
+
+// runSummary is what `run` prints with --json and pipes to on_failure.
+type runSummary struct {
+	Config      string         `json:"config"`
+	Repo        string         `json:"repo"`
+	Started     time.Time      `json:"started"`
+	Finished    time.Time      `json:"finished"`
+	OK          bool           `json:"ok"`
+	Interrupted bool           `json:"interrupted,omitempty"`
+	Cleaned     []string       `json:"cleaned_up,omitempty"`
+	Volumes     []volumeResult `json:"volumes"`
+	Prune       []string       `json:"pruned,omitempty"`
+}
+
+func runCmd(g *globals) *cobra.Command {
+	var cfgPath, metricsFile string
+	var asJSON, dryRun bool
+	cmd := &cobra.Command{
+		Use:   "run --config FILE [--json] [--dry-run]",
+		Short: "Back up every volume of a config file (for cron), then apply retention",
+		Long: "Back up the volumes of FILE one after another: snapshot, mount read-only, copy,\n" +
+			"unmount, remove. One failing volume does not stop the others. Retention runs after\n" +
+			"the backups, only for volumes whose backup succeeded. on_failure runs once, with\n" +
+			"the JSON summary on stdin, when anything failed.\n\n" + exitHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgPath == "" {
+				return usagef("run needs --config")
+			}
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				return usageError{err}
+			}
+			if dryRun {
+				return printPlan(g, cfg)
+			}
+			if metricsFile == "" {
+				metricsFile = cfg.MetricsFile
+			}
+			return runConfig(cmd.Context(), g, cfg, asJSON, metricsFile)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgPath, "config", "/etc/lvback/lvback.toml", "configuration file")
+	f.BoolVar(&asJSON, "json", false, "print the run's summary as JSON")
+	f.BoolVar(&dryRun, "dry-run", false, "check the config and print what would be backed up; touch nothing")
+	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus metrics here (default: the config's metrics_file)")
+	return cmd
+}
+
+// runConfig backs up every volume under one repository lock.
+func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool, metricsFile string) error {
+	log := g.logger()
+	sum := &runSummary{Config: cfg.Path(), Repo: cfg.Repo, Started: time.Now().UTC(), Volumes: []volumeResult{}}
+	r, err := repo.OpenOrCreate(cfg.Repo)
+	if err != nil {
+		return err
+	}
+	lock, err := r.Lock()
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	sum.Cleaned, err = lvm.Cleanup(ctx, defaultRunDir, btrfsSubvols(cfg), log)
+	if err != nil {
+		log.Error("cleanup of leftovers failed", "err", err)
+	}
+	for i := range cfg.Volumes {
+		if ctx.Err() != nil {
+			sum.Interrupted = true
+			break
+		}
+		sum.Volumes = append(sum.Volumes, backupOne(ctx, g, cfg, &cfg.Volumes[i]))
+	}
+	sum.Prune = applyRetention(ctx, cfg, sum, log)
+	sum.Finished = time.Now().UTC()
+	sum.OK = !sum.Interrupted && ctx.Err() == nil
+	for _, v := range sum.Volumes {
+		sum.OK = sum.OK && v.OK
+	}
+	printSummary(g, sum, asJSON)
+	if metricsFile != "" {
+		if err := writeMetrics(metricsFile, sum.Volumes); err != nil {
+			log.Error("metrics not written", "err", err)
+		}
+	}
+	if !sum.OK && cfg.OnFailure != "" {
+		runHook(cfg.OnFailure, sum, log)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case !sum.OK:
+		return errors.New("some volumes failed (see the summary)")
+	}
+	return nil
+}
+
+// backupOne backs up one configured volume and describes the outcome.
+func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Volume) volumeResult {
+	start := time.Now()
+	size := v.SnapshotSize
+	if size == "" {
+		size = cfg.Defaults.SnapshotSize
+	}
+	jobs := v.Jobs
+	if jobs == 0 {
+		jobs = cfg.Defaults.Jobs
+	}
+	checksum := cfg.Defaults.Checksum
+	if v.Checksum != nil {
+		checksum = *v.Checksum
+	}
+	o := engine.VolumeOptions{
+		Backup: engine.BackupOptions{Repo: cfg.Repo, Name: v.Name, Jobs: jobs, Checksum: checksum,
+			Locked: true, Log: g.logger().With("volume", v.Name)},
+		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs,
+		Snapshot: lvm.Options{Size: size, RunDir: defaultRunDir, Log: g.logger().With("volume", v.Name)},
+	}
+	var stop func()
+	o.Backup.Progress, stop = g.startProgress(v.Name)
+	res, err := engine.BackupVolume(ctx, o)
+	stop()
+	out := volumeResult{Name: v.Name, OK: err == nil, Duration: time.Since(start)}
+	out.Seconds = out.Duration.Seconds()
+	if res != nil {
+		out.fill(&res.Info)
+	}
+	if err != nil {
+		out.Error = oneLine(err.Error())
+		fmt.Fprintf(g.stderr, "lvback: %s: %s\n", v.Name, out.Error)
+	}
+	out.LastSuccess = lastSuccess(cfg.Repo, v.Name)
+	return out
+}
+
+// applyRetention prunes the volumes whose backup succeeded in this run and
+// that have a policy; it never runs before the backups.
+func applyRetention(ctx context.Context, cfg *config.Config, sum *runSummary, log interface {
+	Error(string, ...any)
+}) []string {
+	var removed []string
+	for i, v := range sum.Volumes {
+		p, ok := cfg.Policy(&cfg.Volumes[i])
+		if !ok || !v.OK || ctx.Err() != nil {
+			continue
+		}
+		res, err := engine.Prune(ctx, engine.PruneOptions{Repo: cfg.Repo, Name: v.Name, Policy: p, Locked: true})
+		if err != nil {
+			log.Error("retention failed", "volume", v.Name, "err", err)
+			sum.Volumes[i].OK, sum.Volumes[i].Error = false, "retention: "+oneLine(err.Error())
+			continue
+		}
+		for _, d := range res.Decisions {
+			if d.Removed {
+				removed = append(removed, d.Name+"/"+d.ID)
+			}
+		}
+	}
+	return removed
+}
+
+func btrfsSubvols(cfg *config.Config) []string {
+	var out []string
+	for _, v := range cfg.Volumes {
+		if v.Btrfs != "" {
+			out = append(out, v.Btrfs)
+		}
+	}
+	return out
+}
+
+func printSummary(g *globals, sum *runSummary, asJSON bool) {
+	if asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(sum)
+		return
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VOLUME\tSTATUS\tFILES\tCOPIED\tLINKED\tWRITTEN\tTIME")
+	for _, v := range sum.Volumes {
+		status := "ok"
+		if !v.OK {
+			status = "FAILED: " + v.Error
+		} else if v.Skipped > 0 {
+			status = fmt.Sprintf("ok, %d skipped", v.Skipped)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%.1fs\n", v.Name, status, v.Files, v.Copied, v.Linked, humanBytes(v.Written), v.Seconds)
+	}
+	_ = tw.Flush()
+	for _, p := range sum.Prune {
+		fmt.Fprintf(g.stdout, "pruned %s\n", p)
+	}
+}
+
+// runHook runs the operator's on_failure command through /bin/sh with the
+// summary as JSON on stdin (the only command lvback runs through a shell).
+func runHook(command string, sum *runSummary, log interface{ Error(string, ...any) }) {
+	data, _ := json.MarshalIndent(sum, "", "  ")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	c.Stdin = bytes.NewReader(data)
+	c.Stdout, c.Stderr = os.Stderr, os.Stderr
+	if err := c.Run(); err != nil {
+		log.Error("on_failure hook failed", "err", err)
+	}
+}
+
+// printPlan shows what a run would do, for --dry-run.
+func printPlan(g *globals, cfg *config.Config) error {
+	fmt.Fprintf(g.stdout, "config %s: repository %s\n", cfg.Path(), cfg.Repo)
+	for i := range cfg.Volumes {
+		v := &cfg.Volumes[i]
+		line := fmt.Sprintf("volume %s: %s %s", v.Name, v.Kind(), v.Source())
+		if p, ok := cfg.Policy(v); ok {
+			line += fmt.Sprintf(", retention %+v", p)
+		}
+		fmt.Fprintln(g.stdout, line)
+	}
+	return nil
+}
