@@ -134,6 +134,7 @@ func (s *lvSnapshot) Release(ctx context.Context) error {
 			errs = append(errs, err)
 		} else {
 			s.lvMade = false
+			s.log.Info("snapshot removed", "lv", lvRef(s.vg, s.name))
 		}
 	}
 	if len(errs) > 0 {
@@ -141,7 +142,6 @@ func (s *lvSnapshot) Release(ctx context.Context) error {
 	}
 	s.lock.unlock()
 	s.lock, s.released = nil, true
-	s.log.Info("snapshot removed", "lv", lvRef(s.vg, s.name))
 	return nil
 }
 

@@ -51,7 +51,7 @@ func listCmd(g *globals) *cobra.Command {
 				return enc.Encode(items)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tID\tTIME\tSTATE\tFILES\tSIZE\tADDED\tPATH")
+			fmt.Fprintln(tw, "NAME\tID\tTIME\tMODE\tSTATE\tFILES\tSIZE\tADDED\tPATH")
 			for _, it := range items {
 				state := "complete"
 				if !it.Complete {
@@ -59,8 +59,8 @@ func listCmd(g *globals) *cobra.Command {
 				} else if it.Errors > 0 {
 					state = fmt.Sprintf("complete, %d skipped", it.Errors)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", it.Name, it.ID, it.Time.Local().Format(time.DateTime),
-					state, it.Files, humanBytes(it.Size), humanBytes(it.AddedBytes), it.Path)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", it.Name, it.ID, it.Time.Local().Format(time.DateTime),
+					it.Mode, state, it.Files, humanBytes(it.Size), humanBytes(it.AddedBytes), it.Path)
 			}
 			return tw.Flush()
 		},
