@@ -28,6 +28,7 @@ fuzz-short: ## run every fuzz target for FUZZTIME (10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./manifest
 	$(GO) test -run='^$$' -fuzz='^FuzzRecords$$' -fuzztime=$(FUZZTIME) ./manifest
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./config
+	$(GO) test -run='^$$' -fuzz='^FuzzParseReport$$' -fuzztime=$(FUZZTIME) ./lvm
 
 .PHONY: test-vm
 test-vm: ## boot a qemu VM with real LVM and run test/vm's scenarios (root installs the packages; see test/vm/deps.sh)

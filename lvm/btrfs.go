@@ -18,8 +18,8 @@ import (
 // reports Fill{0, "btrfs"}: a btrfs snapshot cannot overflow. o.Size is
 // ignored; o.RunDir holds only the lock that keeps Cleanup away.
 //
-// A backup of subvol sees .lvback-snapshots as an empty directory (a
-// nested subvolume is another file system).
+// The snapshot, and so the backup, holds .lvback-snapshots as an empty
+// directory: a snapshot does not contain the subvolumes nested in it.
 func SnapshotBtrfs(ctx context.Context, subvol string, o Options) (Snapshot, error) {
 	o = o.withDefaults()
 	src, err := filepath.Abs(subvol)
@@ -51,11 +51,12 @@ func SnapshotBtrfs(ctx context.Context, subvol string, o Options) (Snapshot, err
 	err = runChange(ctx, o.Log, "btrfs", "subvolume", "snapshot", "-r", src, s.path)
 	_, statErr := os.Lstat(s.path)
 	s.made = statErr == nil
-	if err == nil {
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrCreate, err)
+	} else {
 		err = ctx.Err()
 	}
 	if err != nil {
-		err = fmt.Errorf("%w: %w", ErrCreate, err)
 		if rerr := s.Release(ctx); rerr != nil {
 			s.mu.Lock()
 			s.lock.unlock() // nobody will retry: leave the rest to Cleanup

@@ -36,6 +36,11 @@ const (
 	// device (rsnapshot#162).
 	retryDelay = time.Second
 
+	// maxStacked bounds how many mounts stacked on one directory unmount
+	// removes, so a umount that reports success without effect cannot
+	// loop forever.
+	maxStacked = 8
+
 	// lockPoll is how often SnapshotLV retries to share the run directory's
 	// lock while a Cleanup holds it (for well under a second, normally).
 	lockPoll = 50 * time.Millisecond

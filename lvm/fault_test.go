@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -200,6 +201,12 @@ func TestReleaseBusy(t *testing.T) {
 	}
 	if v.lv(snapName) == nil || mountAt(t, snap.MountPoint()) == nil {
 		t.Error("a failed unmount still removed the snapshot")
+	}
+	// The fake, like LVM, refuses to remove a mounted volume.
+	cmd := exec.Command("lvremove", "-f", "vg/"+snapName)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "in use") {
+		t.Errorf("fake lvremove of a mounted volume: %v: %s", err, out)
 	}
 	f.Close()
 	if err := snap.Release(ctx); err != nil {

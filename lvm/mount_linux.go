@@ -120,7 +120,3 @@ func unmount(ctx context.Context, log *slog.Logger, dir string) error {
 	}
 	return fmt.Errorf("umount %s: still mounted after %d unmounts", dir, maxStacked)
 }
-
-// maxStacked bounds how many mounts stacked on one directory unmount
-// removes, so a umount that reports success without effect cannot loop.
-const maxStacked = 8

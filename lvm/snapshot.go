@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 )
 
@@ -87,9 +88,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// runDirOrDefault is dir made absolute (mountinfo has absolute paths), or
+// defaultRunDir when dir is empty.
 func runDirOrDefault(dir string) string {
 	if dir == "" {
 		return defaultRunDir
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
 	}
 	return dir
 }

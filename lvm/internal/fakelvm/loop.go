@@ -36,7 +36,8 @@ func isMounted(dev string) (bool, error) {
 	if err := unix.Stat(dev, &st); err != nil {
 		return false, fmt.Errorf("stat %s: %w", dev, err)
 	}
-	want := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	// uint64: Rdev is narrower on some systems.
+	want := fmt.Sprintf("%d:%d", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)))
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return false, err
