@@ -45,8 +45,10 @@ func CopyFile(dst string, src *os.File, size int64) (hash [32]byte, written int6
 	if err := c.run(size); err != nil {
 		return hash, 0, err
 	}
-	if err := out.Truncate(size); err != nil {
-		return hash, 0, err
+	if c.end != size { // a trailing hole (or an empty file): set the length
+		if err := out.Truncate(size); err != nil {
+			return hash, 0, err
+		}
 	}
 	c.h.Sum(hash[:0])
 	return hash, c.written, nil
@@ -73,6 +75,7 @@ type extentCopier struct {
 	h        *blake3.Hasher
 	buf      []byte
 	written  int64 // data bytes written to dst
+	end      int64 // offset just past the last byte written to dst
 }
 
 // run processes src from offset 0 to size, then checks src's length.
@@ -144,6 +147,7 @@ func (c *extentCopier) copyRange(off, end, size int64) error {
 				return err
 			}
 			c.written += int64(n)
+			c.end = off + int64(n)
 		}
 		off += int64(n)
 	}

@@ -66,14 +66,23 @@ backup_matches() {
 bg_backup() {
 	"$lvback" backup --repo "$repo" --name "$1" --lv "$2" --snapshot-size "$3" >"$4" 2>&1 &
 	bg_pid=$!
+	local t0
+	t0=$(elapsed)
 	wait_for_snapshot_mount "$bg_pid" || {
 		cat "$4"
 		fail "$1: lvback never mounted its snapshot under /run/lvback (or ended first)"
 	}
+	echo "    lvback mounted its snapshot $(awk -v a="$t0" -v b="$(elapsed)" 'BEGIN { printf "%.1f", b - a }') s after it started"
 }
 
-# bg_status: waits for bg_pid and sets bg_status to its exit status.
-bg_wait() { bg_status=0; wait "$bg_pid" || bg_status=$?; }
+# bg_wait: waits for bg_pid and sets bg_status to its exit status.
+bg_wait() {
+	local t0
+	t0=$(elapsed)
+	bg_status=0
+	wait "$bg_pid" 2>/dev/null || bg_status=$?
+	echo "    lvback ended $(awk -v a="$t0" -v b="$(elapsed)" 'BEGIN { printf "%.1f", b - a }') s later with status $bg_status"
+}
 
 step "setup"
 run pvcreate -q /dev/vda
