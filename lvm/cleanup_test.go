@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/lvback/lvback/lvm/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
 // TestCleanupRemovesOnlyLvbacks leaves a snapshot behind as a killed run

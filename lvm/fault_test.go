@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lvback/lvback/lvm/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
 // TestCreateFails checks that a failed lvcreate (volume group full, exit

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/internal/testtree"
-	"github.com/lvback/lvback/lvm/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
 // childEnv, when set, makes the test binary a child that creates the

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/lvback/lvback/internal/testtree"
-	"github.com/lvback/lvback/lvm/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
 // TestSnapshotLVClassic takes a classic snapshot of an ext4 and an XFS

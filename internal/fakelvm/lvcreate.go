@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/lvback/lvback/lvm/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
 // lvcreate implements `lvcreate -s [-L SIZE | -l N%ORIGIN] -n NAME

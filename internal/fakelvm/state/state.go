@@ -39,6 +39,15 @@ const (
 	// FailLvremoveOnce makes the next lvremove exit 5; the file is removed
 	// then.
 	FailLvremoveOnce = "fail-lvremove-once"
+	// SleepAfterLvcreate holds a number of milliseconds ("1000") every
+	// lvcreate that created a volume sleeps after saving the state and
+	// before it exits: a test sees the new volume in the state while
+	// lvcreate still runs, and can signal its caller then.
+	SleepAfterLvcreate = "sleep-after-lvcreate"
+	// SleepInLvremove holds a number of milliseconds every lvremove sleeps
+	// after it logged its call and before it removes anything: a test sees
+	// the call in the log while the volume still exists.
+	SleepInLvremove = "sleep-in-lvremove"
 )
 
 // LV is one logical volume.

@@ -14,13 +14,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lvback/lvback/lvm/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
 // fake is one call: the state directory and the state it changes.
@@ -101,6 +104,9 @@ func run(tool string, args []string) error {
 	if serr := st.Save(dir); serr != nil && err == nil {
 		err = serr
 	}
+	if err == nil && tool == "lvcreate" {
+		err = fk.sleep(state.SleepAfterLvcreate)
+	}
 	return err
 }
 
@@ -128,6 +134,24 @@ func (f *fake) fault(name string, consume bool) bool {
 		os.Remove(p)
 	}
 	return true
+}
+
+// sleep pauses for the milliseconds the fault-injection file name holds,
+// if it exists.
+func (f *fake) sleep(name string) error {
+	b, err := os.ReadFile(filepath.Join(f.dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ms, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || ms < 0 {
+		return usage("fakelvm: %s holds %q, not a number of milliseconds", name, b)
+	}
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	return nil
 }
 
 // lookup finds the volume "VG/LV".

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/lvback/lvback/lvm/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
 // lvremove implements `lvremove -f VG/LV...`. Like LVM it refuses a volume
@@ -26,6 +26,9 @@ func (f *fake) lvremove(args []string) error {
 	}
 	if !force || len(refs) == 0 {
 		return usage("lvremove: fakelvm needs -f VG/LV (lvremove would prompt)")
+	}
+	if err := f.sleep(state.SleepInLvremove); err != nil {
+		return err
 	}
 	for _, ref := range refs {
 		lv, err := f.lookup(ref)
