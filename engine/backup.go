@@ -73,13 +73,11 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.Locked {
-		lock, err := r.Lock()
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Unlock()
+	unlock, err := lockUnlessHeld(r, o.Locked)
+	if err != nil {
+		return nil, err
 	}
+	defer unlock()
 	if err := removePartials(r, o.Name, o.Jobs, o.Log); err != nil {
 		return nil, err
 	}
@@ -131,9 +129,7 @@ func (o BackupOptions) withDefaults() BackupOptions {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	o.Log = orDiscard(o.Log)
 	return o
 }
 

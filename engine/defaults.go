@@ -6,8 +6,12 @@
 package engine
 
 import (
+	"io"
+	"log/slog"
 	"runtime"
 	"time"
+
+	"github.com/lvback/lvback/repo"
 )
 
 // raceWindow is how close to the previous backup's start a recorded mtime
@@ -31,3 +35,24 @@ const orderedWindow = 4096
 // 228k links/s against 130k for one (shared/notes/baseline.md), so use
 // more workers than cores.
 func DefaultJobs() int { return max(4, 2*runtime.NumCPU()) }
+
+// orDiscard returns l, or a logger that drops everything when l is nil.
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return l
+}
+
+// lockUnlessHeld takes the repository lock unless the caller holds it
+// already, and returns the matching unlock (a no-op when held).
+func lockUnlessHeld(r *repo.Repo, held bool) (func(), error) {
+	if held {
+		return func() {}, nil
+	}
+	l, err := r.Lock()
+	if err != nil {
+		return nil, err
+	}
+	return l.Unlock, nil
+}

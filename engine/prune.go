@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -62,20 +61,16 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs()
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	o.Log = orDiscard(o.Log)
 	r, err := repo.Open(o.Repo)
 	if err != nil {
 		return nil, err
 	}
-	if !o.Locked {
-		lock, err := r.Lock()
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Unlock()
+	unlock, err := lockUnlessHeld(r, o.Locked)
+	if err != nil {
+		return nil, err
 	}
+	defer unlock()
 	names := []string{o.Name}
 	if o.Name == "" {
 		if names, err = r.Names(); err != nil {

@@ -55,9 +55,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs()
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	o.Log = orDiscard(o.Log)
 	sub := strings.Trim(filepath.ToSlash(filepath.Clean("/"+o.Path)), "/")
 	if err := manifest.ValidPath(sub); err != nil {
 		return nil, fmt.Errorf("--path: %w", err)

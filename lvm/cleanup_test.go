@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
@@ -16,7 +17,7 @@ import (
 // removes exactly lvback's.
 func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
 	ctx := context.Background()
 	snap, err := SnapshotLV(ctx, "/dev/vg/data", Options{RunDir: v.runDir, Now: now})
 	if err != nil {
@@ -32,9 +33,9 @@ func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 		{VG: "vg2", Name: "db-lvback-2020", Tags: []string{"lvback"}, Attr: "-wi-a-----", Segtype: "linear"},
 		{VG: "vg", Name: oldSnap, Tags: []string{"nightly", "lvback"}, Attr: "swi-a-s---", Segtype: "linear", Origin: "data"},
 	} {
-		v.add(lv)
+		v.Add(lv)
 	}
-	foreign := filepath.Join(v.base, "foreign")
+	foreign := filepath.Join(v.Base, "foreign")
 	emptyLeftover := filepath.Join(v.runDir, "vg-"+oldSnap)
 	keep := filepath.Join(v.runDir, "keep")
 	keepNamed := filepath.Join(v.runDir, "vg-data-lvback-20200103T000000")
@@ -46,7 +47,7 @@ func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(keepNamed, "file"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", foreign)
+	fakelvmtest.Sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", foreign)
 
 	removed, err := Cleanup(ctx, v.runDir, nil, nil)
 	if err != nil {
@@ -63,10 +64,10 @@ func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 		t.Errorf("Cleanup removed\n%q\nwant\n%q", removed, want)
 	}
 	wantCalls := []string{"lvremove -f vg/" + snapName, "lvremove -f vg/" + oldSnap}
-	if got := v.calls("lvremove"); !slices.Equal(got, wantCalls) {
+	if got := v.Calls("lvremove"); !slices.Equal(got, wantCalls) {
 		t.Errorf("lvremove calls %q, want %q", got, wantCalls)
 	}
-	if got, want := v.names(), []string{"vg/data", "vg/other", "vg/data-lvback-20200101T000000", "vg2/db-lvback-2020"}; !slices.Equal(got, want) {
+	if got, want := v.Names(), []string{"vg/data", "vg/other", "vg/data-lvback-20200101T000000", "vg2/db-lvback-2020"}; !slices.Equal(got, want) {
 		t.Errorf("volumes left %q, want %q", got, want)
 	}
 	if mountAt(t, foreign) == nil {
@@ -88,7 +89,7 @@ func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 // snapshot of a live run (here, this process).
 func TestCleanupRefusesWhileInUse(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
 	ctx := context.Background()
 	snap, err := SnapshotLV(ctx, "/dev/vg/data", Options{RunDir: v.runDir, Now: now})
 	if err != nil {
@@ -99,7 +100,7 @@ func TestCleanupRefusesWhileInUse(t *testing.T) {
 	if !errors.Is(err, errBusy) || len(removed) > 0 {
 		t.Errorf("Cleanup during a run: %q, %v; want errBusy", removed, err)
 	}
-	if mountAt(t, snap.MountPoint()) == nil || v.lv(snapName) == nil || len(v.calls("lvremove")) > 0 {
+	if mountAt(t, snap.MountPoint()) == nil || v.LV(snapName) == nil || len(v.Calls("lvremove")) > 0 {
 		t.Error("Cleanup touched the live snapshot")
 	}
 	if err := snap.Release(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
@@ -18,8 +19,8 @@ import (
 // status 5) is reported as ErrCreate with LVM's message and leaves nothing.
 func TestCreateFails(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
-	v.fault(state.FailLvcreate, "1")
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
+	v.Fault(state.FailLvcreate, "1")
 	snap, err := SnapshotLV(context.Background(), "/dev/vg/data", Options{Size: "2G", RunDir: v.runDir, Now: now})
 	if snap != nil || !errors.Is(err, ErrCreate) {
 		t.Fatalf("SnapshotLV = %v, %v; want an error wrapping ErrCreate", snap, err)
@@ -29,7 +30,7 @@ func TestCreateFails(t *testing.T) {
 		t.Errorf("error %q\nlacks %q", err, want)
 	}
 	v.assertNothingLeft("vg/data")
-	if got := v.calls("lvremove"); len(got) > 0 {
+	if got := v.Calls("lvremove"); len(got) > 0 {
 		t.Errorf("lvremove ran after a failed lvcreate: %q", got)
 	}
 }
@@ -43,19 +44,19 @@ func TestMountFails(t *testing.T) {
 		want string
 	}{
 		{"no file system", func(v *fakeVG) {
-			img := v.image("data", 8<<20)
+			img := v.Image("data", 8<<20)
 			garbage := make([]byte, 1<<20)
 			rand.Read(garbage)
 			if err := os.WriteFile(img, garbage, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			v.addImage("data", img)
+			v.AddImage("data", img)
 		}, "no file system found on /dev/loop"},
 		{"corrupt ext4", func(v *fakeVG) {
 			// Zeroed group descriptors: blkid still finds ext4 (1 KiB
 			// blocks, so they start at 2 KiB), mount refuses it.
-			v.addOrigin("data", ext4, 64<<20, sampleTree())
-			f, err := os.OpenFile(v.lv("data").Image, os.O_WRONLY, 0)
+			v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
+			f, err := os.OpenFile(v.LV("data").Image, os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +66,7 @@ func TestMountFails(t *testing.T) {
 			}
 		}, "mount -t ext4 -o ro,nosuid,nodev,noexec,noload /dev/loop"},
 		{"btrfs", func(v *fakeVG) {
-			v.addOrigin("data", btrfs, 256<<20, sampleTree())
+			v.AddOrigin("data", fakelvmtest.Btrfs, 256<<20, sampleTree())
 		}, "SnapshotBtrfs"},
 	}
 	for _, c := range cases {
@@ -80,7 +81,7 @@ func TestMountFails(t *testing.T) {
 				t.Errorf("a mount failure wraps ErrCreate: %v", err)
 			}
 			v.assertNothingLeft("vg/data")
-			if got, want := v.calls("lvremove"), []string{"lvremove -f vg/" + snapName}; !slices.Equal(got, want) {
+			if got, want := v.Calls("lvremove"), []string{"lvremove -f vg/" + snapName}; !slices.Equal(got, want) {
 				t.Errorf("lvremove calls %q, want %q", got, want)
 			}
 		})
@@ -91,7 +92,7 @@ func TestMountFails(t *testing.T) {
 // snapshot.
 func TestCheck(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
 	cases := []struct {
 		name, fault, content string
 		want                 float64
@@ -106,8 +107,8 @@ func TestCheck(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
-			v.fault(c.fault, c.content)
-			defer v.fault(c.fault, "")
+			v.Fault(c.fault, c.content)
+			defer v.Fault(c.fault, "")
 			at := func() time.Time { return now().Add(time.Duration(i) * time.Second) }
 			snap, err := SnapshotLV(ctx, "/dev/vg/data", Options{RunDir: v.runDir, Now: at})
 			if err != nil {
@@ -133,13 +134,13 @@ func TestCheck(t *testing.T) {
 // failed once.
 func TestReleaseRetriesLvremove(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
 	ctx := context.Background()
 	snap, err := SnapshotLV(ctx, "/dev/vg/data", Options{RunDir: v.runDir, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.fault(state.FailLvremoveOnce, "1")
+	v.Fault(state.FailLvremoveOnce, "1")
 	if err := snap.Release(ctx); err != nil {
 		t.Fatalf("Release: %v", err)
 	}
@@ -148,7 +149,7 @@ func TestReleaseRetriesLvremove(t *testing.T) {
 		"lvremove -f vg/" + snapName,
 		"lvremove -f vg/" + snapName,
 	}
-	if got := v.calls("lvcreate", "lvremove"); !slices.Equal(got, want) {
+	if got := v.Calls("lvcreate", "lvremove"); !slices.Equal(got, want) {
 		t.Errorf("calls %q, want %q", got, want)
 	}
 	v.assertNothingLeft("vg/data")
@@ -158,7 +159,7 @@ func TestReleaseRetriesLvremove(t *testing.T) {
 // already cancelled context and that a second Release does nothing.
 func TestReleaseCancelledAndTwice(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
 	ctx, cancel := context.WithCancel(context.Background())
 	snap, err := SnapshotLV(ctx, "/dev/vg/data", Options{RunDir: v.runDir, Now: now})
 	if err != nil {
@@ -172,7 +173,7 @@ func TestReleaseCancelledAndTwice(t *testing.T) {
 	if err := snap.Release(ctx); err != nil {
 		t.Errorf("second Release: %v", err)
 	}
-	if got := v.calls("lvremove", "lvcreate"); len(got) != 2 {
+	if got := v.Calls("lvremove", "lvcreate"); len(got) != 2 {
 		t.Errorf("calls %q, want one lvcreate and one lvremove", got)
 	}
 	if _, err := snap.Check(context.Background()); err == nil {
@@ -185,7 +186,7 @@ func TestReleaseCancelledAndTwice(t *testing.T) {
 // again after the file is closed.
 func TestReleaseBusy(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
 	ctx := context.Background()
 	snap, err := SnapshotLV(ctx, "/dev/vg/data", Options{RunDir: v.runDir, Now: now})
 	if err != nil {
@@ -199,7 +200,7 @@ func TestReleaseBusy(t *testing.T) {
 	if err := snap.Release(ctx); err == nil || !strings.Contains(err.Error(), "umount") {
 		t.Errorf("Release with an open file: %v, want a umount error", err)
 	}
-	if v.lv(snapName) == nil || mountAt(t, snap.MountPoint()) == nil {
+	if v.LV(snapName) == nil || mountAt(t, snap.MountPoint()) == nil {
 		t.Error("a failed unmount still removed the snapshot")
 	}
 	// The fake, like LVM, refuses to remove a mounted volume.

@@ -10,13 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 )
 
 // TestCleanupAfterSIGKILL kills a process holding a mounted snapshot and
 // checks that Cleanup then removes all of it.
 func TestCleanupAfterSIGKILL(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
 	spec, err := json.Marshal(childSpec{LV: "/dev/vg/data", Size: "2G", RunDir: v.runDir})
 	if err != nil {
 		t.Fatal(err)
@@ -56,8 +58,8 @@ func TestCleanupAfterSIGKILL(t *testing.T) {
 	}
 	cmd.Wait()
 
-	if mountAt(t, mnt) == nil || len(v.names()) != 2 {
-		t.Fatalf("the killed child left no snapshot to clean (mount %s, volumes %q)", mnt, v.names())
+	if mountAt(t, mnt) == nil || len(v.Names()) != 2 {
+		t.Fatalf("the killed child left no snapshot to clean (mount %s, volumes %q)", mnt, v.Names())
 	}
 	removed, err := Cleanup(context.Background(), v.runDir, nil, nil)
 	if err != nil {

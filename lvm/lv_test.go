@@ -10,8 +10,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/testtree"
 )
 
 // TestSnapshotLVClassic takes a classic snapshot of an ext4 and an XFS
@@ -26,13 +27,13 @@ func TestSnapshotLVClassic(t *testing.T) {
 		fstype  string
 		super   []string // options the file system must show in mountinfo
 	}{
-		{"ext4", ext4, 64 << 20, "2G", "-L 2G", "ext4", []string{"ro", "norecovery"}},
-		{"xfs", xfs, 320 << 20, "20%ORIGIN", "-l 20%ORIGIN", "xfs", []string{"ro", "nouuid", "norecovery"}},
+		{"ext4", fakelvmtest.Ext4, 64 << 20, "2G", "-L 2G", "ext4", []string{"ro", "norecovery"}},
+		{"xfs", fakelvmtest.XFS, 320 << 20, "20%ORIGIN", "-l 20%ORIGIN", "xfs", []string{"ro", "nouuid", "norecovery"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			v := newFakeVG(t)
-			ref := v.addOrigin("data", c.mkfs, c.imgSize, sampleTree())
+			ref := v.AddOrigin("data", c.mkfs, c.imgSize, sampleTree())
 			ctx := context.Background()
 			snap, err := SnapshotLV(ctx, "/dev/vg/data", Options{Size: c.size, RunDir: v.runDir, Now: now})
 			if err != nil {
@@ -52,8 +53,8 @@ func TestSnapshotLVClassic(t *testing.T) {
 			if err != nil || fill != (Fill{Percent: 0, Kind: "classic"}) || fill.Warn() {
 				t.Errorf("Check() = %+v, %v; want 0%% classic, no error", fill, err)
 			}
-			if v.lv(snapName) == nil || !slices.Equal(v.lv(snapName).Tags, []string{"lvback"}) {
-				t.Errorf("snapshot volume: %+v, want one tagged lvback", v.lv(snapName))
+			if v.LV(snapName) == nil || !slices.Equal(v.LV(snapName).Tags, []string{"lvback"}) {
+				t.Errorf("snapshot volume: %+v, want one tagged lvback", v.LV(snapName))
 			}
 
 			if err := snap.Release(ctx); err != nil {
@@ -71,7 +72,7 @@ func TestSnapshotLVClassic(t *testing.T) {
 				"lvs --reportformat json -o lv_name,lv_attr,snap_percent,data_percent " + ref2,
 				"lvremove -f " + ref2,
 			}
-			if got := v.calls(); !slices.Equal(got, want) {
+			if got := v.Calls(); !slices.Equal(got, want) {
 				t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
@@ -109,9 +110,9 @@ func assertReadOnlyMount(t *testing.T, dir, fstype string, super []string) {
 // fill from the pool.
 func TestSnapshotLVThin(t *testing.T) {
 	v := newFakeVG(t)
-	v.add(state.LV{VG: "vg", Name: "pool", Attr: "twi-aotz--", Segtype: "thin-pool", Percent: "40.00"})
-	ref := v.addOrigin("data", ext4, 64<<20, sampleTree())
-	v.edit(func(s *state.State) {
+	v.Add(state.LV{VG: "vg", Name: "pool", Attr: "twi-aotz--", Segtype: "thin-pool", Percent: "40.00"})
+	ref := v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
+	v.Edit(func(s *state.State) {
 		lv := s.Find("vg", "data")
 		lv.Attr, lv.Segtype, lv.Pool, lv.Percent = "Vwi-a-tz--", "thin", "pool", "95.00"
 	})
@@ -129,7 +130,7 @@ func TestSnapshotLVThin(t *testing.T) {
 		"lvcreate -s -n " + snapName + " --addtag lvback vg/data",
 		"lvchange -ay -K vg/" + snapName,
 	}
-	if got := v.calls("lvcreate", "lvchange"); !slices.Equal(got, want) {
+	if got := v.Calls("lvcreate", "lvchange"); !slices.Equal(got, want) {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
@@ -140,7 +141,7 @@ func TestSnapshotLVThin(t *testing.T) {
 		want     float64
 		overflow bool
 	}{{"", 40, false}, {"85.00", 85, false}, {"100.00", 100, true}} {
-		v.fault(state.Percent, c.percent)
+		v.Fault(state.Percent, c.percent)
 		fill, err := snap.Check(ctx)
 		if fill.Percent != c.want || fill.Kind != "thin" || errors.Is(err, ErrOverflow) != c.overflow ||
 			(err != nil && !c.overflow) || fill.Warn() != (c.want >= 80) {
@@ -156,7 +157,7 @@ func TestSnapshotLVThin(t *testing.T) {
 // TestSnapshotLVRefuses checks that bad arguments stop before lvcreate.
 func TestSnapshotLVRefuses(t *testing.T) {
 	v := newFakeVG(t)
-	v.add(state.LV{VG: "vg", Name: "data", Attr: "-wi-a-----", Segtype: "linear"})
+	v.Add(state.LV{VG: "vg", Name: "data", Attr: "-wi-a-----", Segtype: "linear"})
 	cases := []struct{ lv, size, want string }{
 		{"", "2G", "invalid logical volume"},
 		{"-rf", "2G", "invalid logical volume"},
@@ -172,7 +173,7 @@ func TestSnapshotLVRefuses(t *testing.T) {
 			t.Errorf("SnapshotLV(%q, size %q) = %v, want an error containing %q", c.lv, c.size, err, c.want)
 		}
 	}
-	if got := v.calls("lvcreate", "lvchange", "lvremove"); len(got) > 0 {
+	if got := v.Calls("lvcreate", "lvchange", "lvremove"); len(got) > 0 {
 		t.Errorf("changing calls made: %q", got)
 	}
 }
@@ -181,14 +182,14 @@ func TestSnapshotLVRefuses(t *testing.T) {
 // SnapshotLV before it changes anything.
 func TestSnapshotLVCancelled(t *testing.T) {
 	v := newFakeVG(t)
-	v.addOrigin("data", ext4, 64<<20, sampleTree())
+	v.AddOrigin("data", fakelvmtest.Ext4, 64<<20, sampleTree())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := SnapshotLV(ctx, "/dev/vg/data", Options{RunDir: v.runDir, Now: now}); !errors.Is(err, context.Canceled) {
 		t.Errorf("SnapshotLV with a cancelled context: %v, want context.Canceled", err)
 	}
 	v.assertNothingLeft("vg/data")
-	if got := v.calls("lvcreate"); len(got) > 0 {
+	if got := v.Calls("lvcreate"); len(got) > 0 {
 		t.Errorf("lvcreate ran: %q", got)
 	}
 }

@@ -9,20 +9,7 @@ import (
 
 func encodeReader(t *testing.T, es []*Entry) *Reader {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range es {
-		if err := w.Add(e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := NewReader(&buf)
+	r, err := NewReader(bytes.NewReader(encode(t, es)))
 	if err != nil {
 		t.Fatal(err)
 	}
