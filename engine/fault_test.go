@@ -200,3 +200,35 @@ func copyTestBinary(t *testing.T, dir string) string {
 	}
 	return p
 }
+
+// A full repository file system fails the backup with a clear error,
+// promotes nothing, removes the partial data and leaves earlier backups
+// verifying clean.
+func TestFullDiskFailsCleanly(t *testing.T) {
+	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F"}, 64<<20)
+	src := filepath.Join(t.TempDir(), "src")
+	repoPath := filepath.Join(mnt, "repo")
+	writeFile(t, filepath.Join(src, "small"), "fits")
+	mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	buf := make([]byte, 8<<20)
+	for i := 0; i < 12; i++ { // 96 MiB of incompressible data into 64 MiB
+		rand.Read(buf)
+		if err := os.WriteFile(filepath.Join(src, "big"+strconv.Itoa(i)), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Backup(context.Background(), BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "vol") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want a one-line ENOSPC error naming the volume", err)
+	}
+	bs := backupsOf(t, repoPath, "vol")
+	if len(bs) != 1 || !bs[0].Complete {
+		t.Fatalf("backups after the full disk: %+v", bs)
+	}
+	mustVerifyClean(t, repoPath)
+	var st syscall.Statfs_t
+	syscall.Statfs(mnt, &st)
+	if free := int64(st.Bavail) * st.Bsize; free < 40<<20 {
+		t.Fatalf("partial data not removed: only %d MiB free", free>>20)
+	}
+}

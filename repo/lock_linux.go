@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,6 +48,23 @@ func (l *Lock) Unlock() {
 	_ = l.f.Truncate(0)
 	l.f.Close() // closing the descriptor releases the flock
 	l.f = nil
+}
+
+// checkMarkerOwner refuses a marker that someone other than root or the
+// current user owns, or that group or others may write: whoever can write
+// it decides where prune deletes.
+func checkMarkerOwner(fi os.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by root or you; refusing the repository", MarkerFile, st.Uid)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (mode %04o); refusing the repository", MarkerFile, fi.Mode().Perm())
+	}
+	return nil
 }
 
 const syscallNoFollow = unix.O_NOFOLLOW | unix.O_CLOEXEC

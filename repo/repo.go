@@ -63,8 +63,13 @@ func Open(path string) (*Repo, error) {
 	if real, err := filepath.EvalSymlinks(abs); err == nil && real == "/" {
 		return nil, fmt.Errorf("%s: %w (the root directory is never a repository)", abs, ErrNotRepo)
 	}
-	if fi, err := os.Lstat(filepath.Join(abs, MarkerFile)); err == nil && !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (%s is not a regular file)", abs, ErrNotRepo, MarkerFile)
+	if fi, err := os.Lstat(filepath.Join(abs, MarkerFile)); err == nil {
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: %w (%s is not a regular file)", abs, ErrNotRepo, MarkerFile)
+		}
+		if err := checkMarkerOwner(fi); err != nil {
+			return nil, fmt.Errorf("%s: %w", abs, err)
+		}
 	}
 	data, err := os.ReadFile(filepath.Join(abs, MarkerFile))
 	if errors.Is(err, os.ErrNotExist) {

@@ -142,3 +142,18 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusesWritableMarker(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenOrCreate(dir); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dir, MarkerFile), 0o666)
+	if _, err := Open(dir); err == nil {
+		t.Fatal("a world-writable marker was accepted")
+	}
+	os.Chmod(filepath.Join(dir, MarkerFile), 0o644)
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+}

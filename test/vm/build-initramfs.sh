@@ -14,6 +14,7 @@
 # has /lib/modules/KVER).
 set -euo pipefail
 
+export PATH=$PATH:/usr/sbin:/sbin # modprobe, depmod
 die() { echo "build-initramfs: $*" >&2; exit 1; }
 [ $# -eq 1 ] || die "usage: build-initramfs.sh OUTDIR"
 outdir=$1
@@ -56,8 +57,8 @@ multicall=(lvm pdata_tools kmod mke2fs e2fsck btrfs)
 
 [ -x /usr/bin/busybox ] || [ -x /bin/busybox ] || die "busybox is missing (apt-get install busybox-static)"
 busybox=$(readlink -f "$(command -v busybox || echo /bin/busybox)")
-file_type=$(LC_ALL=C ldd "$busybox" 2>&1 || true)
-case $file_type in *"not a dynamic executable"*|*"statically linked"*) ;;
+ldd_out=$(LC_ALL=C ldd "$busybox" 2>&1 || true)
+case $ldd_out in *"not a dynamic executable"*|*"statically linked"*) ;;
 	*) die "$busybox is not static (apt-get install busybox-static)" ;; esac
 command -v cpio >/dev/null || die "cpio is missing (apt-get install cpio)"
 command -v depmod >/dev/null || die "depmod is missing (apt-get install kmod)"

@@ -125,6 +125,14 @@ func New(t testing.TB, name string) *VG {
 	return v
 }
 
+// For returns a copy of v that reports its failures to t, a subtest of the
+// test that made v (a helper must not fail a parent test from a subtest).
+func (v *VG) For(t testing.TB) *VG {
+	w := *v
+	w.t = t
+	return &w
+}
+
 // teardown unmounts and detaches what the test left; see New.
 func (v *VG) teardown() {
 	loops := LoopDevices(v.t)

@@ -21,6 +21,12 @@ ok() { lib_checks=$((lib_checks + 1)); echo "ok: $*"; }
 # fail WHAT ends the scenario with a failed check.
 fail() { echo "FAIL: $*"; exit 1; }
 
+# fail_later WHAT records a failed check but lets the scenario go on; the
+# scenario then exits 1. For checks whose failure says nothing about the
+# steps after them (a timing bound, say).
+lib_late_failures=0
+fail_later() { lib_late_failures=$((lib_late_failures + 1)); echo "FAIL: $*"; }
+
 # _report WHAT STATUS OUTPUT CMD...: the failure block of check/check_fails/run.
 _report() {
 	local what=$1 status=$2 out=$3
@@ -98,4 +104,15 @@ same_tree() {
 	diff <(tree_meta "$1") <(tree_meta "$2")
 }
 
-trap 'status=$?; if [ $status -eq 0 ]; then echo "scenario: all $lib_checks checks passed in $(elapsed)s"; else echo "scenario: stopped after $lib_checks passed checks (exit $status, $(elapsed)s)"; fi' EXIT
+_finish() {
+	local status=$1
+	if [ "$status" -ne 0 ]; then
+		echo "scenario: stopped after $lib_checks passed checks (exit $status, $(elapsed)s)"
+	elif [ "$lib_late_failures" -gt 0 ]; then
+		echo "scenario: $lib_late_failures checks failed, $lib_checks passed ($(elapsed)s)"
+		exit 1
+	else
+		echo "scenario: all $lib_checks checks passed in $(elapsed)s"
+	fi
+}
+trap '_finish $?' EXIT

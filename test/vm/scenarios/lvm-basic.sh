@@ -75,13 +75,15 @@ bg_backup() {
 	echo "    lvback mounted its snapshot $(awk -v a="$t0" -v b="$(elapsed)" 'BEGIN { printf "%.1f", b - a }') s after it started"
 }
 
-# bg_wait: waits for bg_pid and sets bg_status to its exit status.
+# bg_wait: waits for bg_pid and sets bg_status to its exit status and
+# bg_seconds to how long the wait took.
 bg_wait() {
 	local t0
 	t0=$(elapsed)
 	bg_status=0
 	wait "$bg_pid" 2>/dev/null || bg_status=$?
-	echo "    lvback ended $(awk -v a="$t0" -v b="$(elapsed)" 'BEGIN { printf "%.1f", b - a }') s later with status $bg_status"
+	bg_seconds=$(awk -v a="$t0" -v b="$(elapsed)" 'BEGIN { printf "%.0f", b - a }')
+	echo "    lvback ended $bg_seconds s later with status $bg_status"
 }
 
 step "setup"
@@ -136,6 +138,16 @@ kill -TERM "$bg_pid"
 bg_wait
 sed 's/^/    /' /tmp/term.out | tail -n 5
 check "big: SIGTERM makes lvback exit non-zero (got $bg_status)" test "$bg_status" -ne 0
+# Removing the partial tree, unmounting and lvremove take a few seconds even
+# under emulation (the overflow step below ends ~3 s after its write); a run
+# that keeps copying after SIGTERM takes a minute here and outlasts a service
+# manager's stop timeout on a real volume. Recorded, not fatal, so the steps
+# after still run.
+if [ "$bg_seconds" -le 30 ]; then
+	ok "big: lvback stopped within 30 s of SIGTERM (${bg_seconds} s)"
+else
+	fail_later "big: lvback took ${bg_seconds} s to stop after SIGTERM (limit 30 s); a run that goes on copying after the signal looks like this"
+fi
 no_leftovers "big after SIGTERM"
 check "big: no new complete backup after SIGTERM" test "$(complete_count big)" = "$before"
 
