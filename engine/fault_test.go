@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/repo"
 )
 
 // A backup killed with SIGKILL mid-copy leaves earlier backups verifying
@@ -122,6 +123,8 @@ func TestUnreadableFileIsReportedAndSkipped(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "secret") {
 			t.Fatalf("child: err=%v output=%s, want exit 1 naming the file", err, out)
 		}
+		// root refuses a repository whose marker another user owns: hand it over
+		os.Chown(filepath.Join(repoPath, repo.MarkerFile), 0, 0)
 	} else {
 		_, err := Backup(context.Background(), o)
 		if !errors.Is(err, ErrEntriesSkipped) || !strings.Contains(err.Error(), "secret") {
