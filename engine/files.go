@@ -212,15 +212,18 @@ func (r *run) copySource(e *manifest.Entry) error {
 		return err
 	}
 	defer f.Close()
-	dst := r.target(e.Path)
-	h, n, err := fileops.CopyFile(dst, f, e.Size)
+	h, n, err := fileops.CopyFileMeta(r.target(e.Path), f, e)
+	if errors.Is(err, fileops.ErrNotPermitted) {
+		r.errs.add(e.Path, err) // copied; an owner or attribute could not be set
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
 	e.Hash = h
 	r.st.copied.Add(1)
 	r.st.added.Add(n)
-	return r.applyMeta(dst, e)
+	return nil
 }
 
 func (r *run) prevPath(rel string) string {

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/zeebo/blake3"
+
+	"github.com/lvback/lvback/manifest"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,6 +30,18 @@ var zeros [copyBufSize]byte
 // removed (unless it existed before). src is read with pread; its file offset
 // is left unspecified.
 func CopyFile(dst string, src *os.File, size int64) (hash [32]byte, written int64, err error) {
+	return copyFile(dst, src, size, nil)
+}
+
+// CopyFileMeta is CopyFile of e.Size bytes followed by ApplyMeta(dst, e),
+// done through the open descriptor (no path lookups) before dst is closed.
+// An error wrapping ErrNotPermitted means the copy is complete and kept and
+// only an owner or attribute could not be set; any other error removes dst.
+func CopyFileMeta(dst string, src *os.File, e *manifest.Entry) (hash [32]byte, written int64, err error) {
+	return copyFile(dst, src, e.Size, e)
+}
+
+func copyFile(dst string, src *os.File, size int64, meta *manifest.Entry) (hash [32]byte, written int64, err error) {
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return hash, 0, err
@@ -36,7 +50,7 @@ func CopyFile(dst string, src *os.File, size int64) (hash [32]byte, written int6
 		if cerr := out.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNotPermitted) {
 			_ = os.Remove(dst)
 			hash, written = [32]byte{}, 0
 		}
@@ -51,7 +65,10 @@ func CopyFile(dst string, src *os.File, size int64) (hash [32]byte, written int6
 		}
 	}
 	c.h.Sum(hash[:0])
-	return hash, c.written, nil
+	if meta != nil {
+		err = applyMetaFD(out, meta)
+	}
+	return hash, c.written, err
 }
 
 // HashFile returns the BLAKE3 hash of the first size bytes of f, reading only

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/lvback/lvback/manifest"
 	"github.com/pkg/xattr"
@@ -46,6 +47,68 @@ func ApplyMeta(path string, e *manifest.Entry) error {
 		return &os.PathError{Op: "utimensat", Path: path, Err: err}
 	}
 	return errors.Join(denied...)
+}
+
+// applyMetaFD is ApplyMeta for a regular file open for writing: the same
+// order and guarantees, through the descriptor. The owner is left alone
+// when the new file already has it (it was created by this process).
+func applyMetaFD(f *os.File, e *manifest.Entry) error {
+	var denied []error
+	fd := int(f.Fd())
+	if int(e.UID) != os.Geteuid() || int(e.GID) != os.Getegid() {
+		if err := unix.Fchown(fd, int(e.UID), int(e.GID)); err != nil {
+			if !errors.Is(err, unix.EPERM) {
+				return &os.PathError{Op: "fchown", Path: f.Name(), Err: err}
+			}
+			denied = append(denied, fmt.Errorf("chown %s to %d:%d: %w", f.Name(), e.UID, e.GID, ErrNotPermitted))
+		}
+	}
+	if err := unix.Fchmod(fd, e.Mode&0o7777); err != nil {
+		return &os.PathError{Op: "fchmod", Path: f.Name(), Err: err}
+	}
+	xdenied, err := setXattrsFD(f, e.Xattrs)
+	if err != nil {
+		return err
+	}
+	denied = append(denied, xdenied...)
+	ts := [2]unix.Timespec{unix.NsecToTimespec(e.Mtime), unix.NsecToTimespec(e.Mtime)}
+	// utimensat(fd, NULL, ts, 0) is futimens(3); x/sys has no wrapper.
+	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	if errno != 0 {
+		return &os.PathError{Op: "futimens", Path: f.Name(), Err: errno}
+	}
+	return errors.Join(denied...)
+}
+
+// setXattrsFD is setXattrs through a descriptor.
+func setXattrsFD(f *os.File, want []manifest.Xattr) (denied []error, err error) {
+	keep := make(map[string]bool, len(want))
+	for _, x := range want {
+		keep[x.Name] = true
+		err := xattr.FSet(f, x.Name, x.Value)
+		if errors.Is(err, unix.EPERM) {
+			denied = append(denied, fmt.Errorf("set xattr %s on %s: %w", x.Name, f.Name(), ErrNotPermitted))
+			continue
+		}
+		if err != nil {
+			return denied, err
+		}
+	}
+	names, err := xattr.FList(f)
+	if errors.Is(err, unix.ENOTSUP) {
+		return denied, nil
+	}
+	if err != nil {
+		return denied, err
+	}
+	for _, name := range names {
+		if !keep[name] {
+			if err := xattr.FRemove(f, name); err != nil && !errors.Is(err, xattr.ENOATTR) {
+				return denied, err
+			}
+		}
+	}
+	return denied, nil
 }
 
 // lchmod sets the mode of path without following a final symlink:

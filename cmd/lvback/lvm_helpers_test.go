@@ -86,7 +86,7 @@ type lvmEnv struct {
 // lvback and spoil the test).
 func newLVMEnv(t *testing.T) *lvmEnv {
 	t.Helper()
-	t.Cleanup(func() { removeMountDirs(t) }) // runs after the VG's teardown unmounted them
+	t.Cleanup(removeMountDirs) // runs after the VG's teardown unmounted them
 	vg := fakelvmtest.New(t, testVG)
 	if ms := fakelvmtest.MountsUnder(t, defaultRunDir); len(ms) > 0 {
 		t.Fatalf("%s is in use (%q): these tests need it to themselves", defaultRunDir, ms)
@@ -96,7 +96,7 @@ func newLVMEnv(t *testing.T) *lvmEnv {
 
 // removeMountDirs removes the empty mount directories of testVG's
 // snapshots that a failed test left in defaultRunDir.
-func removeMountDirs(t *testing.T) {
+func removeMountDirs() {
 	entries, _ := os.ReadDir(defaultRunDir)
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), testVG+"-") {

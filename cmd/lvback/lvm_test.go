@@ -233,6 +233,7 @@ name = "www"
 path = "` + base + `/www"
 `)
 	code, stdout, stderr := e.lvback("run", "--config", cfg)
+	t.Logf("exit %d; stderr:\n%s", code, stderr)
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d:\n%s", code, exitFailed, stderr)
 	}
@@ -297,6 +298,7 @@ func TestLVMOverflow(t *testing.T) {
 
 	e.vg.Fault(state.Overflow, "1")
 	code, _, stderr := e.lvback(backup...)
+	t.Logf("overflow: exit %d; stderr:\n%s", code, stderr)
 	if code != exitFailed {
 		t.Errorf("overflow: exit %d, want %d", code, exitFailed)
 	}
@@ -310,6 +312,7 @@ func TestLVMOverflow(t *testing.T) {
 
 	e.vg.Fault(state.Percent, "85.00")
 	code, _, stderr = e.lvback(backup...)
+	t.Logf("85%% full: exit %d; stderr:\n%s", code, stderr)
 	if code != exitOK || !strings.Contains(stderr, "snapshot nearly full") {
 		t.Errorf("85%% full: exit %d, stderr %q; want 0 and a warning", code, stderr)
 	}

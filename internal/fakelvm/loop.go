@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,12 +22,29 @@ func attach(image string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// detach detaches the loop device dev.
-func detach(dev string) error {
+// detachTimeout bounds the wait for the kernel to finish a detach.
+const detachTimeout = 10 * time.Second
+
+// detach detaches the loop device dev, backed by image, and waits until it
+// is gone, as lvremove returns only once the volume's device is: the
+// kernel tears a loop device down after losetup -d returns, in the
+// background, later still on a busy machine.
+func detach(dev, image string) error {
 	if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
 		return fmt.Errorf("losetup -d %s: %v: %s", dev, err, out)
 	}
-	return nil
+	backing := filepath.Join("/sys/block", filepath.Base(dev), "loop", "backing_file")
+	for deadline := time.Now().Add(detachTimeout); ; {
+		b, err := os.ReadFile(backing)
+		// Gone, or already reused for another file.
+		if err != nil || strings.TrimSuffix(strings.TrimSpace(string(b)), " (deleted)") != image {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("losetup -d %s: still attached to %s after %v", dev, image, detachTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // isMounted reports whether the block device dev is mounted anywhere in

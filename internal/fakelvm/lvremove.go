@@ -46,7 +46,7 @@ func (f *fake) lvremove(args []string) error {
 			if mounted {
 				return failed("Logical volume %s contains a filesystem in use.", ref)
 			}
-			if err := detach(lv.Loop); err != nil {
+			if err := detach(lv.Loop, lv.Image); err != nil {
 				return err
 			}
 		}

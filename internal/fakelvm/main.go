@@ -105,6 +105,7 @@ func run(tool string, args []string) error {
 		err = serr
 	}
 	if err == nil && tool == "lvcreate" {
+		lock.Close() // the state is saved: other calls need not wait
 		err = fk.sleep(state.SleepAfterLvcreate)
 	}
 	return err

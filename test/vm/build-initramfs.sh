@@ -18,12 +18,11 @@ export PATH=$PATH:/usr/sbin:/sbin # modprobe, depmod
 die() { echo "build-initramfs: $*" >&2; exit 1; }
 [ $# -eq 1 ] || die "usage: build-initramfs.sh OUTDIR"
 outdir=$1
-here=$(cd "$(dirname "$0")" && pwd)
 
 # The kernel: Debian's linux-image-amd64 puts it in /boot, its modules in /lib/modules.
 if [ -z "${KVER:-}" ]; then
-	for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V); do
-		[ -d "/lib/modules/$k/kernel" ] && KVER=$k
+	for k in $(printf '%s\n' /boot/vmlinuz-* | sed 's|^/boot/vmlinuz-||' | sort -V); do
+		if [ -d "/lib/modules/$k/kernel" ]; then KVER=$k; fi
 	done
 fi
 [ -n "${KVER:-}" ] || die "no kernel: /boot/vmlinuz-* with /lib/modules/* is missing (apt-get install linux-image-amd64)"
@@ -106,10 +105,10 @@ done
 # The multi-call programs' names: lvcreate, lvs, vgcreate, thin_check, mkfs.ext4, modprobe …
 for target in "${multicall[@]}"; do
 	for dir in /usr/sbin /usr/bin; do
-		for link in $(find "$dir" -maxdepth 1 -lname "$target" -o -maxdepth 1 -lname "*/$target" 2>/dev/null); do
-			[ -e "$root$(readlink -f "$(dirname "$link")")/$(basename "$target")" ] || continue
-			ln -sf "$(basename "$target")" "$root$dir/$(basename "$link")"
-		done
+		while IFS= read -r link; do
+			[ -e "$root$(readlink -f "$dir")/$target" ] || continue
+			ln -sf "$target" "$root$dir/${link##*/}"
+		done < <(find "$dir" -maxdepth 1 \( -lname "$target" -o -lname "*/$target" \))
 	done
 done
 # kmod's own names in Debian live in /usr/sbin and point to ../bin/kmod.

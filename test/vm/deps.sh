@@ -24,8 +24,7 @@ pkgs=(
 )
 missing=()
 for entry in "${pkgs[@]}"; do
-	set -- $entry
-	name=$1 file=$2
+	read -r name file <<<"$entry"
 	# busybox (dynamic) also provides /bin/busybox: ask dpkg for the static one.
 	if [ "$name" = busybox-static ]; then
 		dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || missing+=("$name")

@@ -56,6 +56,7 @@ phase "initramfs ready: $initrd"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lvback-vm.XXXXXX")
 log=${LVBACK_VM_LOG:-$work/console.log}
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [ "${LVBACK_VM_KEEP:-}" = 1 ]; then
 		echo "run.sh: kept $work" >&2

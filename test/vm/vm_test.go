@@ -38,6 +38,10 @@ func runScenario(t *testing.T, scenario string, disks ...string) {
 	out := &lineLogger{t: t}
 	cmd := exec.CommandContext(t.Context(), "./run.sh", append([]string{scenario}, disks...)...)
 	cmd.Stdout, cmd.Stderr = out, out
+	if os.Getenv("LVBACK_VM_TIMEOUT") == "" {
+		// lvm-basic.sh takes ~5 min under emulation on 2 busy cores; leave room.
+		cmd.Env = append(os.Environ(), "LVBACK_VM_TIMEOUT=900")
+	}
 	err := cmd.Run()
 	out.flush()
 	if strings.Contains(out.all.String(), "LVBACK_VM_OPTIONAL=1, skipping") {

@@ -27,8 +27,8 @@ var (
 	Btrfs = []string{"mkfs.btrfs", "-q", "-f"}
 )
 
-// Tools are the LVM commands the fake acts as.
-var Tools = []string{"lvcreate", "lvs", "lvchange", "lvremove"}
+// tools are the LVM commands the fake acts as.
+var tools = []string{"lvcreate", "lvs", "lvchange", "lvremove"}
 
 var (
 	buildOnce sync.Once
@@ -37,8 +37,8 @@ var (
 )
 
 // BuildTools builds the fake LVM once per test binary and returns a
-// directory holding it under the names in Tools. Call RemoveTools from
-// TestMain after m.Run to delete it.
+// directory holding it as lvcreate, lvs, lvchange and lvremove. Call
+// RemoveTools from TestMain after m.Run to delete it.
 func BuildTools(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -48,7 +48,7 @@ func BuildTools(t testing.TB) string {
 		if buildErr = GoBuild(filepath.Join(binDir, "fakelvm"), "github.com/lvback/lvback/internal/fakelvm"); buildErr != nil {
 			return
 		}
-		for _, tool := range Tools {
+		for _, tool := range tools {
 			if buildErr = os.Symlink("fakelvm", filepath.Join(binDir, tool)); buildErr != nil {
 				return
 			}
@@ -81,14 +81,14 @@ func GoBuild(out, pkg string) error {
 	return nil
 }
 
-// RequireRoot skips t unless it runs as root with every one of tools
+// RequireRoot skips t unless it runs as root with every one of commands
 // installed.
-func RequireRoot(t testing.TB, tools ...string) {
+func RequireRoot(t testing.TB, commands ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("not root: cannot attach loop devices or mount")
 	}
-	for _, tool := range tools {
+	for _, tool := range commands {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not installed (apt-get install util-linux mount e2fsprogs xfsprogs btrfs-progs)", tool)
 		}
@@ -266,9 +266,9 @@ func (v *VG) Fault(name, content string) {
 	}
 }
 
-// Calls returns the fake's log of calls whose tool is one of tools (all
-// when none is given), oldest first.
-func (v *VG) Calls(tools ...string) []string {
+// Calls returns the fake's log of calls whose tool is one of of (all when
+// none is given), oldest first.
+func (v *VG) Calls(of ...string) []string {
 	v.t.Helper()
 	all, err := state.Calls(v.State)
 	if err != nil {
@@ -277,7 +277,7 @@ func (v *VG) Calls(tools ...string) []string {
 	var out []string
 	for _, c := range all {
 		tool, _, _ := strings.Cut(c, " ")
-		if len(tools) == 0 || slices.Contains(tools, tool) {
+		if len(of) == 0 || slices.Contains(of, tool) {
 			out = append(out, c)
 		}
 	}

@@ -109,7 +109,7 @@ _finish() {
 	if [ "$status" -ne 0 ]; then
 		echo "scenario: stopped after $lib_checks passed checks (exit $status, $(elapsed)s)"
 	elif [ "$lib_late_failures" -gt 0 ]; then
-		echo "scenario: $lib_late_failures checks failed, $lib_checks passed ($(elapsed)s)"
+		echo "scenario: $lib_late_failures failed, $lib_checks passed ($(elapsed)s)"
 		exit 1
 	else
 		echo "scenario: all $lib_checks checks passed in $(elapsed)s"

@@ -5,6 +5,7 @@
 # extents. After every run no "-lvback-" LV and no mount under /run/lvback may
 # remain. Disks: /dev/vda (>= 2 GiB) for the VG, /dev/vdb (>= 1 GiB) for the
 # repository (ext4 at /mnt/repo).
+# shellcheck source=lib.sh
 . /host/lib.sh
 
 lvback=/host/lvback
@@ -109,8 +110,8 @@ run mkfs.ext4 -q /dev/vg/big
 run mount /dev/vg/big /mnt/big
 make_tree /mnt/big big
 for i in $(seq 1 12); do
-	dd if=/dev/urandom of=/mnt/big/bulk-$i bs=1M count=1 status=none
-	dd if=/dev/zero of=/mnt/big/bulk-$i bs=1M count=32 seek=1 status=none
+	dd if=/dev/urandom of="/mnt/big/bulk-$i" bs=1M count=1 status=none
+	dd if=/dev/zero of="/mnt/big/bulk-$i" bs=1M count=32 seek=1 status=none
 done
 sync
 ok "setup: vg with data (ext4), dataxfs (xfs), big (ext4, $(du -sm /mnt/big | cut -f1) MiB); repo on /dev/vdb"

@@ -3,6 +3,7 @@
 # snapshots of ext4 and XFS, snapshot overflow, a full VG, a thin pool with a
 # thin snapshot, and (when btrfs-progs is in the image) a btrfs snapshot.
 # Disks: /dev/vda (>= 1 GiB) for the VG.
+# shellcheck source=lib.sh
 . /host/lib.sh
 
 step "setup"

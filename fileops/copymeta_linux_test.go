@@ -1,0 +1,45 @@
+package fileops
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pkg/xattr"
+	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/manifest"
+)
+
+// CopyFileMeta leaves the copy with exactly the recorded mode, xattrs,
+// mtime and (as root) owner, like CopyFile followed by ApplyMeta.
+func TestCopyFileMeta(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, []byte("payload"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &manifest.Entry{Type: manifest.TypeFile, Mode: 0o4751, Size: 7, Mtime: 1600000000123456789,
+		UID: uint32(os.Geteuid()), GID: uint32(os.Getegid()),
+		Xattrs: []manifest.Xattr{{Name: "user.a", Value: []byte("1")}, {Name: "user.b", Value: nil}}}
+	if os.Geteuid() == 0 {
+		e.UID, e.GID = 1234, 5678
+	}
+	f, _ := os.Open(src)
+	defer f.Close()
+	dst := filepath.Join(dir, "dst")
+	if _, _, err := CopyFileMeta(dst, f, e); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dst, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode&0o7777 != 0o4751 || st.Mtim.Nano() != e.Mtime || st.Uid != e.UID || st.Gid != e.GID {
+		t.Fatalf("mode %o mtime %d owner %d:%d", st.Mode&0o7777, st.Mtim.Nano(), st.Uid, st.Gid)
+	}
+	names, _ := xattr.List(dst)
+	if len(names) != 2 {
+		t.Fatalf("xattrs %v", names)
+	}
+}
