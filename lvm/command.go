@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -18,9 +19,19 @@ import (
 // stderr: `lvcreate -s ...: exit status 5: Volume group "vg" has
 // insufficient free space`.
 func run(ctx context.Context, log *slog.Logger, name string, args ...string) ([]byte, error) {
+	return runIn(ctx, log, false, name, args...)
+}
+
+// runIn is run; with ownGroup the command gets its own process group, so
+// a Ctrl-C on lvback's terminal (SIGINT to the foreground group) does not
+// kill it halfway: lvback itself decides when and how to stop.
+func runIn(ctx context.Context, log *slog.Logger, ownGroup bool, name string, args ...string) ([]byte, error) {
 	line := commandLine(name, args)
 	log.Debug("run", "cmd", line)
 	cmd := exec.CommandContext(ctx, name, args...)
+	if ownGroup {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	cmd.Env = append(os.Environ(), "LC_ALL=C") // the last value of a key wins
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -39,14 +50,14 @@ func run(ctx context.Context, log *slog.Logger, name string, args ...string) ([]
 }
 
 // runChange runs a command that changes volume metadata (lvcreate,
-// lvchange, lvremove, btrfs subvolume). The caller's
-// cancellation does not kill it (see changeTimeout): the caller checks ctx
-// after it finished and undoes it. An error of a command killed after
+// lvchange, lvremove, btrfs subvolume) in its own process group. Neither
+// the caller's cancellation nor a terminal's Ctrl-C kills it (see
+// changeTimeout): the caller checks ctx after it finished and undoes it. An error of a command killed after
 // changeTimeout wraps context.DeadlineExceeded.
 func runChange(ctx context.Context, log *slog.Logger, name string, args ...string) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), changeTimeout)
 	defer cancel()
-	_, err := run(cctx, log, name, args...)
+	_, err := runIn(cctx, log, true, name, args...)
 	if err != nil && cctx.Err() != nil {
 		return fmt.Errorf("%w (killed: %w)", err, cctx.Err())
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 )
 
 // SnapshotLV creates a snapshot of the logical volume at device path lv
@@ -88,7 +90,7 @@ func (s *lvSnapshot) setUp(ctx context.Context, args []string) error {
 	if err := runChange(ctx, s.log, "lvcreate", args...); err != nil {
 		// A failed lvcreate leaves nothing, unless it was killed; an
 		// existing volume of the same name is someone else's.
-		s.lvMade = errors.Is(err, context.DeadlineExceeded)
+		s.lvMade = errors.Is(err, context.DeadlineExceeded) || killedBySignal(err)
 		return fmt.Errorf("%w: %w", ErrCreate, err)
 	}
 	s.lvMade = true
@@ -153,4 +155,15 @@ func lvsOne(ctx context.Context, log *slog.Logger, fields, vg, name string) (lvR
 		}
 	}
 	return lvRow{}, fmt.Errorf("lvs did not report %s", lvRef(vg, name))
+}
+
+// killedBySignal reports a command that died of a signal: it may have made
+// its change before it died, so the caller must undo as if it had.
+func killedBySignal(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled()
 }

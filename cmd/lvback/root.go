@@ -95,7 +95,11 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "lvback: "+oneLine(err.Error()))
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "lvback: interrupted by a signal; partial backups and snapshots were removed")
+	} else {
+		fmt.Fprintln(stderr, "lvback: "+oneLine(err.Error()))
+	}
 	return exitCode(ctx, err)
 }
 

@@ -95,6 +95,7 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 		}
 		sum.Volumes = append(sum.Volumes, backupOne(ctx, g, cfg, &cfg.Volumes[i]))
 	}
+	sum.Interrupted = sum.Interrupted || ctx.Err() != nil
 	sum.Prune = applyRetention(ctx, cfg, sum, log)
 	sum.Finished = time.Now().UTC()
 	sum.OK = !sum.Interrupted && ctx.Err() == nil
@@ -151,7 +152,7 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 	}
 	if err != nil {
 		out.Error = oneLine(err.Error())
-		fmt.Fprintf(g.stderr, "lvback: %s: %s\n", v.Name, out.Error)
+		fmt.Fprintf(g.stderr, "lvback: %s\n", out.Error) // the error names the volume
 	}
 	out.LastSuccess = lastSuccess(cfg.Repo, v.Name)
 	return out
