@@ -67,7 +67,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	}
 	src, err := checkSource(o.Source, o.Repo)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
 	r, err := repo.OpenOrCreate(o.Repo)
 	if err != nil {
