@@ -30,6 +30,11 @@ const maxErrorSamples = 100
 // walker, so memory stays flat).
 const orderedWindow = 4096
 
+// maxBatch is how many files of one directory a worker takes at once: big
+// enough that workers rarely share a directory, small enough that a huge
+// directory still spreads over all workers.
+const maxBatch = 64
+
 // DefaultJobs is the number of concurrent file workers when none is set.
 // Linking and copying are syscall-bound: on 2 cores, 8 link goroutines did
 // 228k links/s against 130k for one (shared/notes/baseline.md), so use

@@ -33,8 +33,10 @@ type run struct {
 	errs      errorLog
 
 	// Owned by the walk callback goroutine.
-	groups map[devIno]*pending // first path of each multiply-linked inode
-	dirs   []*manifest.Entry   // directories, in walk order
+	groups   map[devIno]*pending // first path of each multiply-linked inode
+	dirs     []*manifest.Entry   // directories, in walk order
+	batch    []*fileJob          // files of batchDir not yet handed to a worker
+	batchDir string
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -104,7 +106,7 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 	prev := r.openPrev()
 	defer prev.close()
 
-	jobs := make(chan *fileJob, 2*r.o.Jobs)
+	jobs := make(chan []*fileJob, 2*r.o.Jobs)
 	ordered := make(chan *pending, orderedWindow)
 	g, gctx := errgroup.WithContext(ctx)
 	for range r.o.Jobs {
@@ -116,9 +118,13 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 		defer close(jobs)
 		opts := walker.Options{Jobs: r.o.Jobs, OneFileSystem: true, Exclude: r.o.Exclude,
 			OnError: func(path string, err error) error { r.errs.add(path, err); return nil }}
-		return walker.Walk(gctx, r.src, opts, func(we *walker.Entry) error {
+		err := walker.Walk(gctx, r.src, opts, func(we *walker.Entry) error {
 			return r.visit(gctx, we, prev, jobs, ordered)
 		})
+		if err != nil {
+			return err
+		}
+		return r.flush(gctx, jobs)
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
