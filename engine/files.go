@@ -135,7 +135,10 @@ func (r *run) work(ctx context.Context, jobs <-chan []*fileJob) error {
 // always comes before the others).
 func (r *run) workBatch(ctx context.Context, batch []*fileJob) error {
 	for i, j := range batch {
-		err := r.doFile(ctx, j)
+		err := ctx.Err() // a cancelled run stops between files, and within big ones
+		if err == nil {
+			err = r.doFile(ctx, j)
+		}
 		j.p.finish(err)
 		r.o.Progress.add(j.p.e.Size)
 		if err == nil {
@@ -161,21 +164,21 @@ func (r *run) doFile(ctx context.Context, j *fileJob) error {
 	}
 	switch j.act {
 	case actLink:
-		return r.linkPrev(e, j.prev.Hash)
+		return r.linkPrev(ctx, e, j.prev.Hash)
 	case actHashThenLink, actHashThenClone:
-		same, err := r.sameContent(e, j.prev.Hash)
+		same, err := r.sameContent(ctx, e, j.prev.Hash)
 		if err != nil {
 			return err
 		}
 		if !same {
-			return r.copySource(e)
+			return r.copySource(ctx, e)
 		}
 		if j.act == actHashThenLink {
-			return r.linkPrev(e, j.prev.Hash)
+			return r.linkPrev(ctx, e, j.prev.Hash)
 		}
-		return r.clonePrev(e, j.prev.Hash)
+		return r.clonePrev(ctx, e, j.prev.Hash)
 	}
-	return r.copySource(e)
+	return r.copySource(ctx, e)
 }
 
 // linkToLeader hard-links a second path of a source inode to the first
@@ -194,17 +197,17 @@ func (r *run) linkToLeader(ctx context.Context, j *fileJob) error {
 	err := os.Link(r.target(j.leader.e.Path), r.target(e.Path))
 	if errors.Is(err, errTooMany) {
 		e.LinkTo = "" // the file system's link limit: a copy keeps the data
-		return r.copySource(e)
+		return r.copySource(ctx, e)
 	}
 	return err
 }
 
 // linkPrev shares the previous backup's inode for an unchanged file. When
 // the inode is at the link limit (EMLINK) or missing, it copies instead.
-func (r *run) linkPrev(e *manifest.Entry, hash [32]byte) error {
+func (r *run) linkPrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
 	err := os.Link(r.prevPath(e.Path), r.target(e.Path))
 	if errors.Is(err, errTooMany) || errors.Is(err, os.ErrNotExist) {
-		return r.copySource(e)
+		return r.copySource(ctx, e)
 	}
 	if err != nil {
 		return err
@@ -217,18 +220,18 @@ func (r *run) linkPrev(e *manifest.Entry, hash [32]byte) error {
 // clonePrev gives an unchanged-content file with new metadata its own
 // inode: a reflink of the previous file where the file system can, else a
 // copy. The previous backup's inode is never modified.
-func (r *run) clonePrev(e *manifest.Entry, hash [32]byte) error {
+func (r *run) clonePrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
 	if r.noReflink.Load() {
-		return r.copySource(e)
+		return r.copySource(ctx, e)
 	}
 	dst := r.target(e.Path)
 	err := fileops.Reflink(dst, r.prevPath(e.Path))
 	if errors.Is(err, fileops.ErrNoReflink) {
 		r.noReflink.Store(true)
-		return r.copySource(e)
+		return r.copySource(ctx, e)
 	}
 	if err != nil {
-		return r.copySource(e)
+		return r.copySource(ctx, e)
 	}
 	e.Hash = hash
 	r.st.reflinked.Add(1)
@@ -236,13 +239,13 @@ func (r *run) clonePrev(e *manifest.Entry, hash [32]byte) error {
 }
 
 // sameContent hashes the source file and compares it with want.
-func (r *run) sameContent(e *manifest.Entry, want [32]byte) (bool, error) {
+func (r *run) sameContent(ctx context.Context, e *manifest.Entry, want [32]byte) (bool, error) {
 	f, err := openSource(r.source(e.Path), e.Inode)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
-	h, err := fileops.HashFile(f, e.Size)
+	h, err := fileops.HashFile(ctx, f, e.Size)
 	if err != nil {
 		return false, fmt.Errorf("read: %w", err)
 	}
@@ -251,13 +254,13 @@ func (r *run) sameContent(e *manifest.Entry, want [32]byte) (bool, error) {
 
 // copySource copies the source file into the new tree, hashing it in the
 // same pass, and applies its metadata.
-func (r *run) copySource(e *manifest.Entry) error {
+func (r *run) copySource(ctx context.Context, e *manifest.Entry) error {
 	f, err := openSource(r.source(e.Path), e.Inode)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	h, n, err := fileops.CopyFileMeta(r.target(e.Path), f, e)
+	h, n, err := fileops.CopyFileMeta(ctx, r.target(e.Path), f, e)
 	if errors.Is(err, fileops.ErrNotPermitted) {
 		r.errs.add(e.Path, err) // copied; an owner or attribute could not be set
 		err = nil

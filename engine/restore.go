@@ -234,7 +234,7 @@ func (rs *restorer) walk(ctx context.Context, g *errgroup.Group, next func() (*m
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := rs.restoreEntry(g, e); err != nil {
+		if err := rs.restoreEntry(ctx, g, e); err != nil {
 			return err
 		}
 		rs.entries.Add(1)
@@ -274,7 +274,7 @@ func parentOf(p string) string {
 	return ""
 }
 
-func (rs *restorer) restoreEntry(g *errgroup.Group, e *manifest.Entry) error {
+func (rs *restorer) restoreEntry(ctx context.Context, g *errgroup.Group, e *manifest.Entry) error {
 	switch e.Type {
 	case manifest.TypeDir:
 		rs.dirMeta = append(rs.dirMeta, e)
@@ -287,7 +287,7 @@ func (rs *restorer) restoreEntry(g *errgroup.Group, e *manifest.Entry) error {
 			rs.links = append(rs.links, e)
 			return nil
 		}
-		g.Go(func() error { return rs.restoreFile(e) })
+		g.Go(func() error { return rs.restoreFile(ctx, e) })
 		return nil
 	}
 	if err := rs.root.makeOther(e, rs.force); err != nil {
@@ -298,16 +298,16 @@ func (rs *restorer) restoreEntry(g *errgroup.Group, e *manifest.Entry) error {
 
 // restoreFile copies one file's content from the backup tree, checks its
 // hash and applies its metadata. It runs on a worker goroutine.
-func (rs *restorer) restoreFile(e *manifest.Entry) error {
+func (rs *restorer) restoreFile(ctx context.Context, e *manifest.Entry) error {
 	src, err := os.OpenFile(filepath.Join(rs.tree, filepath.FromSlash(e.Path)), os.O_RDONLY|syscallNoFollow, 0)
 	if err != nil {
 		rs.fail(e.Path, err)
 		return nil
 	}
 	defer src.Close()
-	sum, n, err := rs.root.copyFile(e.Path, src, e.Size, rs.force)
+	sum, n, err := rs.root.copyFile(ctx, e.Path, src, e.Size, rs.force)
 	if err != nil {
-		if isRepoFailure(err) {
+		if isRepoFailure(err) || ctx.Err() != nil {
 			return fmt.Errorf("restore %s: %w", e.Path, err)
 		}
 		rs.fail(e.Path, err)

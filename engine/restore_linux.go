@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -120,7 +121,7 @@ func (r *rootDir) makeOther(e *manifest.Entry, force bool) error {
 
 // copyFile creates rel from src, returning the content hash and the bytes
 // written.
-func (r *rootDir) copyFile(rel string, src *os.File, size int64, force bool) ([32]byte, int64, error) {
+func (r *rootDir) copyFile(ctx context.Context, rel string, src *os.File, size int64, force bool) ([32]byte, int64, error) {
 	dfd, name, err := r.parent(rel)
 	if err != nil {
 		return [32]byte{}, 0, err
@@ -131,7 +132,7 @@ func (r *rootDir) copyFile(rel string, src *os.File, size int64, force bool) ([3
 			return [32]byte{}, 0, err
 		}
 	}
-	return fileops.CopyFile(procPath(dfd, name), src, size)
+	return fileops.CopyFile(ctx, procPath(dfd, name), src, size)
 }
 
 // link makes to a hard link of from, both beneath the target.

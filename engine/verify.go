@@ -292,7 +292,7 @@ func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
 	res, ok := c.v.hashes[key]
 	c.v.mu.Unlock()
 	if !ok {
-		res = hashTreeFile(path, e.Size)
+		res = hashTreeFile(c.ctx, path, e.Size)
 		c.v.mu.Lock()
 		c.v.hashes[key] = res
 		c.v.bytes += e.Size
@@ -319,13 +319,13 @@ func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
 	c.v.mu.Unlock()
 }
 
-func hashTreeFile(path string, size int64) hashResult {
+func hashTreeFile(ctx context.Context, path string, size int64) hashResult {
 	f, err := os.Open(path)
 	if err != nil {
 		return hashResult{err: err}
 	}
 	defer f.Close()
-	sum, err := fileops.HashFile(f, size)
+	sum, err := fileops.HashFile(ctx, f, size)
 	return hashResult{sum: sum, err: err}
 }
 

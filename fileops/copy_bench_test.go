@@ -3,6 +3,7 @@
 package fileops
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,7 +24,7 @@ func benchSource(b *testing.B) *os.File {
 		b.Fatal(err)
 	}
 	f := openFile(b, path)
-	if _, err := HashFile(f, benchSize); err != nil {
+	if _, err := HashFile(context.Background(), f, benchSize); err != nil {
 		b.Fatal(err)
 	}
 	return f
@@ -50,7 +51,7 @@ func benchCopies(b *testing.B, copy func(dst string, src *os.File)) {
 // BenchmarkCopyFile measures CopyFile: one read pass that hashes and writes.
 func BenchmarkCopyFile(b *testing.B) {
 	benchCopies(b, func(dst string, src *os.File) {
-		if _, _, err := CopyFile(dst, src, benchSize); err != nil {
+		if _, _, err := CopyFile(context.Background(), dst, src, benchSize); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -75,7 +76,7 @@ func BenchmarkCopyFileRangeThenHash(b *testing.B) {
 		if err := out.Close(); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := HashFile(src, benchSize); err != nil {
+		if _, err := HashFile(context.Background(), src, benchSize); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -88,7 +89,7 @@ func BenchmarkReadHashOnly(b *testing.B) {
 	b.SetBytes(benchSize)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := HashFile(src, benchSize); err != nil {
+		if _, err := HashFile(context.Background(), src, benchSize); err != nil {
 			b.Fatal(err)
 		}
 	}

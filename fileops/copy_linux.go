@@ -1,6 +1,7 @@
 package fileops
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,20 +29,20 @@ var zeros [copyBufSize]byte
 // Holes in src stay holes in dst. If src's length is not size when the copy
 // ends, it returns an error wrapping ErrSizeChanged. On any error dst is
 // removed (unless it existed before). src is read with pread; its file offset
-// is left unspecified.
-func CopyFile(dst string, src *os.File, size int64) (hash [32]byte, written int64, err error) {
-	return copyFile(dst, src, size, nil)
+// is left unspecified. Cancelling ctx stops the copy (dst is removed).
+func CopyFile(ctx context.Context, dst string, src *os.File, size int64) (hash [32]byte, written int64, err error) {
+	return copyFile(ctx, dst, src, size, nil)
 }
 
 // CopyFileMeta is CopyFile of e.Size bytes followed by ApplyMeta(dst, e),
 // done through the open descriptor (no path lookups) before dst is closed.
 // An error wrapping ErrNotPermitted means the copy is complete and kept and
 // only an owner or attribute could not be set; any other error removes dst.
-func CopyFileMeta(dst string, src *os.File, e *manifest.Entry) (hash [32]byte, written int64, err error) {
-	return copyFile(dst, src, e.Size, e)
+func CopyFileMeta(ctx context.Context, dst string, src *os.File, e *manifest.Entry) (hash [32]byte, written int64, err error) {
+	return copyFile(ctx, dst, src, e.Size, e)
 }
 
-func copyFile(dst string, src *os.File, size int64, meta *manifest.Entry) (hash [32]byte, written int64, err error) {
+func copyFile(ctx context.Context, dst string, src *os.File, size int64, meta *manifest.Entry) (hash [32]byte, written int64, err error) {
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return hash, 0, err
@@ -55,7 +56,7 @@ func copyFile(dst string, src *os.File, size int64, meta *manifest.Entry) (hash 
 			hash, written = [32]byte{}, 0
 		}
 	}()
-	c := extentCopier{src: src, dst: out, h: blake3.New()}
+	c := extentCopier{ctx: ctx, src: src, dst: out, h: blake3.New()}
 	if err := c.run(size); err != nil {
 		return hash, 0, err
 	}
@@ -75,9 +76,9 @@ func copyFile(dst string, src *os.File, size int64, meta *manifest.Entry) (hash 
 // its data extents (holes hash as zeros). If f's length is not size when the
 // read ends, it returns an error wrapping ErrSizeChanged. f is read with
 // pread; its file offset is left unspecified.
-func HashFile(f *os.File, size int64) ([32]byte, error) {
+func HashFile(ctx context.Context, f *os.File, size int64) ([32]byte, error) {
 	var sum [32]byte
-	c := extentCopier{src: f, h: blake3.New()}
+	c := extentCopier{ctx: ctx, src: f, h: blake3.New()}
 	if err := c.run(size); err != nil {
 		return sum, err
 	}
@@ -88,6 +89,7 @@ func HashFile(f *os.File, size int64) ([32]byte, error) {
 // extentCopier hashes src's logical content and, if dst is not nil, writes
 // src's data extents to dst at the same offsets.
 type extentCopier struct {
+	ctx      context.Context // checked before every buffer: a cancelled copy stops within 1 MiB
 	src, dst *os.File
 	h        *blake3.Hasher
 	buf      []byte
@@ -150,6 +152,9 @@ func (c *extentCopier) hashZeros(n int64) {
 // copyRange reads [off, end) of src, hashes it and writes it to dst.
 func (c *extentCopier) copyRange(off, end, size int64) error {
 	for off < end {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
 		n := int(min(int64(len(c.buf)), end-off))
 		m, err := c.src.ReadAt(c.buf[:n], off)
 		if m < n {

@@ -1,6 +1,7 @@
 package fileops
 
 import (
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -57,7 +58,7 @@ func TestCopyFile(t *testing.T) {
 			srcPath, dstPath := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 			data := makeSource(t, srcPath, tc.size, tc.extents)
 
-			hash, written, err := CopyFile(dstPath, openFile(t, srcPath), tc.size)
+			hash, written, err := CopyFile(context.Background(), dstPath, openFile(t, srcPath), tc.size)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +84,7 @@ func TestCopyFile(t *testing.T) {
 				t.Errorf("copy allocates %d bytes for %d bytes of data", alloc, data)
 			}
 
-			sum, err := HashFile(openFile(t, srcPath), tc.size)
+			sum, err := HashFile(context.Background(), openFile(t, srcPath), tc.size)
 			if err != nil || sum != hash {
 				t.Errorf("HashFile = %x, %v; want %x", sum, err, hash)
 			}
@@ -109,14 +110,14 @@ func TestCopyFileSizeChanged(t *testing.T) {
 			srcPath, dstPath := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 			makeSource(t, srcPath, tc.actual, tc.extents)
 
-			_, _, err := CopyFile(dstPath, openFile(t, srcPath), tc.lstat)
+			_, _, err := CopyFile(context.Background(), dstPath, openFile(t, srcPath), tc.lstat)
 			if !errors.Is(err, ErrSizeChanged) {
 				t.Errorf("CopyFile: %v, want ErrSizeChanged", err)
 			}
 			if _, err := os.Lstat(dstPath); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("dst left behind: %v", err)
 			}
-			if _, err := HashFile(openFile(t, srcPath), tc.lstat); !errors.Is(err, ErrSizeChanged) {
+			if _, err := HashFile(context.Background(), openFile(t, srcPath), tc.lstat); !errors.Is(err, ErrSizeChanged) {
 				t.Errorf("HashFile: %v, want ErrSizeChanged", err)
 			}
 		})
@@ -129,7 +130,7 @@ func TestCopyFileKeepsExistingDst(t *testing.T) {
 	writeAt(t, srcPath, 0, []byte("new content"))
 	writeAt(t, dstPath, 0, []byte("keep"))
 
-	_, _, err := CopyFile(dstPath, openFile(t, srcPath), 11)
+	_, _, err := CopyFile(context.Background(), dstPath, openFile(t, srcPath), 11)
 	if !errors.Is(err, fs.ErrExist) {
 		t.Errorf("CopyFile onto an existing file: %v, want ErrExist", err)
 	}

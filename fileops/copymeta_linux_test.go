@@ -1,6 +1,8 @@
 package fileops
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,7 +30,7 @@ func TestCopyFileMeta(t *testing.T) {
 	f, _ := os.Open(src)
 	defer f.Close()
 	dst := filepath.Join(dir, "dst")
-	if _, _, err := CopyFileMeta(dst, f, e); err != nil {
+	if _, _, err := CopyFileMeta(context.Background(), dst, f, e); err != nil {
 		t.Fatal(err)
 	}
 	var st unix.Stat_t
@@ -41,5 +43,29 @@ func TestCopyFileMeta(t *testing.T) {
 	names, _ := xattr.List(dst)
 	if len(names) != 2 {
 		t.Fatalf("xattrs %v", names)
+	}
+}
+
+// A cancelled copy stops at once and leaves no destination behind.
+func TestCopyFileStopsWhenCancelled(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, make([]byte, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(src)
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dst := filepath.Join(dir, "dst")
+	_, n, err := CopyFile(ctx, dst, f, 8<<20)
+	if !errors.Is(err, context.Canceled) || n != 0 {
+		t.Fatalf("err = %v, written %d; want context.Canceled", err, n)
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		t.Fatal("the cancelled copy left its destination")
+	}
+	if _, err := HashFile(ctx, f, 8<<20); !errors.Is(err, context.Canceled) {
+		t.Fatalf("HashFile: %v", err)
 	}
 }

@@ -89,7 +89,7 @@ func Open(path string) (*Repo, error) {
 }
 
 // OpenOrCreate opens the repository at path, creating it when path does
-// not exist or is an empty directory. A non-empty directory without a
+// not exist or is an empty directory (lost+found alone counts as empty). A non-empty directory without a
 // marker is refused with ErrNotRepo and left untouched.
 func OpenOrCreate(path string) (*Repo, error) {
 	r, err := Open(path)
@@ -119,7 +119,8 @@ func OpenOrCreate(path string) (*Repo, error) {
 	return Open(abs)
 }
 
-// isEmptyDir reports whether path is missing or an empty directory.
+// isEmptyDir reports whether path is missing or an empty directory (or
+// holds nothing but the lost+found of a new file system).
 func isEmptyDir(path string) (bool, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -136,11 +137,12 @@ func isEmptyDir(path string) (bool, error) {
 	if !fi.IsDir() {
 		return false, fmt.Errorf("%s: not a directory", path)
 	}
-	_, err = f.Readdirnames(1)
+	names, err := f.Readdirnames(2)
 	if errors.Is(err, io.EOF) {
 		return true, nil
 	}
-	return false, err
+	// A freshly made file system's mount point holds only lost+found.
+	return len(names) == 1 && names[0] == "lost+found", err
 }
 
 // writeJSON writes v durably: temporary file, fsync, rename, fsync of the

@@ -16,6 +16,11 @@ func TestOpenOrCreate(t *testing.T) {
 	}{
 		{"missing directory", func(t *testing.T, dir string) { os.Remove(dir) }, nil},
 		{"empty directory", func(t *testing.T, dir string) {}, nil},
+		{"new file system", func(t *testing.T, dir string) { os.Mkdir(filepath.Join(dir, "lost+found"), 0o700) }, nil},
+		{"lost+found and more", func(t *testing.T, dir string) {
+			os.Mkdir(filepath.Join(dir, "lost+found"), 0o700)
+			os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
+		}, ErrNotRepo},
 		{"foreign non-empty directory", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "precious"), []byte("x"), 0o644)
 		}, ErrNotRepo},
