@@ -19,10 +19,12 @@ demo: build ## back up a generated demo directory twice; the second run links
 deps: ## install the Debian packages the tests use (needs root; skipped when present)
 	scripts/deps.sh
 
-test: deps ## every test: vet, short fuzz runs of each parser, then the whole suite
+test: deps ## every test: vet, short fuzz runs of each parser, the whole suite, then real LVM in a VM (root)
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 -timeout 15m ./...
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-vm; \
+	else echo "SKIP test-vm: booting the real-LVM VM needs root to install qemu and lvm2 (run make test-vm as root)"; fi
 
 fuzz-short: ## run every fuzz target for FUZZTIME (10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./manifest

@@ -1,0 +1,73 @@
+package blockdiff
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// source is an open backup source: a regular file or a block device,
+// read with positioned reads of whole chunks.
+type source struct {
+	f    *os.File
+	size int64
+	path string
+
+	// What hole last learnt from the file system: [knownFrom, dataFrom)
+	// holds no data, [dataFrom, dataTo) is a data extent.
+	sparse                      bool // regular file: SEEK_DATA may find holes
+	knownFrom, dataFrom, dataTo int64
+}
+
+// openSource opens path (following symlinks: /dev/VG/LV is one) and finds
+// its size: st_size for a regular file, BLKGETSIZE64 for a block device.
+// Anything else is refused.
+func openSource(path string) (*source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	size, sparse, err := sourceSize(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	adviseSequential(f)
+	return &source{f: f, size: size, path: path, sparse: sparse}, nil
+}
+
+// close closes the source.
+func (s *source) close() { _ = s.f.Close() } // read-only: nothing to lose
+
+// read fills buf from offset off; a source shorter than its size at open
+// is an error.
+func (s *source) read(buf []byte, off int64) error {
+	n, err := s.f.ReadAt(buf, off)
+	if n == len(buf) {
+		return nil
+	}
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("read %s: source shrank below %d bytes while being read", s.path, s.size)
+	}
+	return fmt.Errorf("read %s at offset %d: %w", s.path, off, err)
+}
+
+// hole reports whether [off, off+n) holds no data at all in a sparse
+// regular file, so that it need not be read. Calls must come with
+// non-decreasing off; it asks the file system (SEEK_DATA, SEEK_HOLE) only
+// when the extent it knew about is passed.
+func (s *source) hole(off, n int64) (bool, error) {
+	if !s.sparse {
+		return false, nil
+	}
+	if off >= s.knownFrom && off < s.dataTo {
+		return off+n <= s.dataFrom, nil
+	}
+	data, end, err := nextData(s.f, off, s.size)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", s.path, err)
+	}
+	s.knownFrom, s.dataFrom, s.dataTo = off, data, end
+	return off+n <= data, nil
+}

@@ -1,0 +1,37 @@
+package blockdiff
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotFound reports a chunk the store does not hold. Errors of Get and
+// Stat for a missing chunk wrap it.
+var ErrNotFound = errors.New("chunk not found")
+
+// ChunkStore holds stored chunks by id. It treats the data as opaque: the
+// caller (Backup) encodes and checks it. Implementations must be safe for
+// concurrent use by several goroutines. It is small so that an object
+// store (S3 and the like) can implement it.
+type ChunkStore interface {
+	// Put stores data under id unless the store holds id already, in which
+	// case it leaves the stored data untouched and returns nil: a chunk is
+	// never rewritten. A chunk is never visible under id half-written. It
+	// may become durable only at the next Sync.
+	Put(ctx context.Context, id ID, data []byte) error
+	// Get returns the data stored under id, or an error wrapping
+	// ErrNotFound.
+	Get(ctx context.Context, id ID) ([]byte, error)
+	// Stat returns the length of the data stored under id, or an error
+	// wrapping ErrNotFound. (It replaces a plain Has so that Backup can
+	// record the stored length of chunks it reuses.)
+	Stat(ctx context.Context, id ID) (int64, error)
+	// List calls fn with every id the store holds durably, in no
+	// particular order; it stops at fn's first error and returns it.
+	List(ctx context.Context, fn func(ID) error) error
+	// Delete removes id; deleting a missing id is not an error.
+	Delete(ctx context.Context, id ID) error
+	// Sync makes every Put that returned nil so far durable. Backup calls
+	// it before writing the index that references the chunks.
+	Sync(ctx context.Context) error
+}
