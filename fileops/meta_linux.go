@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"github.com/lvback/lvback/manifest"
@@ -55,7 +56,7 @@ func ApplyMeta(path string, e *manifest.Entry) error {
 func applyMetaFD(f *os.File, e *manifest.Entry) error {
 	var denied []error
 	fd := int(f.Fd())
-	if int(e.UID) != os.Geteuid() || int(e.GID) != os.Getegid() {
+	if int(e.UID) != euid() || int(e.GID) != egid() {
 		if err := unix.Fchown(fd, int(e.UID), int(e.GID)); err != nil {
 			if !errors.Is(err, unix.EPERM) {
 				return &os.PathError{Op: "fchown", Path: f.Name(), Err: err}
@@ -79,6 +80,13 @@ func applyMetaFD(f *os.File, e *manifest.Entry) error {
 	}
 	return errors.Join(denied...)
 }
+
+// euid and egid are the owner of every file this process creates (the
+// backup tree has no setgid directories while it is written); asked once.
+var (
+	euid = sync.OnceValue(os.Geteuid)
+	egid = sync.OnceValue(os.Getegid)
+)
 
 // setXattrsFD is setXattrs through a descriptor.
 func setXattrsFD(f *os.File, want []manifest.Xattr) (denied []error, err error) {
