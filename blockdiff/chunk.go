@@ -25,9 +25,13 @@ type codec struct {
 }
 
 // newCodec makes a codec for up to workers concurrent calls.
-func newCodec(workers int) (*codec, error) {
+func newCodec(workers int) (*codec, error) { return newCodecLevel(workers, compressLevel) }
+
+// newCodecLevel is newCodec with the zstd level as a parameter, for
+// BenchmarkCompressLevel.
+func newCodecLevel(workers int, level zstd.EncoderLevel) (*codec, error) {
 	enc, err := zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(compressLevel),
+		zstd.WithEncoderLevel(level),
 		zstd.WithEncoderConcurrency(workers),
 		zstd.WithEncoderCRC(false)) // BLAKE3 of the raw data checks it
 	if err != nil {

@@ -31,9 +31,12 @@ type Entry struct {
 func (e Entry) Hole() bool { return e.Stored == 0 }
 
 // Extent returns the image offset and length of chunk i.
-func (idx *Index) Extent(i int) (off int64, n int) {
-	off = int64(i) * int64(idx.ChunkSize)
-	return off, int(min(int64(idx.ChunkSize), idx.Size-off))
+func (idx *Index) Extent(i int) (off int64, n int) { return extent(idx.Size, idx.ChunkSize, i) }
+
+// extent returns the offset and length of chunk i of an image of size.
+func extent(size int64, chunkSize, i int) (off int64, n int) {
+	off = int64(i) * int64(chunkSize)
+	return off, int(min(int64(chunkSize), size-off))
 }
 
 // Chunks calls fn with the id of every stored chunk the index references,

@@ -17,7 +17,7 @@ type ChunkStore interface {
 	// Put stores data under id unless the store holds id already, in which
 	// case it leaves the stored data untouched and returns nil: a chunk is
 	// never rewritten. A chunk is never visible under id half-written. It
-	// may become durable only at the next Sync.
+	// may become durable only at the next Sync. Put does not keep data.
 	Put(ctx context.Context, id ID, data []byte) error
 	// Get returns the data stored under id, or an error wrapping
 	// ErrNotFound.
@@ -26,8 +26,8 @@ type ChunkStore interface {
 	// wrapping ErrNotFound. (It replaces a plain Has so that Backup can
 	// record the stored length of chunks it reuses.)
 	Stat(ctx context.Context, id ID) (int64, error)
-	// List calls fn with every id the store holds durably, in no
-	// particular order; it stops at fn's first error and returns it.
+	// List calls fn with every id the store holds, in no particular order;
+	// it stops at fn's first error and returns it.
 	List(ctx context.Context, fn func(ID) error) error
 	// Delete removes id; deleting a missing id is not an error.
 	Delete(ctx context.Context, id ID) error

@@ -56,7 +56,7 @@ type Volume struct {
 	LV           string     `toml:"lv"`    // LVM logical volume: snapshot, mount read-only, back up the files
 	Path         string     `toml:"path"`  // a plain directory, no snapshot
 	Btrfs        string     `toml:"btrfs"` // a btrfs subvolume: read-only btrfs snapshot
-	Mode         string     `toml:"mode"`  // "files" (the default)
+	Mode         string     `toml:"mode"`  // "files" (the default) or "blocks" (an LV or image read as raw chunks)
 	SnapshotSize string     `toml:"snapshot_size"`
 	Jobs         int        `toml:"jobs"`
 	Checksum     *bool      `toml:"checksum"`
@@ -213,9 +213,11 @@ func (v *Volume) validate() error {
 	switch v.Mode {
 	case "", "files":
 	case "blocks":
-		return fmt.Errorf("%s: mode \"blocks\" is not available yet", v.Name)
+		if v.Btrfs != "" {
+			return fmt.Errorf("%s: mode \"blocks\" needs lv or path (an image or device), not btrfs", v.Name)
+		}
 	default:
-		return fmt.Errorf("%s: unknown mode %q (use files)", v.Name, v.Mode)
+		return fmt.Errorf("%s: unknown mode %q (use files or blocks)", v.Name, v.Mode)
 	}
 	if v.SnapshotSize != "" && !sizeRE.MatchString(v.SnapshotSize) {
 		return fmt.Errorf("%s: snapshot_size %q: use a size like 2G or a percentage like 20%%ORIGIN", v.Name, v.SnapshotSize)

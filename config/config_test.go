@@ -72,7 +72,8 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"bad within", "repo = \"/r\"\n[retention]\nkeep_within=\"2 weeks\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:2: retention"},
 		{"empty retention", "repo = \"/r\"\n[retention]\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "no keep rule"},
 		{"no volumes", "repo = \"/r\"\n", "no [[volume]]"},
-		{"blocks not yet", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nmode=\"blocks\"\n", "not available yet"},
+		{"blocks of btrfs", "repo = \"/r\"\n[[volume]]\nname=\"a\"\nbtrfs=\"/a\"\nmode=\"blocks\"\n", "not btrfs"},
+		{"unknown mode", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nmode=\"raw\"\n", "unknown mode"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

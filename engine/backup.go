@@ -96,6 +96,12 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 			_ = fileops.RemoveTree(p.Dir, o.Jobs)
 		}
 	}()
+	if err := os.Mkdir(p.TreePath(), 0o700); err != nil {
+		return nil, fmt.Errorf("begin backup: %w", err)
+	}
+	if prev != nil && prev.Blocks() {
+		prev = nil // a block-mode image is no base for a file tree
+	}
 	info, err := newRun(o, src, p, prev).do(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)

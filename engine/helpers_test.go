@@ -131,3 +131,14 @@ func backupsOf(t *testing.T, repoPath, name string) []repo.Backup {
 func isRoot() bool { return os.Geteuid() == 0 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+type syscallStat = syscall.Stat_t
+
+// statBlocks returns the 512-byte blocks allocated to path.
+func statBlocks(t *testing.T, path string, st *syscall.Stat_t) int64 {
+	t.Helper()
+	if err := syscall.Stat(path, st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Blocks
+}

@@ -2,11 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"os"
 
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/repo"
 	"github.com/lvback/lvback/retention"
@@ -42,6 +45,8 @@ type PruneResult struct {
 	DryRun    bool            `json:"dry_run"`
 	Decisions []PruneDecision `json:"decisions"`
 	Finished  []string        `json:"finished_interrupted,omitempty"`
+	// ChunksRemoved counts block-mode chunks no remaining backup used.
+	ChunksRemoved int `json:"chunks_removed"`
 }
 
 // Prune applies a retention policy per volume name. Only complete backups
@@ -83,6 +88,13 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) {
 	for _, name := range names {
 		if err := pruneName(ctx, r, name, o, res); err != nil {
 			return res, fmt.Errorf("prune %s: %w", name, err)
+		}
+	}
+	if !o.DryRun {
+		n, err := collectChunks(ctx, r)
+		res.ChunksRemoved = n
+		if err != nil {
+			return res, fmt.Errorf("collect unused chunks: %w", err)
 		}
 	}
 	return res, nil
@@ -144,4 +156,48 @@ func removeBackup(r *repo.Repo, b *repo.Backup, jobs int) error {
 		return fmt.Errorf("remove %s: %w (the next prune finishes it)", dir, err)
 	}
 	return nil
+}
+
+// collectChunks deletes the block-mode chunks that no backup of any name
+// references any more (mark, then sweep). The caller holds the lock, so no
+// backup is adding chunks meanwhile; indexes of incomplete backups count
+// as references too. A crash midway only leaves garbage for next time.
+func collectChunks(ctx context.Context, r *repo.Repo) (int, error) {
+	if _, err := os.Stat(r.ChunksDir()); err != nil {
+		return 0, nil // no block-mode backup was ever made
+	}
+	live := map[blockdiff.ID]bool{}
+	names, err := r.Names()
+	if err != nil {
+		return 0, err
+	}
+	for _, name := range names {
+		bs, err := r.Backups(name)
+		if err != nil {
+			return 0, err
+		}
+		for _, b := range bs {
+			if err := markChunks(b.IndexPath(), live); err != nil {
+				return 0, fmt.Errorf("%s/%s: %w (nothing collected)", b.Name, b.ID, err)
+			}
+		}
+	}
+	store, err := blockdiff.OpenDirStore(r.ChunksDir())
+	if err != nil {
+		return 0, err
+	}
+	return blockdiff.GC(ctx, store, func(id blockdiff.ID) bool { return live[id] })
+}
+
+// markChunks adds the chunks of the index at path to live; a backup
+// without an index (a file tree) adds nothing.
+func markChunks(path string, live map[blockdiff.ID]bool) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	idx, err := blockdiff.ReadIndex(path)
+	if err != nil {
+		return err // never sweep with an unreadable index: its chunks may be needed
+	}
+	return idx.Chunks(func(id blockdiff.ID) error { live[id] = true; return nil })
 }

@@ -68,6 +68,12 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.Blocks() {
+		if o.Path != "" {
+			return nil, errors.New("--path does not apply to a block-mode backup")
+		}
+		return restoreBlocks(ctx, r, b, o)
+	}
 	if err := prepareTarget(o.Target, o.Force); err != nil {
 		return nil, err
 	}

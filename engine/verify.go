@@ -28,6 +28,10 @@ type VerifyOptions struct {
 	ID   string
 	Jobs int
 	Log  *slog.Logger
+	// ReadFraction is the share of a block-mode backup's chunks that are
+	// read and re-hashed (the rest are only checked for presence and
+	// length); 0 means all of them. File-mode backups are always read whole.
+	ReadFraction float64
 	// Progress, when set, counts entries checked and bytes hashed; the
 	// expected total is the sum of the chosen backups' sizes.
 	Progress *Progress
@@ -70,6 +74,9 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs()
 	}
+	if o.ReadFraction <= 0 || o.ReadFraction > 1 {
+		o.ReadFraction = 1
+	}
 	r, err := repo.Open(o.Repo)
 	if err != nil {
 		return nil, err
@@ -88,7 +95,11 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	for i := range backups {
 		b := &backups[i]
 		rep.Backups = append(rep.Backups, b.Name+"/"+b.ID)
-		if err := v.verifyBackup(ctx, b); err != nil {
+		verify := func() error { return v.verifyBackup(ctx, b) }
+		if b.Blocks() {
+			verify = func() error { return v.verifyBlocks(ctx, r, b, o.ReadFraction) }
+		}
+		if err := verify(); err != nil {
 			return nil, fmt.Errorf("verify %s/%s: %w", b.Name, b.ID, err)
 		}
 	}

@@ -9,10 +9,12 @@ import (
 	"github.com/lvback/lvback/lvm"
 )
 
-// VolumeOptions is one volume to back up: a plain directory (Path), an
-// LVM logical volume (LV) or a btrfs subvolume (Btrfs), exactly one.
+// VolumeOptions is one volume to back up: a plain directory or image
+// (Path), an LVM logical volume (LV) or a btrfs subvolume (Btrfs), exactly
+// one, in file mode or (Blocks) block mode.
 type VolumeOptions struct {
 	Backup   BackupOptions // Source is set from the snapshot's mount point
+	Blocks   bool          // block mode: Path is an image or device; an LV's snapshot is read as a device
 	Path     string
 	LV       string
 	Btrfs    string
@@ -24,29 +26,18 @@ type VolumeOptions struct {
 const releaseTimeout = 2 * time.Minute
 
 // BackupVolume backs up one volume. For an LV or a btrfs subvolume it
-// first makes a read-only snapshot and backs up its mount point; the
-// snapshot is always released (unmounted, removed), on success, on error
-// and on cancellation. A snapshot that overflowed while it was read makes
-// the backup fail: it never becomes complete.
+// first makes a read-only snapshot and backs up its mount point (or, in
+// block mode, the snapshot's device); the snapshot is always released
+// (unmounted, removed), on success, on error and on cancellation. A
+// snapshot that overflowed while it was read makes the backup fail: it
+// never becomes complete.
 func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 	o.Backup = o.Backup.withDefaults()
-	var snap lvm.Snapshot
-	var err error
-	switch {
-	case o.Path != "":
+	if o.Path != "" {
 		o.Backup.Source = o.Path
-		return Backup(ctx, o.Backup)
-	case o.LV != "":
-		o.Backup.Label = o.LV
-		snap, err = lvm.SnapshotLV(ctx, o.LV, o.Snapshot)
-	case o.Btrfs != "":
-		o.Backup.Label = o.Btrfs
-		// lvback's own snapshot directory shows up empty in the snapshot
-		o.Backup.Exclude = append(o.Backup.Exclude, btrfsSnapshotDir)
-		snap, err = lvm.SnapshotBtrfs(ctx, o.Btrfs, o.Snapshot)
-	default:
-		return nil, errors.New("volume has no path, lv or btrfs source")
+		return o.backup(ctx)
 	}
+	snap, err := o.snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Backup.Name, err)
 	}
@@ -58,6 +49,9 @@ func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 		}
 	}()
 	o.Backup.Source = snap.MountPoint()
+	if o.Blocks {
+		o.Backup.Source = snap.Device()
+	}
 	o.Backup.BeforeCommit = func() error {
 		fill, err := snap.Check(context.WithoutCancel(ctx))
 		if err != nil {
@@ -69,7 +63,35 @@ func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 		}
 		return nil
 	}
-	return Backup(ctx, o.Backup)
+	return o.backup(ctx)
+}
+
+// snapshot makes the LV or btrfs snapshot the volume is read from.
+func (o *VolumeOptions) snapshot(ctx context.Context) (lvm.Snapshot, error) {
+	switch {
+	case o.LV != "":
+		o.Backup.Label = o.LV
+		o.Snapshot.NoMount = o.Blocks
+		return lvm.SnapshotLV(ctx, o.LV, o.Snapshot)
+	case o.Btrfs != "" && o.Blocks:
+		return nil, errors.New("block mode needs an image, a device or an LV, not a btrfs subvolume")
+	case o.Btrfs != "":
+		o.Backup.Label = o.Btrfs
+		// lvback's own snapshot directory shows up empty in the snapshot
+		o.Backup.Exclude = append(o.Backup.Exclude, btrfsSnapshotDir)
+		return lvm.SnapshotBtrfs(ctx, o.Btrfs, o.Snapshot)
+	}
+	return nil, errors.New("volume has no path, lv or btrfs source")
+}
+
+// backup runs the file-mode or block-mode backup of o.Backup.Source.
+func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
+	if !o.Blocks {
+		return Backup(ctx, o.Backup)
+	}
+	b := o.Backup
+	return BackupBlocks(ctx, BlockOptions{Repo: b.Repo, Name: b.Name, Source: b.Source, Label: b.Label,
+		Locked: b.Locked, BeforeCommit: b.BeforeCommit, Now: b.Now, Log: b.Log, Progress: b.Progress})
 }
 
 // btrfsSnapshotDir is the directory inside a subvolume where package lvm

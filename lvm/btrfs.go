@@ -87,6 +87,9 @@ var _ Snapshot = (*btrfsSnapshot)(nil)
 // MountPoint implements Snapshot: the snapshot's directory.
 func (s *btrfsSnapshot) MountPoint() string { return s.path }
 
+// Device returns "": a btrfs snapshot is a directory, not a device.
+func (s *btrfsSnapshot) Device() string { return "" }
+
 // Check implements Snapshot; a btrfs snapshot cannot overflow.
 func (s *btrfsSnapshot) Check(context.Context) (Fill, error) {
 	return Fill{Kind: kindBtrfs}, nil

@@ -57,7 +57,9 @@ func SnapshotLV(ctx context.Context, lv string, o Options) (Snapshot, error) {
 		pool: origin.Pool,
 		lock: lock,
 	}
-	s.mnt = mountDir(o.RunDir, s.vg, s.name)
+	if !o.NoMount {
+		s.mnt = mountDir(o.RunDir, s.vg, s.name)
+	}
 	create = append(create, "-n", s.name, "--addtag", tag, lvRef(origin.VG, origin.Name))
 	if err := s.setUp(ctx, create); err != nil {
 		if rerr := s.Release(ctx); rerr != nil {
@@ -67,7 +69,7 @@ func SnapshotLV(ctx context.Context, lv string, o Options) (Snapshot, error) {
 		}
 		return nil, err
 	}
-	s.log.Info("snapshot mounted", "lv", lvRef(s.vg, s.name), "at", s.mnt)
+	s.log.Info("snapshot ready", "lv", lvRef(s.vg, s.name), "device", s.dev, "mounted at", s.mnt)
 	return s, nil
 }
 
@@ -108,6 +110,10 @@ func (s *lvSnapshot) setUp(ctx context.Context, args []string) error {
 	dev, err := lvPath(ctx, s.log, s.vg, s.name)
 	if err != nil {
 		return err
+	}
+	s.dev = dev
+	if s.mnt == "" { // Options.NoMount: the caller reads the device
+		return nil
 	}
 	if err := os.Mkdir(s.mnt, 0o700); err != nil {
 		return err

@@ -17,7 +17,8 @@ type lvSnapshot struct {
 	vg, name string // the snapshot volume
 	thin     bool
 	pool     string // the thin pool, when thin
-	mnt      string
+	mnt      string // "" with Options.NoMount
+	dev      string // the snapshot's device, known once it exists
 
 	mu sync.Mutex // guards the fields below; held for all of Release
 	// What is still to undo.
@@ -27,6 +28,9 @@ type lvSnapshot struct {
 }
 
 var _ Snapshot = (*lvSnapshot)(nil)
+
+// Device returns the snapshot's block device.
+func (s *lvSnapshot) Device() string { return s.dev }
 
 // MountPoint implements Snapshot.
 func (s *lvSnapshot) MountPoint() string { return s.mnt }

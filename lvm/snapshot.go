@@ -13,8 +13,12 @@ import (
 // Release must always be called (defer it), also after errors. Its methods
 // are safe for concurrent use.
 type Snapshot interface {
-	// MountPoint is the directory to back up. It does not change.
+	// MountPoint is the directory to back up. It does not change. It is ""
+	// for a snapshot made with Options.NoMount.
 	MountPoint() string
+	// Device is the snapshot's block device (for block-mode backups); ""
+	// for a btrfs snapshot.
+	Device() string
 	// Check reports how full the snapshot's copy-on-write area is. Call
 	// it after the copy: its error wraps ErrOverflow when the snapshot
 	// became invalid or reached 100%, and then the backup must not be
@@ -73,6 +77,9 @@ type Options struct {
 	Now func() time.Time
 	// Log receives the commands run and the warnings; nil discards them.
 	Log *slog.Logger
+	// NoMount makes SnapshotLV stop after creating (and activating) the
+	// snapshot: block-mode backups read Device() instead of files.
+	NoMount bool
 }
 
 // withDefaults fills in the zero fields of o.

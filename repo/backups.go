@@ -18,6 +18,8 @@ const (
 	TreeDir      = "tree"
 	ManifestFile = "manifest.zst"
 	InfoFile     = "info.json"
+	IndexFile    = "index.zst" // block mode: the chunk list that replaces tree and manifest
+	chunksDir    = "chunks"
 	partialExt   = ".partial"
 	deletingExt  = ".deleting"
 	idLayout     = "2006-01-02T150405Z"
@@ -85,6 +87,17 @@ func (b *Backup) TreePath() string { return filepath.Join(b.Dir, TreeDir) }
 
 // ManifestPath is the backup's manifest file.
 func (b *Backup) ManifestPath() string { return filepath.Join(b.Dir, ManifestFile) }
+
+// IndexPath is a block-mode backup's chunk index.
+func (b *Backup) IndexPath() string { return filepath.Join(b.Dir, IndexFile) }
+
+// Blocks reports whether the backup is a block-mode image (index and
+// chunks) rather than a file tree.
+func (b *Backup) Blocks() bool { return b.Info != nil && b.Info.Mode == "blocks" }
+
+// ChunksDir is the chunk store every block-mode backup of the repository
+// shares.
+func (r *Repo) ChunksDir() string { return filepath.Join(r.Root, chunksDir) }
 
 // Names lists the volume names that have a directory in the repository.
 func (r *Repo) Names() ([]string, error) {

@@ -24,9 +24,12 @@ func (p *Pending) TreePath() string { return filepath.Join(p.Dir, TreeDir) }
 // ManifestPath is where the run writes the manifest.
 func (p *Pending) ManifestPath() string { return filepath.Join(p.Dir, ManifestFile) }
 
+// IndexPath is where a block-mode run writes its chunk index.
+func (p *Pending) IndexPath() string { return filepath.Join(p.Dir, IndexFile) }
+
 // Begin picks a new ID for name, later than every existing one (a second
 // run in the same second gets a -2, -3, ... suffix), and creates its
-// temporary directory with an empty tree. The caller holds the lock.
+// temporary directory. The caller holds the lock.
 func (r *Repo) Begin(name string, now time.Time) (*Pending, error) {
 	bs, err := r.Backups(name)
 	if err != nil {
@@ -47,9 +50,6 @@ func (r *Repo) Begin(name string, now time.Time) (*Pending, error) {
 	}
 	p := &Pending{Name: name, ID: id, Dir: filepath.Join(dir, id+partialExt), dst: filepath.Join(dir, id)}
 	if err := os.Mkdir(p.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("begin backup: %w", err)
-	}
-	if err := os.Mkdir(p.TreePath(), 0o700); err != nil {
 		return nil, fmt.Errorf("begin backup: %w", err)
 	}
 	return p, nil

@@ -11,6 +11,8 @@
 //	REPO/backups/NAME/ID/info.json    written last: what the run did
 //	REPO/backups/NAME/ID.partial/     a backup being made, or left by a crash
 //	REPO/backups/NAME/ID.deleting/    a backup being pruned (never listed)
+//	REPO/backups/NAME/ID/index.zst    block mode: chunk list (instead of tree and manifest)
+//	REPO/chunks/ab/abcd...            block mode: zstd chunks by BLAKE3, shared by all backups
 package repo
 
 import (

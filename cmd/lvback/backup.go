@@ -18,7 +18,7 @@ import (
 func backupCmd(g *globals) *cobra.Command {
 	var vo engine.VolumeOptions
 	o := &vo.Backup
-	var metricsFile, source string
+	var metricsFile, source, mode string
 	cmd := &cobra.Command{
 		Use:   "backup --repo REPO --name NAME (--source DIR | --lv /dev/VG/LV [--snapshot-size 2G] | --btrfs SUBVOL)",
 		Short: "Make a new dated backup of a directory, an LVM volume or a btrfs subvolume",
@@ -47,6 +47,13 @@ func backupCmd(g *globals) *cobra.Command {
 				}
 			}
 			vo.Path = source
+			switch mode {
+			case "files":
+			case "blocks":
+				vo.Blocks = true
+			default:
+				return usagef("--mode must be files or blocks")
+			}
 			o.Log = g.logger()
 			start := time.Now()
 			var stop func()
@@ -60,8 +67,13 @@ func backupCmd(g *globals) *cobra.Command {
 			stop()
 			if res != nil && !g.quiet {
 				i := res.Info
-				fmt.Fprintf(g.stdout, "backup %s/%s: %d files (%d copied, %d linked, %d reflinked), %s logical, %s written, %d errors\n%s\n",
-					i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, humanBytes(i.Size), humanBytes(i.AddedBytes), i.Errors, res.Tree)
+				if vo.Blocks {
+					fmt.Fprintf(g.stdout, "backup %s/%s: %s image, %d chunks (%d new, %d reused), %s written\n",
+						i.Name, i.ID, humanBytes(i.Size), i.ManifestEntries, i.Copied, i.Linked, humanBytes(i.AddedBytes))
+				} else {
+					fmt.Fprintf(g.stdout, "backup %s/%s: %d files (%d copied, %d linked, %d reflinked), %s logical, %s written, %d errors\n%s\n",
+						i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, humanBytes(i.Size), humanBytes(i.AddedBytes), i.Errors, res.Tree)
+				}
 			}
 			if metricsFile != "" {
 				v := volumeResult{Name: o.Name, OK: err == nil, Duration: time.Since(start)}
@@ -82,7 +94,8 @@ func backupCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.Repo, "repo", "", "repository directory (created if missing or empty)")
 	f.StringVar(&o.Name, "name", "", "volume name the backup is filed under")
-	f.StringVar(&source, "source", "", "directory to back up")
+	f.StringVar(&source, "source", "", "directory to back up (with --mode blocks: a disk image or block device)")
+	f.StringVar(&mode, "mode", "files", "files: a browsable hard-linked tree; blocks: changed chunks of a raw image or device")
 	f.StringVar(&vo.LV, "lv", "", "LVM logical volume to snapshot and back up (/dev/VG/LV)")
 	f.StringVar(&vo.Snapshot.Size, "snapshot-size", "", "classic snapshot size: 2G or 20%ORIGIN (default 10%ORIGIN; ignored for thin LVs)")
 	f.StringVar(&vo.Btrfs, "btrfs", "", "btrfs subvolume to snapshot read-only and back up")

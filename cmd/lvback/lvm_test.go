@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -344,4 +345,31 @@ func (e *lvmEnv) listComplete(name string) []string {
 		}
 	}
 	return ids
+}
+
+// Block mode of an LV: the snapshot is read as a device, never mounted,
+// and the restored image equals the origin's image at snapshot time.
+func TestLVMBlockMode(t *testing.T) {
+	e := newLVMEnv(t)
+	e.vg.AddOrigin("disk", fakelvmtest.Ext4, 32<<20, smallTree("disk"))
+	want, err := os.ReadFile(e.vg.LV("disk").Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := e.lvback("backup", "--repo", e.repo, "--name", "disk", "--mode", "blocks", "--lv", lv("disk"))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	if m := e.snapshotMounts(); len(m) != 0 {
+		t.Fatalf("block mode mounted the snapshot: %v", m)
+	}
+	e.assertNoLeftovers(testVG + "/disk")
+	out := filepath.Join(t.TempDir(), "disk.img")
+	if code, _, stderr := e.lvback("restore", "--repo", e.repo, "--name", "disk", "--target", out); code != exitOK {
+		t.Fatalf("restore: exit %d: %s", code, stderr)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("restored image differs from the origin (%v)", err)
+	}
 }

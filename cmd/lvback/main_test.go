@@ -184,3 +184,38 @@ func TestMetricsFile(t *testing.T) {
 		t.Fatalf("after a failed run (exit %d):\n%s", code, data)
 	}
 }
+
+func TestBlockModeCommands(t *testing.T) {
+	base := t.TempDir()
+	img := filepath.Join(base, "disk.img")
+	data := make([]byte, 8<<20)
+	for i := range data {
+		data[i] = byte(i * 7 / 3)
+	}
+	if err := os.WriteFile(img, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repoPath := filepath.Join(base, "repo")
+	if code, out, e := run(t, "backup", "--repo", repoPath, "--name", "vm", "--mode", "blocks", "--source", img); code != 0 || !strings.Contains(out, "chunks") {
+		t.Fatalf("exit %d: %s %s", code, out, e)
+	}
+	_, out, _ := run(t, "list", "--repo", repoPath, "--json")
+	var items []listItem
+	if err := json.Unmarshal([]byte(out), &items); err != nil || len(items) != 1 || items[0].Mode != "blocks" || items[0].Size != 8<<20 {
+		t.Fatalf("list: %v %s", err, out)
+	}
+	target := filepath.Join(base, "restored.img")
+	if code, _, e := run(t, "restore", "--repo", repoPath, "--name", "vm", "--target", target); code != 0 {
+		t.Fatal(e)
+	}
+	got, _ := os.ReadFile(target)
+	if !bytes.Equal(got, data) {
+		t.Fatal("restored image differs")
+	}
+	if code, _, e := run(t, "verify", "--repo", repoPath, "--read-data-subset", "50%"); code != 0 {
+		t.Fatal(e)
+	}
+	if code, _, _ := run(t, "backup", "--repo", repoPath, "--name", "vm", "--mode", "raw", "--source", img); code != exitUsage {
+		t.Fatalf("--mode raw: exit %d", code)
+	}
+}

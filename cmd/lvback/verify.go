@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +14,7 @@ import (
 func verifyCmd(g *globals) *cobra.Command {
 	var o engine.VerifyOptions
 	var asJSON bool
+	var subset string
 	cmd := &cobra.Command{
 		Use:   "verify --repo REPO [--name NAME] [--id ID] [--json]",
 		Short: "Re-read backups and check every entry against its manifest",
@@ -25,6 +28,13 @@ func verifyCmd(g *globals) *cobra.Command {
 			}
 			if o.ID != "" && o.Name == "" {
 				return usagef("--id needs --name")
+			}
+			if subset != "" {
+				pct, err := strconv.ParseFloat(strings.TrimSuffix(subset, "%"), 64)
+				if err != nil || pct <= 0 || pct > 100 {
+					return usagef("--read-data-subset takes a percentage like 5%%")
+				}
+				o.ReadFraction = pct / 100
 			}
 			o.Log = g.logger()
 			var stop func()
@@ -59,5 +69,6 @@ func verifyCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.ID, "id", "", "only this backup (needs --name)")
 	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent readers")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.StringVar(&subset, "read-data-subset", "", "block-mode backups: re-hash only this share of the chunks (e.g. 5%); the rest are checked for presence and size")
 	return cmd
 }

@@ -1,0 +1,135 @@
+package blockdiff
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// killChildEnv makes TestBackupKilled run the backup to be killed (in a
+// child process) instead of the test.
+const killChildEnv = "BLOCKDIFF_TEST_KILL_CHILD"
+
+// slowStore slows every Put down, so the backup lasts long enough to be
+// killed midway.
+type slowStore struct {
+	ChunkStore
+	delay time.Duration
+}
+
+func (s slowStore) Put(ctx context.Context, id ID, data []byte) error {
+	time.Sleep(s.delay)
+	return s.ChunkStore.Put(ctx, id, data)
+}
+
+// TestBackupKilled SIGKILLs a backup while it writes 4 MiB chunks: every
+// chunk under a final name is whole, no index exists, the chunks of an
+// earlier backup are intact, the next backup succeeds and RemoveTemp
+// clears what the kill left.
+func TestBackupKilled(t *testing.T) {
+	if dir := os.Getenv(killChildEnv); dir != "" {
+		store, err := OpenDirStore(filepath.Join(dir, "chunks"))
+		must(t, err)
+		_, _, err = Backup(context.Background(), filepath.Join(dir, "src"), slowStore{store, 30 * time.Millisecond},
+			filepath.Join(dir, "killed.index"), Options{})
+		t.Fatalf("backup was not killed (error %v)", err)
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeImage(t, src, 64*mib, span{0, 64 * mib, "random", 1})
+	earlierSrc := filepath.Join(dir, "earlier")
+	writeImage(t, earlierSrc, 2*mib, span{0, 2 * mib, "text", 3})
+	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
+	must(t, err)
+	earlier, _, err := Backup(ctx, earlierSrc, store, filepath.Join(dir, "earlier.index"), Options{ChunkSize: 64 * kib})
+	must(t, err)
+	before, _ := chunkFiles(t, store.Dir())
+
+	killWhileWriting(t, dir, len(before)+2)
+
+	if _, err := os.Stat(filepath.Join(dir, "killed.index")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("killed backup left an index: %v", err)
+	}
+	final, temp := chunkFiles(t, store.Dir())
+	t.Logf("after the kill: %d chunks under final names (%d before), %d temporary files", len(final), len(before), len(temp))
+	c, err := newCodec(1)
+	must(t, err)
+	defer c.close()
+	for _, p := range final { // every final name holds a whole chunk of its id
+		data, err := os.ReadFile(p)
+		must(t, err)
+		n := DefaultChunkSize
+		if data[0] == flagZstd {
+			n = 64 * kib // the earlier backup's compressed chunks
+		}
+		if _, err := c.decode(make([]byte, n), data, n, mustParseID(t, filepath.Base(p))); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if probs, err := Verify(ctx, earlier, store, 1); err != nil || len(probs) != 0 {
+		t.Errorf("earlier backup damaged: %v %v", probs, err)
+	}
+	if ids := listIDs(t, store); len(ids) != len(final) {
+		t.Errorf("List gives %d ids for %d chunk files", len(ids), len(final))
+	}
+
+	// The next backup, with a fresh store value as a new process has.
+	store2, err := OpenDirStore(store.Dir())
+	must(t, err)
+	idx, st, err := Backup(ctx, src, store2, filepath.Join(dir, "next.index"), Options{})
+	must(t, err)
+	if st.ReusedChunks != int64(len(final)-len(before)) {
+		t.Errorf("next backup reused %d chunks, want the %d the killed one stored", st.ReusedChunks, len(final)-len(before))
+	}
+	restoreAndCompare(t, idx, store2, src)
+	if n, err := store2.RemoveTemp(ctx); err != nil || n != len(temp) {
+		t.Errorf("RemoveTemp removed %d, %v; want the %d left by the kill", n, err, len(temp))
+	}
+	if _, temp := chunkFiles(t, store.Dir()); len(temp) != 0 {
+		t.Errorf("temporary files left: %v", temp)
+	}
+}
+
+// killWhileWriting runs the child backup of dir and SIGKILLs it as soon
+// as the store holds at least n chunks and a temporary file (a chunk
+// being written).
+func killWhileWriting(t *testing.T, dir string, n int) {
+	t.Helper()
+	exe, err := os.Executable()
+	must(t, err)
+	cmd := exec.Command(exe, "-test.run=^TestBackupKilled$", "-test.count=1")
+	cmd.Env = append(os.Environ(), killChildEnv+"="+dir)
+	must(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("child ended before it was killed: %v", err)
+		default:
+		}
+		if final, temp := chunkFiles(t, filepath.Join(dir, "chunks")); len(final) >= n && len(temp) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("child wrote no chunks in 30 s")
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+	must(t, cmd.Process.Kill()) // SIGKILL
+	<-exited
+}
+
+func mustParseID(t *testing.T, s string) ID {
+	t.Helper()
+	id, err := ParseID(s)
+	must(t, err)
+	return id
+}

@@ -1,0 +1,52 @@
+package blockdiff
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// TestSparseImage backs up a 1 GiB sparse image holding a few MiB: only
+// the data chunks are read and stored, and the restored file is as sparse
+// and bit-identical.
+func TestSparseImage(t *testing.T) {
+	const size = 1 << 30
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "sparse.img")
+	writeImage(t, src, size,
+		span{0, 3 * mib, "text", 1},                 // chunk 0
+		span{500*mib + 4*kib, 1 * mib, "random", 2}, // chunk 125
+		span{700 * mib, 4 * mib, "zero", 0},         // chunk 175: allocated, but zeros
+		span{size - 2*mib, 2 * mib, "text", 3})      // chunk 255
+	if allocated(t, src) > 16*mib {
+		t.Skip("the file system of TMPDIR does not keep files sparse")
+	}
+	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
+	must(t, err)
+	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{})
+	must(t, err)
+	checkStats(t, st, idx)
+	if st.Chunks != 256 || st.NewChunks != 3 || st.Holes != 253 {
+		t.Errorf("stats %+v: want 256 chunks, 3 stored, 253 holes", st)
+	}
+	// Reading the holes SEEK_DATA reports is skipped: only the four
+	// chunks with allocated blocks are read.
+	if st.ReadBytes > 4*DefaultChunkSize {
+		t.Errorf("read %d bytes of a file with 10 MiB allocated", st.ReadBytes)
+	}
+	dst := restoreAndCompare(t, idx, store, src)
+	if a := allocated(t, dst); a > 3*DefaultChunkSize {
+		t.Errorf("restored file has %d bytes allocated, want at most the 3 data chunks", a)
+	}
+}
+
+// allocated returns the bytes of disk a file occupies (st_blocks).
+func allocated(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	must(t, err)
+	return fi.Sys().(*syscall.Stat_t).Blocks * 512
+}

@@ -1,0 +1,75 @@
+package blockdiff
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// openDevice opens a block device to restore an image of size bytes onto.
+// It refuses a device that /proc/self/mountinfo lists as mounted, that
+// the kernel reports busy for an exclusive open (mounted, swap, a
+// device-mapper or md member, held by another O_EXCL opener), or that is
+// smaller than size.
+func openDevice(path string, size int64) (*target, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	if mnt, ok := mountedAt(info, st.Rdev); ok {
+		return nil, fmt.Errorf("%s is mounted on %s: refusing to overwrite it", path, mnt)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.EBUSY) {
+		return nil, fmt.Errorf("%s is in use (mounted, swap, or held by device-mapper or another program): refusing to overwrite it", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	devSize, err := blockDevSize(f)
+	if err == nil && devSize < size {
+		err = fmt.Errorf("%s holds %d bytes, the image needs %d: refusing it", path, devSize, size)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &target{f: f, device: true, path: path}, nil
+}
+
+// mountedAt returns the mount point of the first mount in mountinfo (the
+// contents of /proc/self/mountinfo) whose device number is rdev, or whose
+// source is a /dev path naming a device with that number (btrfs lists
+// anonymous device numbers).
+func mountedAt(mountinfo []byte, rdev uint64) (string, bool) {
+	want := fmt.Sprintf("%d:%d", unix.Major(rdev), unix.Minor(rdev))
+	for line := range bytes.Lines(mountinfo) {
+		f := strings.Fields(string(line))
+		if len(f) < 5 {
+			continue
+		}
+		if f[2] == want {
+			return f[4], true
+		}
+		for i, x := range f {
+			if x == "-" && i+2 < len(f) && strings.HasPrefix(f[i+2], "/dev/") && sameDevice(f[i+2], rdev) {
+				return f[4], true
+			}
+		}
+	}
+	return "", false
+}
+
+// sameDevice reports whether path is a block device numbered rdev.
+func sameDevice(path string, rdev uint64) bool {
+	var st unix.Stat_t
+	return unix.Stat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFBLK && st.Rdev == rdev
+}
