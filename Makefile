@@ -31,6 +31,7 @@ fuzz-short: ## run every fuzz target for FUZZTIME (10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzRecords$$' -fuzztime=$(FUZZTIME) ./manifest
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./config
 	$(GO) test -run='^$$' -fuzz='^FuzzParseReport$$' -fuzztime=$(FUZZTIME) ./lvm
+	$(GO) test -run='^$$' -fuzz='^FuzzIndex$$' -fuzztime=$(FUZZTIME) ./blockdiff
 
 .PHONY: test-vm
 test-vm: ## boot a qemu VM with real LVM and run test/vm's scenarios (root installs the packages; see test/vm/deps.sh)

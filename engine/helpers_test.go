@@ -142,3 +142,5 @@ func statBlocks(t *testing.T, path string, st *syscall.Stat_t) int64 {
 	}
 	return st.Blocks
 }
+
+func repoOpen(path string) (*repo.Repo, error) { return repo.Open(path) }
