@@ -8,24 +8,25 @@ import (
 // Options tunes Backup. The zero value is valid: defaults apply.
 type Options struct {
 	// ChunkSize is the chunk size in bytes: a multiple of 4096 from
-	// MinChunkSize to MaxChunkSize; 0 means DefaultChunkSize. Backups with
-	// different chunk sizes share only holes.
+	// MinChunkSize to MaxChunkSize; 0 means DefaultChunkSize, doubled as
+	// often as an image above 32 TiB needs to stay within 2^24 chunks.
+	// Backups with different chunk sizes share only holes.
 	ChunkSize int
 	// Workers is the number of hashing and compressing goroutines; 0 means
-	// GOMAXPROCS. At most 2*Workers chunks are in memory at once.
+	// GOMAXPROCS. At most 2*Workers chunks are in flight at once.
 	Workers int
 	// Progress, when set, is called with the byte count of each finished
 	// chunk, in image order, from one goroutine at a time.
 	Progress func(n int64)
 }
 
-// withDefaults fills in the defaults and checks the options.
+// withDefaults fills in the defaults that do not depend on the source
+// and checks the options.
 func (o Options) withDefaults() (Options, error) {
-	if o.ChunkSize == 0 {
-		o.ChunkSize = DefaultChunkSize
-	}
-	if err := checkChunkSize(o.ChunkSize); err != nil {
-		return o, err
+	if o.ChunkSize != 0 {
+		if err := checkChunkSize(o.ChunkSize); err != nil {
+			return o, err
+		}
 	}
 	if o.Workers < 0 {
 		return o, fmt.Errorf("workers %d: want 0 (default) or more", o.Workers)
@@ -52,8 +53,8 @@ type Stats struct {
 // in chunks; stores every chunk that is not all zeros and not in store
 // yet; makes the store durable (Sync); and then writes the index
 // atomically and durably at indexPath. On error no index is written; the
-// chunks stored so far stay, unreferenced, until GC. It never holds more
-// than about 3*Workers chunks in memory. ctx cancels it.
+// chunks stored so far stay, unreferenced, until GC. It holds about
+// 3*Workers+1 chunk-sized buffers, never the whole source. ctx cancels it.
 func Backup(ctx context.Context, src string, store ChunkStore, indexPath string, o Options) (*Index, Stats, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -64,6 +65,9 @@ func Backup(ctx context.Context, src string, store ChunkStore, indexPath string,
 		return nil, Stats{}, fmt.Errorf("back up: %w", err)
 	}
 	defer s.close()
+	if o.ChunkSize == 0 {
+		o.ChunkSize = defaultChunkSizeFor(s.size)
+	}
 	if err := checkShape(s.size, o.ChunkSize); err != nil {
 		return nil, Stats{}, fmt.Errorf("back up %s: %w", src, err)
 	}
@@ -83,4 +87,15 @@ func Backup(ctx context.Context, src string, store ChunkStore, indexPath string,
 		return nil, b.stats, fmt.Errorf("back up %s: %w", src, err)
 	}
 	return idx, b.stats, nil
+}
+
+// defaultChunkSizeFor returns DefaultChunkSize, or the smallest power-of-two
+// multiple of it that cuts an image of size bytes into at most maxChunks
+// chunks.
+func defaultChunkSizeFor(size int64) int {
+	cs := DefaultChunkSize
+	for chunkCount(size, cs) > maxChunks && cs < MaxChunkSize {
+		cs *= 2
+	}
+	return cs
 }

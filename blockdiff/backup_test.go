@@ -14,16 +14,20 @@ import (
 const kib = 1 << 10
 const mib = 1 << 20
 
+// roundTrip is one case of TestBackupRestoreRoundTrip: an image of size
+// bytes with spans, backed up in 64 KiB chunks, and the counts expected.
+type roundTrip struct {
+	name               string
+	size               int64
+	spans              []span
+	holes, new, reused int64
+	rawStored          bool // the data chunks are incompressible: stored raw
+	workers            int
+}
+
 func TestBackupRestoreRoundTrip(t *testing.T) {
 	const cs = 64 * kib
-	tests := []struct {
-		name               string
-		size               int64
-		spans              []span
-		holes, new, reused int64
-		rawStored          bool // the data chunks are incompressible: stored raw
-		workers            int
-	}{
+	for _, tc := range []roundTrip{
 		{name: "empty", size: 0},
 		{name: "one byte", size: 1, spans: []span{{0, 1, "random", 1}}, new: 1, rawStored: true},
 		{name: "all holes", size: 4*cs + 100, holes: 5},
@@ -37,56 +41,51 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 			holes: 2, new: 1, reused: 2,
 		},
 		{name: "one worker", size: 9*cs + 1, spans: []span{{0, 9*cs + 1, "text", 6}}, new: 10, workers: 1},
+	} {
+		t.Run(tc.name, tc.run)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			src := filepath.Join(dir, "src")
-			writeImage(t, src, tc.size, tc.spans...)
-			data, err := os.ReadFile(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			store := newMemStore()
-			idx, st, err := Backup(context.Background(), src, store, filepath.Join(dir, "index"), Options{ChunkSize: cs, Workers: tc.workers})
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkStats(t, st, idx)
-			if st.Holes != tc.holes || st.NewChunks != tc.new || st.ReusedChunks != tc.reused {
-				t.Errorf("holes/new/reused = %d/%d/%d, want %d/%d/%d", st.Holes, st.NewChunks, st.ReusedChunks, tc.holes, tc.new, tc.reused)
-			}
-			if idx.Hash != blake3.Sum256(data) {
-				t.Errorf("image hash %s is not the BLAKE3 of the image", idx.Hash)
-			}
-			var stored, compressed int64
-			for id, c := range store.chunks {
-				stored += int64(len(c))
-				if c[0] == flagZstd {
-					compressed++
-				} else if !tc.rawStored {
-					t.Logf("chunk %s stored raw", id)
-				}
-			}
-			if stored != st.StoredBytes {
-				t.Errorf("StoredBytes = %d, store holds %d", st.StoredBytes, stored)
-			}
-			if tc.rawStored && (compressed > 0 || stored != st.ReadBytes+st.NewChunks) {
-				t.Errorf("incompressible data: %d chunks compressed, %d bytes stored", compressed, stored)
-			}
-			if !tc.rawStored && tc.new > 0 && (compressed == 0 || stored > st.ReadBytes/2) {
-				t.Errorf("text: %d chunks compressed, %d bytes stored for %d read", compressed, stored, st.ReadBytes)
-			}
-			got, err := ReadIndex(filepath.Join(dir, "index"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, idx) {
-				t.Errorf("index read back differs:\n%+v\n%+v", got, idx)
-			}
-			restoreAndCompare(t, idx, store, src)
-		})
+}
+
+// run backs the case's image up, checks the counts, the image hash, the
+// stored forms and the index file, and restores it.
+func (tc roundTrip) run(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeImage(t, src, tc.size, tc.spans...)
+	data, err := os.ReadFile(src)
+	must(t, err)
+	store := newMemStore()
+	idx, st, err := Backup(context.Background(), src, store, filepath.Join(dir, "index"), Options{ChunkSize: 64 * kib, Workers: tc.workers})
+	must(t, err)
+	checkStats(t, st, idx)
+	if st.Holes != tc.holes || st.NewChunks != tc.new || st.ReusedChunks != tc.reused {
+		t.Errorf("holes/new/reused = %d/%d/%d, want %d/%d/%d", st.Holes, st.NewChunks, st.ReusedChunks, tc.holes, tc.new, tc.reused)
 	}
+	if idx.Hash != blake3.Sum256(data) {
+		t.Errorf("image hash %s is not the BLAKE3 of the image", idx.Hash)
+	}
+	var stored, compressed int64
+	for _, c := range store.chunks {
+		stored += int64(len(c))
+		if c[0] == flagZstd {
+			compressed++
+		}
+	}
+	if stored != st.StoredBytes {
+		t.Errorf("StoredBytes = %d, store holds %d", st.StoredBytes, stored)
+	}
+	if tc.rawStored && (compressed > 0 || stored != st.ReadBytes+st.NewChunks) {
+		t.Errorf("incompressible data: %d chunks compressed, %d bytes stored", compressed, stored)
+	}
+	if !tc.rawStored && tc.new > 0 && (compressed == 0 || stored > st.ReadBytes/2) {
+		t.Errorf("compressible data: %d chunks compressed, %d bytes stored for %d read", compressed, stored, st.ReadBytes)
+	}
+	got, err := ReadIndex(filepath.Join(dir, "index"))
+	must(t, err)
+	if !reflect.DeepEqual(got, idx) {
+		t.Errorf("index read back differs:\n%+v\n%+v", got, idx)
+	}
+	restoreAndCompare(t, idx, store, src)
 }
 
 // restoreAndCompare restores idx to a new file and compares it with want.
@@ -150,6 +149,11 @@ func TestBackupRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			index := filepath.Join(t.TempDir(), "index")
+			if tc.src != src {
+				if n, err := SourceSize(tc.src); err == nil {
+					t.Errorf("SourceSize(%s) = %d, want an error", tc.src, n)
+				}
+			}
 			if _, _, err := Backup(context.Background(), tc.src, newMemStore(), index, tc.o); err == nil {
 				t.Fatal("no error")
 			}
@@ -206,5 +210,21 @@ func TestBackupProgress(t *testing.T) {
 	want := []int64{64 * kib, 64 * kib, 64 * kib, 64 * kib, 64 * kib, 77}
 	if !reflect.DeepEqual(calls, want) {
 		t.Errorf("progress calls %v, want %v", calls, want)
+	}
+}
+
+func TestDefaultChunkSizeFor(t *testing.T) {
+	for _, tc := range []struct {
+		size int64
+		want int
+	}{
+		{0, DefaultChunkSize},
+		{int64(maxChunks) * DefaultChunkSize, DefaultChunkSize},
+		{int64(maxChunks)*DefaultChunkSize + 1, 2 * DefaultChunkSize},
+		{int64(maxChunks) * MaxChunkSize * 2, MaxChunkSize}, // too large for any: Backup refuses it
+	} {
+		if got := defaultChunkSizeFor(tc.size); got != tc.want {
+			t.Errorf("defaultChunkSizeFor(%d) = %d, want %d", tc.size, got, tc.want)
+		}
 	}
 }

@@ -121,6 +121,7 @@ func newBenchStore(b *testing.B) *DirStore {
 func benchBackup(b *testing.B, kind string, o Options) {
 	src := benchSource(b, kind)
 	b.SetBytes(benchSize)
+	b.ResetTimer()
 	var st Stats
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -172,6 +173,7 @@ func benchIncremental(b *testing.B, layout string, o Options) {
 	_, _, err := Backup(context.Background(), src, store, filepath.Join(store.Dir(), "base"), o)
 	must(b, err)
 	b.SetBytes(benchSize)
+	b.ResetTimer()
 	var stored, added int64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -234,6 +236,7 @@ func BenchmarkCompressLevel(b *testing.B) {
 				var mu sync.Mutex // guards in and out
 				var in, out int64
 				b.SetBytes(DefaultChunkSize)
+				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					var dst []byte
 					i := 0
@@ -287,6 +290,7 @@ func BenchmarkPutSync(b *testing.B) {
 	for _, name := range []string{"batched", "fsync-each"} {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(chunks)) * DefaultChunkSize)
+			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				s := newBenchStore(b)

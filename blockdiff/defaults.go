@@ -10,22 +10,24 @@ import (
 // [MinChunkSize, MaxChunkSize] or not a multiple of 4096 is rejected.
 const (
 	// DefaultChunkSize is the chunk size Backup uses when Options.ChunkSize
-	// is 0. BenchmarkChunkSize (bench_test.go, 256 MiB compressible
-	// source, 2 shared cores) measured 1, 2 and 4 MiB chunks within noise of
-	// each other in throughput, while 4 MiB keeps the chunk store at a
-	// quarter of the files of 1 MiB (262,144 files per TiB instead of
-	// 1,048,576) and the index at 40 bytes per 4 MiB. Smaller chunks only
-	// win on scattered small writes (BenchmarkIncremental1Percent stores
-	// about twice the bytes at 4 MiB than at 1 MiB for 1% of 4 KiB writes
-	// spread over the image), which a volume's file system mostly avoids by
-	// allocating extents together.
-	DefaultChunkSize = 4 << 20
+	// is 0. Measured on 2 shared cores (bench_test.go):
+	//   - full backups, BenchmarkChunkSize (256 MiB compressible, 3 rounds
+	//     interleaved): store on ext4 1 MiB 103-113 MB/s, 2 MiB 123-144,
+	//     4 MiB 127-143; store on tmpfs all three 153-181 (noise): 1 MiB
+	//     pays for 4x the chunk files and fsyncs, 2 and 4 MiB are equal;
+	//   - incrementals, BenchmarkIncrementalExt4 (a day of small file
+	//     changes on a real ext4 image): 1 MiB stores 3.9 MB a day, 2 MiB
+	//     5.5 MB, 4 MiB 10.0 MB; BenchmarkIncremental1Percent/clustered
+	//     stores 2.3, 3.7 and 7.4 MiB for 2.56 MiB changed.
+	// 2 MiB keeps 4 MiB's speed at about half its incremental storage,
+	// with 524,288 chunk files and a 17 MB index per TiB of data.
+	DefaultChunkSize = 2 << 20
 
 	// MinChunkSize keeps the number of chunk files per TiB below 16M.
 	MinChunkSize = 64 << 10
 
 	// MaxChunkSize bounds the memory of a Backup or Restore: each worker
-	// holds about two chunks.
+	// holds about three chunks.
 	MaxChunkSize = 64 << 20
 
 	// chunkAlign: chunk sizes are multiples of the largest common device
@@ -35,23 +37,28 @@ const (
 
 // Index limits, so that decoding an index never allocates more than the
 // data it actually contains justifies, and never more than maxChunks
-// entries (about 600 MB of memory; 64 TiB at the default chunk size).
+// entries (about 600 MB of memory; 32 TiB at the default chunk size,
+// which Backup doubles for larger images).
 const (
 	maxChunks    = 1 << 24
 	maxImageSize = 1 << 60
 )
 
-// compressLevel: BenchmarkCompressLevel (bench_test.go, 4 MiB chunks of
-// the synthetic compressible source, 2 shared cores) measured
-// SpeedFastest and SpeedDefault; see the figures there. SpeedFastest is
-// chosen: a block backup of compressible data is bound by zstd, and the
-// few percent that SpeedDefault saves in size cost a third of the speed.
+// compressLevel: BenchmarkCompressLevel (bench_test.go; chunks of 256
+// MiB sources on 2 shared cores, 3 runs) measured SpeedFastest at 181-207
+// MB/s storing 0.398 of the synthetic text and 269-313 MB/s storing 0.323
+// of real files (/usr/local/go, /usr/share); SpeedDefault at 143 and
+// 241-253 MB/s storing 0.362 and 0.305. A full block backup of
+// compressible data is bound by zstd, so Fastest's 20-40% more speed wins
+// over Default's 6-9% smaller chunks. Incompressible chunks cost little
+// either way (2.1 GB/s for Fastest), so there is no pre-check.
 const compressLevel = zstd.SpeedFastest
 
 // inflightPerWorker is how many chunks may be in flight (read but not yet
 // recorded in order) per worker: one being hashed and compressed, one
 // read ahead so that no worker waits for the sequential reader. Memory is
-// about (inflightPerWorker*Workers + Workers) * ChunkSize.
+// about (inflightPerWorker*Workers + Workers + 1) * ChunkSize: the chunks
+// in flight, one compressed chunk per worker and a zero chunk.
 const inflightPerWorker = 2
 
 // defaultWorkers is the number of hashing/compressing goroutines when

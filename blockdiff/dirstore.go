@@ -26,29 +26,35 @@ const maxStoredLen = 1 + MaxChunkSize
 // exists. So a final name only ever holds a whole, durable chunk: a crash
 // or SIGKILL leaves temporary files (ignored by List, Stat and Get,
 // removed by RemoveTemp), never a partial chunk under a final name. Sync
-// fsyncs the fan-out directories Put renamed into, making the names
-// durable.
+// fsyncs the directories Put added entries to, making the names durable.
 //
-// Why fsync each chunk rather than one syncfs at the end:
-// BenchmarkPutSync (bench_test.go; 2 writers, 4 MiB chunks, shared disk)
-// measured fsync-each at 315-503 MB/s against 262-378 MB/s for
-// write-all-then-syncfs-then-rename, and BenchmarkBackupIncompressible
-// the same within noise either way, with ~8% less for
-// BenchmarkBackupCompressible (workers wait in fsync). syncfs also waits
-// for every other writer's dirty data on the repository's file system.
+// Why fsync each chunk rather than write all, one syncfs, then rename:
+// BenchmarkPutSync (bench_test.go; 2 writers, shared ext4 disk) measured
+// fsync-each at 315-503 MB/s against 262-378 MB/s with 4 MiB chunks, and
+// 330-361 against 348-363 with 2 MiB; BenchmarkBackupIncompressible was
+// the same either way and BenchmarkBackupCompressible ~8% slower with
+// fsync-each (workers wait in fsync). It needs no list of pending chunks
+// and no rename pass, and syncfs would also wait for every other
+// writer's dirty data on the repository's file system.
 type DirStore struct {
 	dir string
 
 	mu    sync.Mutex      // guards dirty
-	dirty map[string]bool // fan-out directories renamed into since the last Sync
+	dirty map[string]bool // directories with entries added since the last Sync
 }
 
 var _ ChunkStore = (*DirStore)(nil)
 
 // OpenDirStore opens the chunk store in dir (typically REPO/chunks),
-// creating dir when it does not exist.
+// creating dir (durably) when it does not exist.
 func OpenDirStore(dir string) (*DirStore, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	err := os.Mkdir(dir, 0o700)
+	if err == nil {
+		err = fileops.SyncDir(filepath.Dir(dir))
+	} else if errors.Is(err, fs.ErrExist) {
+		err = nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("open chunk store: %w", err)
 	}
 	return &DirStore{dir: dir, dirty: make(map[string]bool)}, nil
@@ -73,34 +79,40 @@ func (s *DirStore) Put(ctx context.Context, id ID, data []byte) error {
 	if _, err := os.Lstat(final); err == nil {
 		return nil // never rewritten
 	}
-	tmp, err := writeTemp(final, data)
+	tmp, newDir, err := writeTemp(final, data)
 	if err == nil {
 		err = renameNoReplace(tmp, final)
 		if errors.Is(err, fs.ErrExist) { // another writer was first
 			err = os.Remove(tmp)
 		}
 	}
+	s.mu.Lock()
+	if newDir {
+		s.dirty[s.dir] = true
+	}
+	if err == nil {
+		s.dirty[filepath.Dir(final)] = true
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("put chunk %s: %w", id, err)
 	}
-	s.mu.Lock()
-	s.dirty[filepath.Dir(final)] = true
-	s.mu.Unlock()
 	return nil
 }
 
-// writeTemp writes data durably to a new temporary file beside final,
-// creating the fan-out directory when needed, and returns its name.
-func writeTemp(final string, data []byte) (string, error) {
+// writeTemp writes data durably to a new temporary file beside final and
+// returns its name, creating the fan-out directory when needed (newDir).
+func writeTemp(final string, data []byte) (tmp string, newDir bool, err error) {
 	dir, pattern := filepath.Dir(final), "."+filepath.Base(final)+".*.tmp"
 	f, err := os.CreateTemp(dir, pattern)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err = os.Mkdir(dir, 0o700); err == nil || errors.Is(err, fs.ErrExist) {
+			newDir = err == nil
 			f, err = os.CreateTemp(dir, pattern)
 		}
 	}
 	if err != nil {
-		return "", err
+		return "", newDir, err
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -111,9 +123,9 @@ func writeTemp(final string, data []byte) (string, error) {
 	}
 	if err != nil {
 		_ = os.Remove(f.Name()) // discarding the failed write
-		return "", err
+		return "", newDir, err
 	}
-	return f.Name(), nil
+	return f.Name(), newDir, nil
 }
 
 // Get implements ChunkStore. It refuses a file longer than any stored
@@ -177,7 +189,8 @@ func (s *DirStore) Delete(ctx context.Context, id ID) error {
 }
 
 // Sync implements ChunkStore: it fsyncs every fan-out directory that Put
-// renamed a chunk into since the last Sync.
+// renamed a chunk into since the last Sync, and the store's directory
+// when Put created fan-out directories in it.
 func (s *DirStore) Sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

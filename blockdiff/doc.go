@@ -12,8 +12,33 @@
 // lock, package engine orchestrates a run. The caller holds the repository
 // lock around Backup, Restore, Verify and GC.
 //
+// # Chunks
+//
 // A chunk is identified by the BLAKE3-256 of its raw bytes. It is stored as
-// one flag byte followed by either the zstd frame of the raw bytes (flag 1)
-// or, when zstd does not make it smaller, the raw bytes (flag 0). All-zero
-// chunks are never stored: the Index records them as holes.
+// one flag byte followed by either one zstd frame of the raw bytes (flag
+// 0x01) or, when zstd does not make it smaller, the raw bytes (flag 0x00).
+// All-zero chunks are never stored: the Index records them as holes.
+// DirStore keeps chunk abcdef... in DIR/ab/abcdef....
+//
+// # Index file format, version 1
+//
+// An index is an 8-byte plain header followed by one zstd frame (with
+// zstd's content checksum):
+//
+//	header = "LVBKIDX" version            (version is the byte 0x01)
+//	body   = zstd( uvarint Size
+//	               uvarint ChunkSize
+//	               [32]byte Hash          (BLAKE3-256 of the whole image)
+//	               uvarint count
+//	               count × entry )
+//	entry  = uvarint Stored               (0: a hole, and nothing follows)
+//	         [32]byte ID                  (only when Stored > 0)
+//
+// Nothing may follow the last entry in the decompressed stream. Besides a
+// bad header, a zstd error or checksum mismatch, and truncation, the
+// decoder rejects everything Encode cannot write: a chunk size outside
+// [MinChunkSize, MaxChunkSize] or not a multiple of 4096, a size above
+// 2^60 or needing more than 2^24 chunks, a count other than
+// ceil(Size/ChunkSize), a Stored of 1 or above 1+MaxChunkSize. It reads
+// entries as they come, never allocating for a count it has not seen.
 package blockdiff

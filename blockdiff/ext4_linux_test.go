@@ -18,19 +18,7 @@ func TestExt4Image(t *testing.T) {
 	img := filepath.Join(dir, "ext4.img")
 	writeImage(t, img, size)
 	run(t, "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img)
-	v1 := []testFile{
-		{"a.txt", span{Len: 200 * kib, Kind: "text", Seed: 1}},
-		{"b.bin", span{Len: 1 * mib, Kind: "random", Seed: 2}},
-		{"dir/c.txt", span{Len: 3 * mib, Kind: "text", Seed: 3}},
-		{"dir/d.bin", span{Len: 5 * mib, Kind: "random", Seed: 4}},
-		{"dir/sub/e.txt", span{Len: 10 * kib, Kind: "text", Seed: 5}},
-		{"big.bin", span{Len: 8 * mib, Kind: "random", Seed: 6}},
-	}
-	v2 := append([]testFile{
-		{"a.txt", span{Len: 200 * kib, Kind: "text", Seed: 11}}, // rewritten
-		{"f.txt", span{Len: 50 * kib, Kind: "text", Seed: 12}},  // added
-	}, v1[1:4]...) // e.txt removed
-	v2 = append(v2, v1[5])
+	v1, v2 := ext4Trees()
 	editImage(t, img, func(mnt string) { createTree(t, mnt, v1) })
 
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
@@ -61,24 +49,45 @@ func TestExt4Image(t *testing.T) {
 		t.Errorf("second backup stored %d new chunks, %d bytes (first: %d chunks)", st2.NewChunks, st2.StoredBytes, st1.NewChunks)
 	}
 
-	for _, tc := range []struct {
-		idx   *Index
-		sum   [32]byte
-		files []testFile
-	}{{idx1, sum1, v1}, {idx2, sum2, v2}} {
-		dst := filepath.Join(t.TempDir(), "restored.img")
-		must(t, Restore(ctx, tc.idx, store, dst, RestoreOptions{}))
-		if fileSHA256(t, dst) != tc.sum {
-			t.Fatalf("restored image differs from the image at backup time")
-		}
-		mnt, umount := mount(t, dst, "loop,ro")
-		checkTree(t, mnt, tc.files)
-		umount()
+	restoreAndMount(t, idx1, store, sum1, v1)
+	restoreAndMount(t, idx2, store, sum2, v2)
+}
+
+// ext4Trees returns the files of TestExt4Image's image before and after
+// the change: a.txt rewritten, f.txt added, dir/sub/e.txt removed.
+func ext4Trees() (v1, v2 []testFile) {
+	v1 = []testFile{
+		{"a.txt", span{Len: 200 * kib, Kind: "text", Seed: 1}},
+		{"b.bin", span{Len: 1 * mib, Kind: "random", Seed: 2}},
+		{"dir/c.txt", span{Len: 3 * mib, Kind: "text", Seed: 3}},
+		{"dir/d.bin", span{Len: 5 * mib, Kind: "random", Seed: 4}},
+		{"dir/sub/e.txt", span{Len: 10 * kib, Kind: "text", Seed: 5}},
+		{"big.bin", span{Len: 8 * mib, Kind: "random", Seed: 6}},
 	}
+	v2 = []testFile{
+		{"a.txt", span{Len: 200 * kib, Kind: "text", Seed: 11}},
+		{"f.txt", span{Len: 50 * kib, Kind: "text", Seed: 12}},
+		v1[1], v1[2], v1[3], v1[5],
+	}
+	return v1, v2
+}
+
+// restoreAndMount restores idx to a file, checks its sha256 against sum
+// (the image's at backup time), mounts it read-only and checks its files.
+func restoreAndMount(t *testing.T, idx *Index, store ChunkStore, sum [32]byte, files []testFile) {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "restored.img")
+	must(t, Restore(context.Background(), idx, store, dst, RestoreOptions{}))
+	if fileSHA256(t, dst) != sum {
+		t.Fatalf("restored image differs from the image at backup time")
+	}
+	mnt, umount := mount(t, dst, "loop,ro")
+	checkTree(t, mnt, files)
+	umount()
 }
 
 // editImage loop-mounts img read-write, calls edit and unmounts it.
-func editImage(t *testing.T, img string, edit func(mnt string)) {
+func editImage(t testing.TB, img string, edit func(mnt string)) {
 	t.Helper()
 	mnt, umount := mount(t, img, "loop")
 	edit(mnt)

@@ -15,27 +15,7 @@ import (
 	"github.com/lvback/lvback/fileops"
 )
 
-// The index file format, version 1.
-//
-// An index is an 8-byte plain header followed by one zstd frame (with
-// zstd's content checksum):
-//
-//	header = "LVBKIDX" version            (version is the byte 0x01)
-//	body   = zstd( uvarint Size
-//	               uvarint ChunkSize
-//	               [32]byte Hash
-//	               uvarint count
-//	               count × entry )
-//	entry  = uvarint Stored               (0: a hole, and nothing follows)
-//	         [32]byte ID                  (only when Stored > 0)
-//
-// Nothing may follow the last entry in the decompressed stream. Besides a
-// bad header, a zstd error or checksum mismatch, and truncation, the
-// decoder rejects everything Encode cannot write: a chunk size outside
-// [MinChunkSize, MaxChunkSize] or not a multiple of 4096, a size above
-// 2^60 or needing more than 2^24 chunks, a count other than
-// ceil(Size/ChunkSize), a Stored above 1+MaxChunkSize or of 1. It reads
-// entries as they come, never allocating for a count it has not seen.
+// Index file constants; doc.go describes the format.
 const (
 	indexMagic   = "LVBKIDX"
 	indexVersion = 1
@@ -48,9 +28,9 @@ const (
 	indexBufSize          = 64 << 10
 )
 
-// Encode writes the index in the format above. It refuses an index that
-// is inconsistent (see the format), so it never writes what DecodeIndex
-// would reject.
+// Encode writes the index in the index file format (see the package
+// documentation). It refuses an inconsistent index, so it never writes
+// what DecodeIndex would reject.
 func (idx *Index) Encode(w io.Writer) error {
 	if err := idx.check(); err != nil {
 		return fmt.Errorf("encode index: %w", err)
@@ -122,9 +102,10 @@ func ReadIndex(path string) (*Index, error) {
 	return idx, nil
 }
 
-// DecodeIndex reads one index from r and checks it (see the format). It
-// survives any input: it never panics, and its memory is bounded by the
-// entries actually present (at most 2^24).
+// DecodeIndex reads one index from r and checks it against the index file
+// format (see the package documentation). It survives any input: it never
+// panics, and its memory is bounded by the entries actually present (at
+// most 2^24).
 func DecodeIndex(r io.Reader) (*Index, error) {
 	er := &errReader{r: r}
 	var hdr [len(indexMagic) + 1]byte

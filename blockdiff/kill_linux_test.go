@@ -57,20 +57,7 @@ func TestBackupKilled(t *testing.T) {
 	}
 	final, temp := chunkFiles(t, store.Dir())
 	t.Logf("after the kill: %d chunks under final names (%d before), %d temporary files", len(final), len(before), len(temp))
-	c, err := newCodec(1)
-	must(t, err)
-	defer c.close()
-	for _, p := range final { // every final name holds a whole chunk of its id
-		data, err := os.ReadFile(p)
-		must(t, err)
-		n := DefaultChunkSize
-		if data[0] == flagZstd {
-			n = 64 * kib // the earlier backup's compressed chunks
-		}
-		if _, err := c.decode(make([]byte, n), data, n, mustParseID(t, filepath.Base(p))); err != nil {
-			t.Errorf("%s: %v", p, err)
-		}
-	}
+	checkWholeChunks(t, final)
 	if probs, err := Verify(ctx, earlier, store, 1); err != nil || len(probs) != 0 {
 		t.Errorf("earlier backup damaged: %v %v", probs, err)
 	}
@@ -92,6 +79,27 @@ func TestBackupKilled(t *testing.T) {
 	}
 	if _, temp := chunkFiles(t, store.Dir()); len(temp) != 0 {
 		t.Errorf("temporary files left: %v", temp)
+	}
+}
+
+// checkWholeChunks fails t unless every chunk file holds a whole chunk of
+// its id: the killed backup's (incompressible, DefaultChunkSize bytes) or
+// the earlier backup's (compressed, 64 KiB).
+func checkWholeChunks(t *testing.T, files []string) {
+	t.Helper()
+	c, err := newCodec(1)
+	must(t, err)
+	defer c.close()
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		must(t, err)
+		n := DefaultChunkSize
+		if len(data) > 0 && data[0] == flagZstd {
+			n = 64 * kib
+		}
+		if _, err := c.decode(make([]byte, n), data, n, mustParseID(t, filepath.Base(p))); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 
 // requireRoot skips t, naming what is missing, unless the process is root
 // and every tool is installed.
-func requireRoot(t *testing.T, tools ...string) {
+func requireRoot(t testing.TB, tools ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("not root: needs loop devices and mounts")
@@ -25,7 +25,7 @@ func requireRoot(t *testing.T, tools ...string) {
 }
 
 // run runs a command and fails t with its output if it fails.
-func run(t *testing.T, args ...string) string {
+func run(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -35,7 +35,7 @@ func run(t *testing.T, args ...string) string {
 }
 
 // attachLoop attaches img to a free loop device until t ends.
-func attachLoop(t *testing.T, img string) string {
+func attachLoop(t testing.TB, img string) string {
 	t.Helper()
 	dev := run(t, "losetup", "-f", "--show", img)
 	t.Cleanup(func() { run(t, "losetup", "-d", dev) })
@@ -44,7 +44,7 @@ func attachLoop(t *testing.T, img string) string {
 
 // mount mounts what on a new directory until t ends (or until the
 // returned function unmounts it earlier; calling it twice is safe).
-func mount(t *testing.T, what string, opts string) (string, func()) {
+func mount(t testing.TB, what string, opts string) (string, func()) {
 	t.Helper()
 	mnt := t.TempDir()
 	run(t, "mount", "-o", opts, what, mnt)
@@ -67,7 +67,7 @@ type testFile struct {
 }
 
 // createTree writes files under root.
-func createTree(t *testing.T, root string, files []testFile) {
+func createTree(t testing.TB, root string, files []testFile) {
 	t.Helper()
 	for _, f := range files {
 		p := filepath.Join(root, f.Name)

@@ -23,6 +23,9 @@ func TestLoopDevice(t *testing.T) {
 	img := filepath.Join(dir, "src.img")
 	writeImage(t, img, size, span{0, 5 * mib, "text", 1}, span{10 * mib, 2 * mib, "random", 2})
 	src := attachLoop(t, img)
+	if n, err := SourceSize(src); err != nil || n != size {
+		t.Errorf("SourceSize(%s) = %d, %v; want %d", src, n, err, size)
+	}
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
 	must(t, err)
 	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{ChunkSize: cs})

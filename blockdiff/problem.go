@@ -10,8 +10,8 @@ import "fmt"
 type Problem struct {
 	Chunk  int   // index in Index.Entries
 	Offset int64 // byte offset of the chunk in the image
-	ID     ID
-	Err    error
+	ID     ID    // the chunk's id
+	Err    error // what is wrong
 }
 
 // Error describes the problem, naming the chunk, its offset and its id.

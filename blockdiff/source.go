@@ -71,3 +71,15 @@ func (s *source) hole(off, n int64) (bool, error) {
 	s.knownFrom, s.dataFrom, s.dataTo = off, data, end
 	return off+n <= data, nil
 }
+
+// SourceSize returns the number of bytes Backup would read from src: the
+// size of a regular file or of a block device (BLKGETSIZE64). Other file
+// types are an error, as in Backup. Callers use it as a progress total.
+func SourceSize(src string) (int64, error) {
+	s, err := openSource(src)
+	if err != nil {
+		return 0, err
+	}
+	defer s.close()
+	return s.size, nil
+}

@@ -26,7 +26,8 @@ func TestSparseImage(t *testing.T) {
 	}
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
 	must(t, err)
-	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{})
+	const cs = 4 * mib
+	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{ChunkSize: cs})
 	must(t, err)
 	checkStats(t, st, idx)
 	if st.Chunks != 256 || st.NewChunks != 3 || st.Holes != 253 {
@@ -34,11 +35,11 @@ func TestSparseImage(t *testing.T) {
 	}
 	// Reading the holes SEEK_DATA reports is skipped: only the four
 	// chunks with allocated blocks are read.
-	if st.ReadBytes > 4*DefaultChunkSize {
+	if st.ReadBytes > 4*cs {
 		t.Errorf("read %d bytes of a file with 10 MiB allocated", st.ReadBytes)
 	}
 	dst := restoreAndCompare(t, idx, store, src)
-	if a := allocated(t, dst); a > 3*DefaultChunkSize {
+	if a := allocated(t, dst); a > 3*cs {
 		t.Errorf("restored file has %d bytes allocated, want at most the 3 data chunks", a)
 	}
 }
