@@ -28,7 +28,7 @@ echo 3 > /proc/sys/vm/drop_caches || true
 dd1=$(secs dd if="$img" of=/dev/null bs=4M iflag=direct)
 full=$(secs bin/lvback backup -q --repo "$repo" --name disk --mode blocks --source "$img")
 size1=$(du_repo)
-# change 1% of the 4 MiB chunks: 64 KiB of random bytes in each
+# change about 1% of the image in 64 KiB pieces, one per 4 MiB region
 n=$((bytes / 4194304 / 100 + 1))
 for i in $(seq 1 "$n"); do
 	dd if=/dev/urandom of="$img" bs=64K count=1 seek=$(( (i * 97 % (bytes / 4194304)) * 64 )) conv=notrunc status=none
@@ -42,7 +42,7 @@ rst=$(secs bin/lvback restore -q --repo "$repo" --name disk --target "$work/rest
 cmp "$img" "$work/restored.img" && echo "restored image is identical"
 
 echo
-echo "image: $size MiB ext4, text-like data; chunk size 4 MiB"
+echo "image: $size MiB ext4, text-like data; chunk size 2 MiB (the default)"
 printf '%-34s %8s s  %s\n' "dd bs=4M iflag=direct (before)" "$dd1" "$(rate "$bytes" "$dd1")"
 printf '%-34s %8s s  %s\n' "lvback first backup" "$full" "$(rate "$bytes" "$full")"
 printf '%-34s %8s s  %s\n' "dd bs=4M iflag=direct (after 1%)" "$dd2" "$(rate "$bytes" "$dd2")"

@@ -64,6 +64,9 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := store.RemoveTemp(ctx); err != nil { // chunk temp files of a killed run
+		return nil, err
+	}
 	started := o.Now()
 	p, err := r.Begin(o.Name, started)
 	if err != nil {
@@ -77,8 +80,8 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	}()
 	opts := blockdiff.Options{ChunkSize: o.ChunkSize, Workers: o.Jobs}
 	if o.Progress != nil {
-		if fi, err := os.Stat(o.Source); err == nil {
-			o.Progress.expect(fi.Size())
+		if size, err := blockdiff.SourceSize(o.Source); err == nil {
+			o.Progress.expect(size) // block devices report their size here, not in stat
 		}
 		opts.Progress = func(n int64) { o.Progress.add(n) }
 	}

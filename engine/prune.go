@@ -186,6 +186,9 @@ func collectChunks(ctx context.Context, r *repo.Repo) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if _, err := store.RemoveTemp(ctx); err != nil {
+		return 0, err
+	}
 	return blockdiff.GC(ctx, store, func(id blockdiff.ID) bool { return live[id] })
 }
 
