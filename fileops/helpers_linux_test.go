@@ -6,69 +6,14 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testtree"
 )
 
-// unprivilegedEnv marks the child process runsUnprivileged starts.
-const unprivilegedEnv = "FILEOPS_TEST_UNPRIVILEGED"
-
 // runsUnprivileged reports whether the calling test should run its body in
-// this process, which is the case when the process is not root. As root it
-// runs the test again in a child process as uid/gid 65534 (nobody), fails t
-// with the child's output unless the child passed, and returns false.
-func runsUnprivileged(t *testing.T) bool {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return true
-	}
-	if os.Getenv(unprivilegedEnv) != "" {
-		t.Fatal("child process still runs as root")
-	}
-	dir := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tmp := filepath.Join(dir, "tmp")
-	if err := os.Mkdir(tmp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(tmp, 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "fileops.test")
-	copyExecutable(t, bin)
-	cmd := exec.Command(bin, "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), unprivilegedEnv+"=1", "TMPDIR="+tmp)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
-		t.Fatalf("as uid 65534: %v\n%s", err, out)
-	}
-	t.Logf("passed as uid 65534")
-	return false
-}
-
-// copyExecutable copies the running test binary to dst, mode 0755.
-func copyExecutable(t *testing.T, dst string) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-}
+// this process; as root it reruns the test as uid 65534 (testtree.Unprivileged).
+func runsUnprivileged(t *testing.T) bool { return testtree.Unprivileged(t) }
 
 // randomBytes returns n reproducible pseudo-random bytes.
 func randomBytes(seed uint64, n int) []byte {
