@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/zeebo/blake3"
+	"golang.org/x/sync/errgroup"
 )
 
 // chunkKind is what a backup found a chunk to be.
@@ -21,7 +21,7 @@ const (
 
 // backupSlot is the state of one chunk in flight.
 type backupSlot struct {
-	mem   []byte // chunk-size buffer, allocated on first use
+	mem   []byte // chunk-size aligned buffer, allocated on first use
 	buf   []byte // the chunk's bytes; nil for a hole the file system reported
 	entry Entry
 	kind  chunkKind
@@ -29,19 +29,26 @@ type backupSlot struct {
 
 // backupRun is one Backup's pipeline state. The slots are owned by
 // whichever stage holds their item; stored is shared by the workers.
+//
+// Workers hand each new chunk's stored form to a pool of writers (puts)
+// and go on: a durable Put waits for an fsync, and a worker waiting
+// there would leave its CPU idle. Stored forms live in a fixed set of
+// buffers (free) that bounds the writes in flight.
 type backupRun struct {
-	src     *source
-	store   ChunkStore
-	o       Options
-	codec   *codec
-	window  int
-	slots   []backupSlot
-	scratch [][]byte // per worker: the stored form of a chunk
-	zeros   []byte   // hashed for holes that were not read
-	image   *blake3.Hasher
+	src    *source
+	store  ChunkStore
+	o      Options
+	codec  *codec
+	window int
+	slots  []backupSlot
+	free   chan []byte // stored-form buffers not in use
+	puts   chan putJob // chunks waiting for a writer
+	image  *imageHasher
 	entries []Entry
 	repeats []int // entries whose stored length is filled in at the end
 	stats   Stats
+
+	known map[ID]uint32 // ids of Options.Previous and their stored lengths; read-only
 
 	mu     sync.Mutex    // guards stored
 	stored map[ID]uint32 // ids this run stored or found: stored length, 0 while being stored
@@ -54,36 +61,66 @@ func newBackupRun(s *source, store ChunkStore, o Options) (*backupRun, error) {
 	}
 	window := inflightPerWorker * o.Workers
 	n := chunkCount(s.size, o.ChunkSize)
-	return &backupRun{
+	buffers := o.Workers + 2*chunkWriters
+	b := &backupRun{
 		src: s, store: store, o: o, codec: c, window: window,
 		slots:   make([]backupSlot, window),
-		scratch: make([][]byte, o.Workers),
-		zeros:   make([]byte, o.ChunkSize),
-		image:   blake3.New(),
+		free:    make(chan []byte, buffers),
+		puts:    make(chan putJob, chunkWriters),
+		image:   newImageHasher(s.size, o.ChunkSize),
 		entries: make([]Entry, 0, n),
 		stored:  make(map[ID]uint32),
 		stats:   Stats{Size: s.size, Chunks: n},
-	}, nil
+	}
+	for range buffers {
+		b.free <- nil // allocated on first use
+	}
+	if prev := o.Previous; prev != nil {
+		b.known = make(map[ID]uint32, len(prev.Entries))
+		for _, e := range prev.Entries {
+			if !e.Hole() {
+				b.known[e.ID] = e.Stored
+			}
+		}
+	}
+	return b, nil
 }
 
-// run backs up every chunk and returns the index.
+// putJob is a new chunk for a writer: its id, stored form, and number.
+type putJob struct {
+	id    ID
+	data  []byte
+	chunk int
+}
+
+// run backs up every chunk and returns the index once every chunk it
+// stored is durable.
 func (b *backupRun) run(ctx context.Context) (*Index, error) {
-	err := ordered{
-		n: int(b.stats.Chunks), workers: b.o.Workers, window: b.window,
-		produce: b.read, work: b.process, consume: b.record,
-	}.run(ctx)
-	if err != nil {
+	g, ctx := errgroup.WithContext(ctx)
+	for range chunkWriters {
+		g.Go(func() error { return b.write(ctx) })
+	}
+	g.Go(func() error {
+		defer close(b.puts)
+		return ordered{
+			n: int(b.stats.Chunks), workers: b.o.Workers, window: b.window,
+			produce: b.plan, work: b.process, consume: b.record,
+		}.run(ctx)
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	for _, i := range b.repeats {
 		b.entries[i].Stored = b.stored[b.entries[i].ID] // every store finished
 	}
-	return &Index{Size: b.src.size, ChunkSize: b.o.ChunkSize, Hash: ID(b.image.Sum(nil)), Entries: b.entries}, nil
+	return &Index{Size: b.src.size, ChunkSize: b.o.ChunkSize, Hash: b.image.sum(), Entries: b.entries}, nil
 }
 
-// read is the producer: it reads chunk i into its slot, unless the file
-// system reports it as a hole.
-func (b *backupRun) read(_ context.Context, i int) error {
+// plan is the producer: in image order, it asks the file system whether
+// chunk i is a hole (a question that must come in order) and otherwise
+// gives its slot a buffer for the worker to read into. The reads happen
+// in the workers, so that several are in flight at once.
+func (b *backupRun) plan(_ context.Context, i int) error {
 	sl := &b.slots[i%b.window]
 	off, n := extent(b.src.size, b.o.ChunkSize, i)
 	sl.buf = nil
@@ -91,16 +128,35 @@ func (b *backupRun) read(_ context.Context, i int) error {
 		return err
 	}
 	if sl.mem == nil {
-		sl.mem = make([]byte, b.o.ChunkSize)
+		sl.mem = alignedBuffer(b.o.ChunkSize)
 	}
 	sl.buf = sl.mem[:n]
-	return b.src.read(sl.buf, off)
+	return nil
 }
 
-// process is the worker stage: it classifies chunk i and stores it when
-// it is new. Worker w owns b.scratch[w].
-func (b *backupRun) process(ctx context.Context, w, i int) error {
+// write is a writer: it stores the chunks workers hand it until there
+// are no more, and returns their buffers.
+func (b *backupRun) write(ctx context.Context) error {
+	for j := range b.puts {
+		err := b.store.Put(ctx, j.id, j.data)
+		b.free <- j.data // never blocks: it has room for every buffer
+		if err != nil {
+			return fmt.Errorf("chunk %d: %w", j.chunk, err)
+		}
+	}
+	return nil
+}
+
+// process is the worker stage: it reads chunk i, classifies it and, when
+// it is new, compresses it and hands it to a writer.
+func (b *backupRun) process(ctx context.Context, _, i int) error {
 	sl := &b.slots[i%b.window]
+	if sl.buf != nil {
+		off, _ := extent(b.src.size, b.o.ChunkSize, i)
+		if err := b.src.read(sl.buf, off); err != nil {
+			return err
+		}
+	}
 	if sl.buf == nil || isZero(sl.buf) {
 		sl.kind, sl.entry = kindHole, Entry{}
 		return nil
@@ -110,6 +166,13 @@ func (b *backupRun) process(ctx context.Context, w, i int) error {
 		sl.kind, sl.entry = kindRepeat, Entry{ID: id}
 		return nil
 	}
+	if stored, ok := b.known[id]; ok {
+		sl.kind, sl.entry = kindReused, Entry{ID: id, Stored: stored}
+		b.mu.Lock()
+		b.stored[id] = stored
+		b.mu.Unlock()
+		return nil
+	}
 	size, err := b.store.Stat(ctx, id)
 	switch {
 	case err == nil && (size < 2 || size > maxStoredLen):
@@ -117,11 +180,19 @@ func (b *backupRun) process(ctx context.Context, w, i int) error {
 	case err == nil:
 		sl.kind, sl.entry = kindReused, Entry{ID: id, Stored: uint32(size)}
 	case errors.Is(err, ErrNotFound):
-		b.scratch[w] = b.codec.encode(b.scratch[w], sl.buf)
-		if err := b.store.Put(ctx, id, b.scratch[w]); err != nil {
-			return fmt.Errorf("chunk %d: %w", i, err)
+		var buf []byte
+		select {
+		case buf = <-b.free:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		sl.kind, sl.entry = kindNew, Entry{ID: id, Stored: uint32(len(b.scratch[w]))}
+		buf = b.codec.encode(buf, sl.buf)
+		select {
+		case b.puts <- putJob{id: id, data: buf, chunk: i}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		sl.kind, sl.entry = kindNew, Entry{ID: id, Stored: uint32(len(buf))}
 	default:
 		return fmt.Errorf("chunk %d: %w", i, err)
 	}
@@ -142,18 +213,15 @@ func (b *backupRun) claim(id ID) bool {
 	return true
 }
 
-// record is the consumer: in image order, it hashes chunk i into the
-// image hash, appends its entry and counts it.
+// record is the consumer: in image order, it adds chunk i to the image
+// hash, appends its entry and counts it.
 func (b *backupRun) record(i int) error {
 	sl := &b.slots[i%b.window]
-	n := len(sl.buf)
-	if sl.buf == nil {
-		_, n = extent(b.src.size, b.o.ChunkSize, i)
-		_, _ = b.image.Write(b.zeros[:n]) // never fails
-	} else {
-		_, _ = b.image.Write(sl.buf)
+	_, n := extent(b.src.size, b.o.ChunkSize, i)
+	if sl.buf != nil {
 		b.stats.ReadBytes += int64(n)
 	}
+	b.image.add(sl.entry.ID, sl.kind == kindHole, n)
 	b.entries = append(b.entries, sl.entry)
 	switch sl.kind {
 	case kindHole:

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/zeebo/blake3"
 )
 
 const kib = 1 << 10
@@ -61,8 +60,8 @@ func (tc roundTrip) run(t *testing.T) {
 	if st.Holes != tc.holes || st.NewChunks != tc.new || st.ReusedChunks != tc.reused {
 		t.Errorf("holes/new/reused = %d/%d/%d, want %d/%d/%d", st.Holes, st.NewChunks, st.ReusedChunks, tc.holes, tc.new, tc.reused)
 	}
-	if idx.Hash != blake3.Sum256(data) {
-		t.Errorf("image hash %s is not the BLAKE3 of the image", idx.Hash)
+	if want := refImageHash(data, 64*kib); idx.Hash != want {
+		t.Errorf("image hash %s, want %s", idx.Hash, want)
 	}
 	var stored, compressed int64
 	for _, c := range store.chunks {
@@ -127,6 +126,34 @@ func TestBackupTwiceStoresNothingNew(t *testing.T) {
 	if !reflect.DeepEqual(idx1, idx2) {
 		t.Errorf("indexes of the same image differ")
 	}
+}
+
+// With the previous index given, a backup asks the store only about
+// chunks that index does not list, and records the same index as when it
+// asks about all of them.
+func TestBackupWithPrevious(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeImage(t, src, 10*64*kib, span{0, 8 * 64 * kib, "random", 1})
+	store := newMemStore()
+	o := Options{ChunkSize: 64 * kib}
+	prev, _, err := Backup(ctx, src, store, filepath.Join(dir, "i1"), o)
+	must(t, err)
+	writeImage(t, src, 10*64*kib, span{0, 8 * 64 * kib, "random", 1}, span{2 * 64 * kib, 2 * 64 * kib, "text", 2})
+	asked := store.stats
+	o.Previous = prev
+	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "i2"), o)
+	must(t, err)
+	if n := store.stats - asked; n != 2 || st.NewChunks != 2 || st.ReusedChunks != 6 {
+		t.Errorf("store asked about %d chunks, stats %+v; want 2 asked, 2 new, 6 reused", n, st)
+	}
+	again, _, err := Backup(ctx, src, store, filepath.Join(dir, "i3"), Options{ChunkSize: 64 * kib})
+	must(t, err)
+	if !reflect.DeepEqual(idx, again) {
+		t.Error("the index made with Previous differs from the one made without")
+	}
+	restoreAndCompare(t, idx, store, src)
 }
 
 func TestBackupRefuses(t *testing.T) {

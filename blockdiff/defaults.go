@@ -61,6 +61,10 @@ const compressLevel = zstd.SpeedFastest
 // in flight, one compressed chunk per worker and a zero chunk.
 const inflightPerWorker = 2
 
+// chunkWriters is the number of goroutines that write new chunks (each
+// Put waits for an fsync) while the workers compress the next ones.
+const chunkWriters = 4
+
 // defaultWorkers is the number of hashing/compressing goroutines when
 // Options.Workers is 0: the work is CPU-bound (BLAKE3 and zstd), so one
 // per usable CPU.

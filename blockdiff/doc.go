@@ -3,7 +3,7 @@
 // chunks, stores each distinct non-zero chunk once, compressed, in a
 // content-addressed ChunkStore shared by every backup and volume of a
 // repository, and records each backup as an Index (image size, chunk size,
-// whole-image BLAKE3, and per chunk a hole or a chunk id). It restores an
+// image hash, and per chunk a hole or a chunk id). It restores an
 // Index to a file or a device, verifies the chunks an Index needs, and
 // sweeps chunks no Index references.
 //
@@ -20,15 +20,25 @@
 // All-zero chunks are never stored: the Index records them as holes.
 // DirStore keeps chunk abcdef... in DIR/ab/abcdef....
 //
-// # Index file format, version 1
+// # Image hash
+//
+// An index's Hash is the BLAKE3-256 of "lvback block image hash v2\x00",
+// the image size and the chunk size (each a little-endian uint64), then
+// the id of every chunk in image order, where a hole contributes the id of
+// its zero bytes. It commits to every byte of the image like a flat hash,
+// but costs no extra pass over the data and nothing for holes. Restore
+// and Verify check it against the chunk list, and every chunk against
+// its id.
+//
+// # Index file format, version 2
 //
 // An index is an 8-byte plain header followed by one zstd frame (with
 // zstd's content checksum):
 //
-//	header = "LVBKIDX" version            (version is the byte 0x01)
+//	header = "LVBKIDX" version            (version is the byte 0x02)
 //	body   = zstd( uvarint Size
 //	               uvarint ChunkSize
-//	               [32]byte Hash          (BLAKE3-256 of the whole image)
+//	               [32]byte Hash          (the image hash)
 //	               uvarint count
 //	               count × entry )
 //	entry  = uvarint Stored               (0: a hole, and nothing follows)

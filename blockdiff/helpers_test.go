@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/zeebo/blake3"
 )
 
 // memStore is an in-memory ChunkStore with failure injection: failPut
@@ -23,6 +26,7 @@ type memStore struct {
 	puts    int
 	failPut int
 	syncs   int
+	stats   int // Stat calls
 }
 
 var _ ChunkStore = (*memStore)(nil)
@@ -57,6 +61,7 @@ func (m *memStore) Get(ctx context.Context, id ID) ([]byte, error) {
 func (m *memStore) Stat(ctx context.Context, id ID) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.stats++
 	d, ok := m.chunks[id]
 	if !ok {
 		return 0, fmt.Errorf("chunk %s: %w", id, ErrNotFound)
@@ -240,4 +245,23 @@ func checkStats(t testing.TB, st Stats, idx *Index) {
 	if st.Chunks != int64(len(idx.Entries)) || st.Holes+st.NewChunks+st.ReusedChunks != st.Chunks || st.Size != idx.Size {
 		t.Errorf("inconsistent stats %+v for %d entries", st, len(idx.Entries))
 	}
+}
+
+// refImageHash computes the image hash of data as package doc describes
+// it, independently of imageHasher: BLAKE3 of the domain string, size and
+// chunk size (little-endian uint64s), then each chunk's BLAKE3, zero
+// chunks included.
+func refImageHash(data []byte, chunkSize int) ID {
+	h := blake3.New()
+	h.Write([]byte("lvback block image hash v2\x00"))
+	var le [8]byte
+	binary.LittleEndian.PutUint64(le[:], uint64(len(data)))
+	h.Write(le[:])
+	binary.LittleEndian.PutUint64(le[:], uint64(chunkSize))
+	h.Write(le[:])
+	for off := 0; off < len(data); off += chunkSize {
+		sum := blake3.Sum256(data[off:min(off+chunkSize, len(data))])
+		h.Write(sum[:])
+	}
+	return ID(h.Sum(nil))
 }

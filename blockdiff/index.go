@@ -16,7 +16,7 @@ var ErrCorruptIndex = errors.New("corrupt block index")
 type Index struct {
 	Size      int64   // image size in bytes
 	ChunkSize int     // bytes per chunk; the last chunk may be shorter
-	Hash      ID      // BLAKE3-256 of the whole raw image (what b3sum prints)
+	Hash      ID      // image hash: BLAKE3 over the chunk ids (see imageHasher)
 	Entries   []Entry // one per chunk, in image order
 }
 

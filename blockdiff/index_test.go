@@ -16,7 +16,7 @@ import (
 // testIndex returns a consistent index of size bytes in chunks of cs,
 // every third chunk a hole.
 func testIndex(size int64, cs int) *Index {
-	idx := &Index{Size: size, ChunkSize: cs, Hash: sumID([]byte("image")), Entries: []Entry{}}
+	idx := &Index{Size: size, ChunkSize: cs, Entries: []Entry{}}
 	for i := range chunkCount(size, cs) {
 		e := Entry{}
 		if i%3 != 0 {
@@ -24,6 +24,7 @@ func testIndex(size int64, cs int) *Index {
 		}
 		idx.Entries = append(idx.Entries, e)
 	}
+	idx.Hash = idx.ImageHash()
 	return idx
 }
 
@@ -104,6 +105,8 @@ func TestDecodeIndexRejects(t *testing.T) {
 	}
 	id := make([]byte, 32)
 	hash := make([]byte, 32)
+	crafted := &Index{Size: MinChunkSize * 2, ChunkSize: MinChunkSize, Entries: []Entry{{}, {Stored: 100}}}
+	craftedHash := crafted.ImageHash()
 	tests := []struct {
 		name string
 		file []byte
@@ -111,7 +114,8 @@ func TestDecodeIndexRejects(t *testing.T) {
 		{"empty", nil},
 		{"short header", []byte("LVBK")},
 		{"bad magic", append([]byte("LVBKMNF\x01"), good.Bytes()[8:]...)},
-		{"bad version", append([]byte("LVBKIDX\x02"), good.Bytes()[8:]...)},
+		{"version 1 (a flat image hash)", append([]byte("LVBKIDX\x01"), good.Bytes()[8:]...)},
+		{"future version", append([]byte("LVBKIDX\x03"), good.Bytes()[8:]...)},
 		{"truncated", good.Bytes()[:good.Len()-3]},
 		{"data after the frame", append(bytes.Clone(good.Bytes()), 0)},
 		{"not zstd", []byte("LVBKIDX\x01 hello")},
@@ -128,6 +132,7 @@ func TestDecodeIndexRejects(t *testing.T) {
 		{"stored length 1", rawIndex(body(MinChunkSize, MinChunkSize, hash, 1, 1, id))},
 		{"stored length too large", rawIndex(body(MinChunkSize, MinChunkSize, hash, 1, maxStoredLen+1, id))},
 		{"overlong varint", rawIndex(body(bytes.Repeat([]byte{0xff}, 11)))},
+		{"image hash not of its chunks", rawIndex(body(MinChunkSize*2, MinChunkSize, hash, 2, 0, 100, id))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,7 +143,7 @@ func TestDecodeIndexRejects(t *testing.T) {
 		})
 	}
 	// The crafted bodies are well-formed apart from the flaw they test.
-	if _, err := DecodeIndex(bytes.NewReader(rawIndex(body(MinChunkSize*2, MinChunkSize, hash, 2, 0, 100, id)))); err != nil {
+	if _, err := DecodeIndex(bytes.NewReader(rawIndex(body(MinChunkSize*2, MinChunkSize, craftedHash[:], 2, 0, 100, id)))); err != nil {
 		t.Fatalf("well-formed crafted index: %v", err)
 	}
 }

@@ -51,6 +51,9 @@ func decodeBody(br *bufio.Reader) (*Index, error) {
 		}
 		return nil, err
 	}
+	if got := idx.ImageHash(); got != idx.Hash {
+		return nil, fmt.Errorf("image hash %s does not match its chunk list (%s)", idx.Hash, got)
+	}
 	return idx, nil
 }
 

@@ -18,7 +18,7 @@ import (
 // Index file constants; doc.go describes the format.
 const (
 	indexMagic   = "LVBKIDX"
-	indexVersion = 1
+	indexVersion = 2
 
 	// indexDecoderMaxMemory caps the zstd window a reader accepts (the
 	// encoder uses 1 MiB); room for future encoders, bounded for hostile

@@ -1,10 +1,12 @@
 package blockdiff
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,7 +84,8 @@ func TestRestoreRefusesMountedDevice(t *testing.T) {
 	run(t, "mkfs.ext4", "-q", "-F", img)
 	dev := attachLoop(t, img)
 	mnt, umount := mount(t, dev, "rw")
-	idx := &Index{Size: 0, ChunkSize: DefaultChunkSize, Hash: sumID(nil), Entries: []Entry{}}
+	idx := &Index{Size: 0, ChunkSize: DefaultChunkSize, Entries: []Entry{}}
+	idx.Hash = idx.ImageHash()
 	err := Restore(ctx, idx, newMemStore(), dev, RestoreOptions{})
 	if err == nil || !strings.Contains(err.Error(), "mounted on "+mnt) {
 		t.Errorf("restore to a mounted device: %v", err)
@@ -116,7 +119,8 @@ func TestMountedAt(t *testing.T) {
 }
 
 func TestRestoreRefusesOtherTargets(t *testing.T) {
-	idx := &Index{Size: 0, ChunkSize: DefaultChunkSize, Hash: sumID(nil), Entries: []Entry{}}
+	idx := &Index{Size: 0, ChunkSize: DefaultChunkSize, Entries: []Entry{}}
+	idx.Hash = idx.ImageHash()
 	for _, dst := range []string{t.TempDir(), "/dev/null", filepath.Join(t.TempDir(), "no", "dir", "img")} {
 		if err := Restore(context.Background(), idx, newMemStore(), dst, RestoreOptions{}); err == nil {
 			t.Errorf("restore to %s accepted", dst)
@@ -148,4 +152,45 @@ func readAt(t *testing.T, path string, off int64, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestFailedDeviceRestoreIsRecognisable: a restore onto a device that
+// held a file system fails at a missing chunk; the device's first chunk
+// is then all zeros (no superblock, no partition table: blkid finds
+// nothing), never the old file system over a half-written image.
+func TestFailedDeviceRestoreIsRecognisable(t *testing.T) {
+	requireRoot(t, "losetup", "mkfs.ext4", "blkid")
+	const size, cs = 32 * mib, 1 * mib
+	ctx := context.Background()
+	dir := t.TempDir()
+	img := filepath.Join(dir, "src.img")
+	writeImage(t, img, size, span{0, size, "text", 3})
+	store := newMemStore()
+	idx, _, err := Backup(ctx, img, store, filepath.Join(dir, "index"), Options{ChunkSize: cs})
+	must(t, err)
+	delete(store.chunks, idx.Entries[20].ID) // restore fails at chunk 20
+
+	target := filepath.Join(dir, "target.img")
+	must(t, os.WriteFile(target, nil, 0o600))
+	must(t, os.Truncate(target, size))
+	run(t, "mkfs.ext4", "-q", "-F", target)
+	dev := attachLoop(t, target)
+	if out, err := exec.Command("blkid", "-p", dev).CombinedOutput(); err != nil {
+		t.Fatalf("blkid finds no file system before the restore: %v %s", err, out)
+	}
+	err = Restore(ctx, idx, store, dev, RestoreOptions{Workers: 1})
+	if err == nil || !strings.Contains(err.Error(), "chunk 20") {
+		t.Fatalf("restore with a missing chunk: %v", err)
+	}
+	if got := readAt(t, dev, 0, cs); !isZero(got) {
+		t.Error("the first chunk of a failed restore is not zeroed")
+	}
+	if out, err := exec.Command("blkid", "-p", dev).CombinedOutput(); err == nil {
+		t.Errorf("blkid still recognises the device after a failed restore: %s", out)
+	}
+	// Chunks before the failure were written: the rest of the device is
+	// the new image, the start of it blank.
+	if got := readAt(t, dev, cs, cs); !bytes.Equal(got, readAt(t, img, cs, cs)) {
+		t.Error("chunk 1 was not restored before the failure")
+	}
 }

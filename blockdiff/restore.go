@@ -2,15 +2,8 @@ package blockdiff
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/zeebo/blake3"
 )
-
-// ErrImageMismatch reports a restored image whose BLAKE3 differs from the
-// one the index records.
-var ErrImageMismatch = errors.New("restored image does not match the backup's image hash")
 
 // RestoreOptions tunes Restore. The zero value is valid: defaults apply.
 type RestoreOptions struct {
@@ -22,22 +15,31 @@ type RestoreOptions struct {
 	Progress func(n int64)
 }
 
-// Restore writes the image idx describes to dst, checking every chunk's
-// BLAKE3 as it goes and the whole image's BLAKE3 at the end.
+// Restore writes the image idx describes to dst. Before writing anything
+// it checks the index's image hash against its chunk list; then it checks
+// every chunk against its id as it goes, so the image written is the one
+// the hash names.
 //
 // A regular file dst (or a new one) is written as a temporary file beside
 // it and renamed over dst only when complete, verified and fsynced; holes
 // stay holes, so the file is as sparse as the index. A block device dst
 // must hold at least idx.Size bytes and must not be mounted or otherwise
 // in use (it is opened with O_EXCL); holes are written as zeros and bytes
-// past idx.Size are left alone. After a failed restore a device holds a
-// partial image. Anything else is refused.
+// past idx.Size are left alone. A device's first chunk (where partition
+// tables and file system superblocks live) is zeroed before anything else
+// is written and restored last, after an fsync of the rest: a device whose
+// restore failed or was killed holds no recognisable partition table or
+// file system, never a silently partial one. Anything else is refused.
 func Restore(ctx context.Context, idx *Index, store ChunkStore, dst string, o RestoreOptions) error {
-	if err := idx.check(); err != nil {
-		return fmt.Errorf("restore to %s: %w", dst, err)
+	err := idx.check()
+	if err == nil {
+		err = idx.checkHash()
 	}
-	if o.Workers < 0 {
-		return fmt.Errorf("restore to %s: workers %d: want 0 (default) or more", dst, o.Workers)
+	if err == nil && o.Workers < 0 {
+		err = fmt.Errorf("workers %d: want 0 (default) or more", o.Workers)
+	}
+	if err != nil {
+		return fmt.Errorf("restore to %s: %w", dst, err)
 	}
 	if o.Workers == 0 {
 		o.Workers = defaultWorkers()
@@ -52,14 +54,10 @@ func Restore(ctx context.Context, idx *Index, store ChunkStore, dst string, o Re
 		return err
 	}
 	defer r.codec.close()
-	err = ordered{n: len(idx.Entries), workers: o.Workers, window: r.window, work: r.fetch, consume: r.hash}.run(ctx)
-	if err == nil && ID(r.image.Sum(nil)) != idx.Hash {
-		err = fmt.Errorf("%w (image BLAKE3 %x, backup says %s)", ErrImageMismatch, r.image.Sum(nil), idx.Hash)
+	if err := r.run(ctx); err != nil {
+		return fmt.Errorf("restore to %s: %w", dst, err)
 	}
-	if err == nil {
-		err = t.commit()
-	}
-	if err != nil {
+	if err := t.commit(); err != nil {
 		return fmt.Errorf("restore to %s: %w", dst, err)
 	}
 	return nil
@@ -74,9 +72,8 @@ type restoreRun struct {
 	codec  *codec
 	window int
 	mem    [][]byte // per slot: decompression buffer, allocated on first use
-	raw    [][]byte // per slot: the chunk's raw bytes, for the image hash
-	zeros  []byte
-	image  *blake3.Hasher
+	zeros  []byte   // holes on a device
+	first  []byte   // a device's first chunk, written last; nil for a hole
 	o      RestoreOptions
 }
 
@@ -86,23 +83,48 @@ func newRestoreRun(idx *Index, store ChunkStore, t *target, o RestoreOptions) (*
 		return nil, err
 	}
 	window := inflightPerWorker * o.Workers
-	return &restoreRun{
+	r := &restoreRun{
 		idx: idx, store: store, t: t, codec: c, window: window,
-		mem: make([][]byte, window), raw: make([][]byte, window),
-		zeros: make([]byte, idx.ChunkSize), image: blake3.New(), o: o,
-	}, nil
+		mem: make([][]byte, window), o: o,
+	}
+	if t.device {
+		r.zeros = make([]byte, idx.ChunkSize)
+	}
+	return r, nil
 }
 
-// fetch is the worker stage: it gets, decodes, checks and writes chunk i.
+// run writes every chunk; on a device the first one last (see Restore).
+func (r *restoreRun) run(ctx context.Context) error {
+	n := len(r.idx.Entries)
+	if r.t.device && n > 0 {
+		_, n0 := r.idx.Extent(0)
+		if err := r.t.writeAt(r.zeros[:n0], 0); err != nil {
+			return err
+		}
+		if err := r.t.sync(); err != nil {
+			return err
+		}
+	}
+	err := ordered{n: n, workers: r.o.Workers, window: r.window, work: r.fetch, consume: r.progress}.run(ctx)
+	if err != nil || r.first == nil {
+		return err
+	}
+	if err := r.t.sync(); err != nil { // everything else is on disk first
+		return err
+	}
+	return r.t.writeAt(r.first, 0)
+}
+
+// fetch is the worker stage: it gets, decodes, checks and writes chunk i
+// (a device's chunk 0 is kept in r.first instead).
 func (r *restoreRun) fetch(ctx context.Context, _, i int) error {
 	e, slot := r.idx.Entries[i], i%r.window
 	off, n := r.idx.Extent(i)
 	if e.Hole() {
-		r.raw[slot] = r.zeros[:n]
-		if r.t.device {
+		if r.t.device && i > 0 {
 			return r.t.writeAt(r.zeros[:n], off)
 		}
-		return nil
+		return nil // a file's holes stay holes; a device's chunk 0 is zeroed
 	}
 	stored, err := r.store.Get(ctx, e.ID)
 	if err != nil {
@@ -115,17 +137,18 @@ func (r *restoreRun) fetch(ctx context.Context, _, i int) error {
 	if err != nil {
 		return Problem{Chunk: i, Offset: off, ID: e.ID, Err: err}
 	}
-	r.raw[slot] = raw
+	if r.t.device && i == 0 {
+		r.first = append([]byte(nil), raw...)
+		return nil
+	}
 	return r.t.writeAt(raw, off)
 }
 
-// hash is the consumer: it adds chunk i to the image hash, in order.
-func (r *restoreRun) hash(i int) error {
-	slot := i % r.window
-	_, _ = r.image.Write(r.raw[slot]) // never fails
+// progress is the consumer: it reports chunk i, in order.
+func (r *restoreRun) progress(i int) error {
 	if r.o.Progress != nil {
-		r.o.Progress(int64(len(r.raw[slot])))
+		_, n := r.idx.Extent(i)
+		r.o.Progress(int64(n))
 	}
-	r.raw[slot] = nil
 	return nil
 }

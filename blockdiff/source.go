@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 // source is an open backup source: a regular file or a block device,
@@ -18,6 +19,8 @@ type source struct {
 	// holds no data, [dataFrom, dataTo) is a data extent.
 	sparse                      bool // regular file: SEEK_DATA may find holes
 	knownFrom, dataFrom, dataTo int64
+
+	direct atomic.Bool // reads bypass the page cache (O_DIRECT)
 }
 
 // openSource opens path (following symlinks: /dev/VG/LV is one) and finds
@@ -34,17 +37,36 @@ func openSource(path string) (*source, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	adviseSequential(f)
-	return &source{f: f, size: size, path: path, sparse: sparse}, nil
+	s := &source{f: f, size: size, path: path, sparse: sparse}
+	s.direct.Store(setDirect(f, true))
+	return s, nil
 }
 
 // close closes the source.
 func (s *source) close() { _ = s.f.Close() } // read-only: nothing to lose
 
 // read fills buf from offset off; a source shorter than its size at open
-// is an error.
+// is an error. It is safe for concurrent use. For direct reads, off must be a multiple of directAlign and
+// buf must come from alignedBuffer with room to round its length up to a
+// multiple of directAlign. A direct read the device refuses (EINVAL: an
+// alignment it does not support) turns direct reads off and is retried
+// through the page cache.
 func (s *source) read(buf []byte, off int64) error {
-	n, err := s.f.ReadAt(buf, off)
-	if n == len(buf) {
+	var n int
+	var err error
+	direct := s.direct.Load()
+	if direct {
+		n, err = s.f.ReadAt(buf[:roundUp(len(buf), directAlign)], off)
+		if isEINVAL(err) {
+			s.direct.Store(false)
+			setDirect(s.f, false)
+			direct = false
+		}
+	}
+	if !direct {
+		n, err = s.f.ReadAt(buf, off)
+	}
+	if n >= len(buf) {
 		return nil
 	}
 	if errors.Is(err, io.EOF) {
@@ -52,6 +74,9 @@ func (s *source) read(buf []byte, off int64) error {
 	}
 	return fmt.Errorf("read %s at offset %d: %w", s.path, off, err)
 }
+
+// roundUp rounds n up to a multiple of a power of two a.
+func roundUp(n, a int) int { return (n + a - 1) &^ (a - 1) }
 
 // hole reports whether [off, off+n) holds no data at all in a sparse
 // regular file, so that it need not be read. Calls must come with

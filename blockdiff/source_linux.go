@@ -4,9 +4,46 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// directAlign is the alignment of direct reads: offsets, lengths and
+// buffer addresses are multiples of it (the largest logical block size of
+// common devices; chunk sizes are multiples of it).
+const directAlign = 4096
+
+// setDirect turns O_DIRECT on or off for f and reports whether it is on.
+// Direct reads of a source read once are as fast as dd iflag=direct and
+// leave the page cache to the server's own work; file systems without
+// O_DIRECT (tmpfs) refuse it, and then reads go through the cache.
+func setDirect(f *os.File, on bool) bool {
+	fd := int(f.Fd())
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return false
+	}
+	if on {
+		flags |= unix.O_DIRECT
+	} else {
+		flags &^= unix.O_DIRECT
+	}
+	_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags)
+	return on && err == nil
+}
+
+// isEINVAL reports whether err is EINVAL, the error of a direct read with
+// an alignment the device does not accept.
+func isEINVAL(err error) bool { return errors.Is(err, unix.EINVAL) }
+
+// alignedBuffer returns an n-byte buffer whose address is a multiple of
+// directAlign, as direct reads need.
+func alignedBuffer(n int) []byte {
+	b := make([]byte, n+directAlign)
+	skip := (directAlign - int(uintptr(unsafe.Pointer(&b[0]))%directAlign)) % directAlign
+	return b[skip : skip+n : skip+n]
+}
 
 // sourceSize returns the size of an open regular file or block device and
 // whether SEEK_DATA may find holes in it.

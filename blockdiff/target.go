@@ -53,6 +53,14 @@ func (t *target) writeAt(b []byte, off int64) error {
 	return nil
 }
 
+// sync flushes what was written so far to stable storage.
+func (t *target) sync() error {
+	if err := t.f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", t.path, err)
+	}
+	return nil
+}
+
 // commit makes the restored image durable and, for a file, renames it
 // into place and fsyncs the directory.
 func (t *target) commit() error {

@@ -17,10 +17,14 @@ import (
 // they are present with the stored length the index records. It returns
 // one Problem per affected chunk, in image order (a damaged chunk used at
 // several offsets is reported at each), and an error only when it could
-// not finish (ctx canceled). It does not recompute the whole-image hash:
-// Restore does.
+// not finish (ctx canceled). A damaged index, including an image hash
+// that does not match the chunk list, is an error.
 func Verify(ctx context.Context, idx *Index, store ChunkStore, readFraction float64) ([]Problem, error) {
-	if err := idx.check(); err != nil {
+	err := idx.check()
+	if err == nil {
+		err = idx.checkHash()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	uses := chunkUses(idx)

@@ -67,6 +67,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if _, err := store.RemoveTemp(ctx); err != nil { // chunk temp files of a killed run
 		return nil, err
 	}
+	opts := blockdiff.Options{ChunkSize: o.ChunkSize, Workers: o.Jobs, Previous: previousIndex(r, o.Name, o.Log)}
 	started := o.Now()
 	p, err := r.Begin(o.Name, started)
 	if err != nil {
@@ -78,7 +79,6 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 			_ = fileops.RemoveTree(p.Dir, 1)
 		}
 	}()
-	opts := blockdiff.Options{ChunkSize: o.ChunkSize, Workers: o.Jobs}
 	if o.Progress != nil {
 		if size, err := blockdiff.SourceSize(o.Source); err == nil {
 			o.Progress.expect(size) // block devices report their size here, not in stat
@@ -146,6 +146,23 @@ func restoreBlocks(ctx context.Context, r *repo.Repo, b *repo.Backup, o RestoreO
 		return res, err
 	}
 	return res, nil
+}
+
+// previousIndex returns the index of name's newest complete backup when
+// it is a block backup, so that its chunks are reused without a lookup
+// each; nil when there is none or it cannot be read (then every chunk is
+// looked up in the store: slower, never wrong).
+func previousIndex(r *repo.Repo, name string, log *slog.Logger) *blockdiff.Index {
+	prev, err := r.Latest(name)
+	if err != nil || prev == nil || !prev.Blocks() {
+		return nil
+	}
+	idx, err := blockdiff.ReadIndex(prev.IndexPath())
+	if err != nil {
+		log.Warn("previous block index unreadable; looking up every chunk", "backup", prev.ID, "err", err)
+		return nil
+	}
+	return idx
 }
 
 // verifyBlocks checks that every chunk of a block-mode backup is present
