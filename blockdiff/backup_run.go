@@ -35,15 +35,15 @@ type backupSlot struct {
 // there would leave its CPU idle. Stored forms live in a fixed set of
 // buffers (free) that bounds the writes in flight.
 type backupRun struct {
-	src    *source
-	store  ChunkStore
-	o      Options
-	codec  *codec
-	window int
-	slots  []backupSlot
-	free   chan []byte // stored-form buffers not in use
-	puts   chan putJob // chunks waiting for a writer
-	image  *imageHasher
+	src     *source
+	store   ChunkStore
+	o       Options
+	codec   *codec
+	window  int
+	slots   []backupSlot
+	free    chan []byte // stored-form buffers not in use
+	puts    chan putJob // chunks waiting for a writer
+	image   *imageHasher
 	entries []Entry
 	repeats []int // entries whose stored length is filled in at the end
 	stats   Stats
