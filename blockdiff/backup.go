@@ -31,7 +31,7 @@ type Options struct {
 // and checks the options.
 func (o Options) withDefaults() (Options, error) {
 	if o.ChunkSize != 0 {
-		if err := checkChunkSize(o.ChunkSize); err != nil {
+		if err := CheckChunkSize(o.ChunkSize); err != nil {
 			return o, err
 		}
 	}

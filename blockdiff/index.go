@@ -59,8 +59,9 @@ func chunkCount(size int64, chunkSize int) int64 {
 	return (size + int64(chunkSize) - 1) / int64(chunkSize)
 }
 
-// checkChunkSize reports a chunk size this package cannot use.
-func checkChunkSize(n int) error {
+// CheckChunkSize reports a chunk size block mode cannot use: it must be a
+// multiple of 4096 from MinChunkSize to MaxChunkSize.
+func CheckChunkSize(n int) error {
 	if n < MinChunkSize || n > MaxChunkSize || n%chunkAlign != 0 {
 		return fmt.Errorf("chunk size %d: want a multiple of %d from %d to %d", n, chunkAlign, MinChunkSize, MaxChunkSize)
 	}
@@ -69,7 +70,7 @@ func checkChunkSize(n int) error {
 
 // checkShape reports an image size and chunk size an index may not have.
 func checkShape(size int64, chunkSize int) error {
-	if err := checkChunkSize(chunkSize); err != nil {
+	if err := CheckChunkSize(chunkSize); err != nil {
 		return err
 	}
 	if size < 0 || size > maxImageSize || chunkCount(size, chunkSize) > maxChunks {

@@ -16,13 +16,12 @@ import (
 // BlockOptions says which raw image or block device to back up at the
 // block level (for guest disks lvback cannot or should not mount).
 type BlockOptions struct {
-	Repo      string
-	Name      string
-	Source    string // a regular file (disk image) or a block device
-	Label     string // what info.json names as the source; default Source
-	Jobs      int    // hashing/compressing goroutines; 0 means GOMAXPROCS
-	ChunkSize int    // 0 means blockdiff.DefaultChunkSize
-	Locked    bool   // the caller already holds the repository lock
+	Repo   string
+	Name   string
+	Source string // a regular file (disk image) or a block device
+	Label  string // what info.json names as the source; default Source
+	Jobs   int    // hashing/compressing goroutines; 0 means GOMAXPROCS
+	Locked bool   // the caller already holds the repository lock
 	// BeforeCommit, when set, runs after the chunks and index are durable
 	// and before the backup becomes complete; an error aborts it.
 	BeforeCommit func() error     `json:"-"`
@@ -67,7 +66,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if _, err := store.RemoveTemp(ctx); err != nil { // chunk temp files of a killed run
 		return nil, err
 	}
-	opts := blockdiff.Options{ChunkSize: o.ChunkSize, Workers: o.Jobs, Previous: previousIndex(r, o.Name, o.Log)}
+	opts := blockdiff.Options{ChunkSize: r.BlockChunkSize, Workers: o.Jobs, Previous: previousIndex(r, o.Name, o.Log)}
 	started := o.Now()
 	p, err := r.Begin(o.Name, started)
 	if err != nil {
@@ -146,6 +145,18 @@ func restoreBlocks(ctx context.Context, r *repo.Repo, b *repo.Backup, o RestoreO
 		return res, err
 	}
 	return res, nil
+}
+
+// Init creates a repository at path whose block-mode backups use
+// chunkSize-byte chunks (0: the default, 2 MiB). Backups create a
+// repository with the defaults on their own; Init is for other settings.
+func Init(path string, chunkSize int) (*repo.Repo, error) {
+	if chunkSize != 0 {
+		if err := blockdiff.CheckChunkSize(chunkSize); err != nil {
+			return nil, fmt.Errorf("init %s: %w", path, err)
+		}
+	}
+	return repo.Create(path, repo.Settings{BlockChunkSize: chunkSize})
 }
 
 // previousIndex returns the index of name's newest complete backup when

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvback/lvback/blockdiff"
+	"github.com/lvback/lvback/repo"
 	"github.com/lvback/lvback/retention"
 )
 
@@ -170,5 +172,13 @@ func TestBlockPruneInterruptedBeforeSweep(t *testing.T) {
 	out := filepath.Join(dir, "latest.img")
 	if _, err := Restore(context.Background(), RestoreOptions{Repo: repoPath, Name: "vm", Target: out}); err != nil || sha(t, out) != want {
 		t.Fatalf("restore of the newest backup after the prunes: %v", err)
+	}
+}
+
+// The repository's default chunk size is the one package blockdiff
+// measured and documents.
+func TestDefaultChunkSizesAgree(t *testing.T) {
+	if repo.DefaultBlockChunkSize != blockdiff.DefaultChunkSize {
+		t.Errorf("repo.DefaultBlockChunkSize %d, blockdiff.DefaultChunkSize %d", repo.DefaultBlockChunkSize, blockdiff.DefaultChunkSize)
 	}
 }

@@ -4,7 +4,7 @@
 //
 // Layout:
 //
-//	REPO/lvback-repository.json       marker (format, version, id)
+//	REPO/lvback-repository.json       marker (format, version, id, block chunk size)
 //	REPO/lock                         flock(2) lock held by a running backup
 //	REPO/backups/NAME/ID/tree/        the browsable copy of the volume
 //	REPO/backups/NAME/ID/manifest.zst one record per entry (package manifest)
@@ -41,17 +41,33 @@ const (
 // ErrNotRepo reports a directory that is not an lvback repository.
 var ErrNotRepo = errors.New("not an lvback repository")
 
+// DefaultBlockChunkSize is the block-mode chunk size of a repository
+// created without one (and of markers written before the setting
+// existed). Package blockdiff explains the choice; the engine's tests
+// check that the two agree.
+const DefaultBlockChunkSize = 2 << 20
+
 // Repo is an opened repository rooted at Root (an absolute path).
 type Repo struct {
 	Root string
 	ID   string // random identity written at creation
+	// BlockChunkSize is the chunk size of every block-mode backup in the
+	// repository, fixed at creation: chunks of different sizes never
+	// deduplicate.
+	BlockChunkSize int
+}
+
+// Settings are the choices fixed when a repository is created.
+type Settings struct {
+	BlockChunkSize int // 0 means DefaultBlockChunkSize
 }
 
 type marker struct {
-	Format  string    `json:"format"`
-	Version int       `json:"version"`
-	ID      string    `json:"id"`
-	Created time.Time `json:"created"`
+	Format         string    `json:"format"`
+	Version        int       `json:"version"`
+	ID             string    `json:"id"`
+	Created        time.Time `json:"created"`
+	BlockChunkSize int       `json:"block_chunk_size,omitempty"`
 }
 
 // Open opens an existing repository; a directory without a valid marker is
@@ -87,16 +103,38 @@ func Open(path string) (*Repo, error) {
 	if m.Version != formatVersion {
 		return nil, fmt.Errorf("%s: repository format version %d, this lvback reads %d", abs, m.Version, formatVersion)
 	}
-	return &Repo{Root: abs, ID: m.ID}, nil
+	if m.BlockChunkSize < 0 {
+		return nil, fmt.Errorf("%s: %w (bad block_chunk_size %d in %s)", abs, ErrNotRepo, m.BlockChunkSize, MarkerFile)
+	}
+	if m.BlockChunkSize == 0 {
+		m.BlockChunkSize = DefaultBlockChunkSize
+	}
+	return &Repo{Root: abs, ID: m.ID, BlockChunkSize: m.BlockChunkSize}, nil
 }
 
-// OpenOrCreate opens the repository at path, creating it when path does
-// not exist or is an empty directory (lost+found alone counts as empty). A non-empty directory without a
-// marker is refused with ErrNotRepo and left untouched.
+// OpenOrCreate opens the repository at path, creating it with default
+// settings when path does not exist or is an empty directory (lost+found
+// alone counts as empty). A non-empty directory without a marker is
+// refused with ErrNotRepo and left untouched.
 func OpenOrCreate(path string) (*Repo, error) {
 	r, err := Open(path)
 	if err == nil || !errors.Is(err, ErrNotRepo) {
 		return r, err
+	}
+	return Create(path, Settings{})
+}
+
+// Create creates a repository with settings s at path, which must not
+// exist or be an empty directory; an existing repository is refused.
+func Create(path string, s Settings) (*Repo, error) {
+	if s.BlockChunkSize < 0 {
+		return nil, fmt.Errorf("create repository: block chunk size %d", s.BlockChunkSize)
+	}
+	if s.BlockChunkSize == 0 {
+		s.BlockChunkSize = DefaultBlockChunkSize
+	}
+	if _, err := Open(path); err == nil {
+		return nil, fmt.Errorf("%s: already an lvback repository", path)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -114,7 +152,8 @@ func OpenOrCreate(path string) (*Repo, error) {
 	}
 	var id [16]byte
 	_, _ = rand.Read(id[:])
-	m := marker{Format: markerFormat, Version: formatVersion, ID: hex.EncodeToString(id[:]), Created: time.Now().UTC()}
+	m := marker{Format: markerFormat, Version: formatVersion, ID: hex.EncodeToString(id[:]), Created: time.Now().UTC(),
+		BlockChunkSize: s.BlockChunkSize}
 	if err := writeJSON(filepath.Join(abs, MarkerFile), m); err != nil {
 		return nil, fmt.Errorf("create repository: %w", err)
 	}

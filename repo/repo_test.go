@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -160,5 +161,37 @@ func TestRefusesWritableMarker(t *testing.T) {
 	os.Chmod(filepath.Join(dir, MarkerFile), 0o644)
 	if _, err := Open(dir); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Create records the block chunk size; a marker without one (written
+// before the setting existed) means the default; Create refuses an
+// existing repository.
+func TestCreateSettings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "r")
+	r, err := Create(dir, Settings{BlockChunkSize: 1 << 20})
+	if err != nil || r.BlockChunkSize != 1<<20 {
+		t.Fatalf("Create: %v, chunk size %d", err, r.BlockChunkSize)
+	}
+	if r, err = Open(dir); err != nil || r.BlockChunkSize != 1<<20 {
+		t.Fatalf("Open: %v, chunk size %d", err, r.BlockChunkSize)
+	}
+	if _, err := Create(dir, Settings{}); err == nil || !strings.Contains(err.Error(), "already") {
+		t.Errorf("Create over a repository: %v", err)
+	}
+	marker := filepath.Join(dir, MarkerFile)
+	old := `{"format": "lvback-repository", "version": 1, "id": "00ff"}`
+	if err := os.WriteFile(marker, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = Open(dir); err != nil || r.BlockChunkSize != DefaultBlockChunkSize {
+		t.Errorf("Open of an older marker: %v, chunk size %d", err, r.BlockChunkSize)
+	}
+	bad := `{"format": "lvback-repository", "version": 1, "id": "00ff", "block_chunk_size": -5}`
+	if err := os.WriteFile(marker, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = Open(dir); !errors.Is(err, ErrNotRepo) {
+		t.Errorf("Open with a negative chunk size: %v", err)
 	}
 }

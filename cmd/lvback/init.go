@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvback/lvback/blockdiff"
+	"github.com/lvback/lvback/engine"
+)
+
+func initCmd(g *globals) *cobra.Command {
+	var repoPath, chunk string
+	cmd := &cobra.Command{
+		Use:   "init --repo REPO [--chunk-size 2M]",
+		Short: "Create a repository with chosen settings (backup creates one with the defaults)",
+		Long: "Create an empty repository (mode 0700). --chunk-size fixes the chunk size of every\n" +
+			"block-mode backup in it: 64K to 64M, a multiple of 4K, in LVM's binary units (2M is\n" +
+			"2 MiB, the default). Smaller chunks store less per small change, larger ones mean\n" +
+			"fewer files; chunks of different sizes never deduplicate, so it cannot change later.\n\n" + exitHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if repoPath == "" {
+				return usagef("init needs --repo")
+			}
+			size := 0
+			if chunk != "" {
+				n, err := parseBinarySize(chunk)
+				if err != nil {
+					return usagef("--chunk-size: %v", err)
+				}
+				size = int(n)
+				if err := blockdiff.CheckChunkSize(size); err != nil {
+					return usagef("--chunk-size %s: %v", chunk, err)
+				}
+			}
+			r, err := engine.Init(repoPath, size)
+			if err != nil {
+				return err
+			}
+			if !g.quiet {
+				fmt.Fprintf(g.stdout, "created repository %s (block chunk size %s)\n", r.Root, humanBytes(int64(r.BlockChunkSize)))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&repoPath, "repo", "", "repository directory (must not exist or be empty)")
+	cmd.Flags().StringVar(&chunk, "chunk-size", "", "block-mode chunk size, e.g. 1M, 2M (default), 4M")
+	return cmd
+}
+
+// parseBinarySize parses a size the way LVM does: a number of bytes, or a
+// number followed by K, M or G (upper or lower case, optionally "iB"),
+// each a power of 1024.
+func parseBinarySize(s string) (int64, error) {
+	num := strings.TrimSuffix(strings.TrimSuffix(s, "iB"), "B")
+	shift := 0
+	if n := len(num); n > 0 {
+		switch num[n-1] {
+		case 'k', 'K':
+			shift = 10
+		case 'm', 'M':
+			shift = 20
+		case 'g', 'G':
+			shift = 30
+		}
+		if shift > 0 {
+			num = num[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || v <= 0 || v > 1<<40>>shift {
+		return 0, fmt.Errorf("size %q: want a positive number of bytes, or one with K, M or G", s)
+	}
+	return v << shift, nil
+}
