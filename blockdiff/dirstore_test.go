@@ -23,9 +23,18 @@ func TestDirStore(t *testing.T) {
 		t.Errorf("Stat of a missing chunk: %v", err)
 	}
 	must(t, s.Put(ctx, a, []byte("stored a")))
+	// Written, not yet durable: only a temporary file, invisible.
 	final, temp := chunkFiles(t, dir)
+	if len(final) != 0 || len(temp) != 1 {
+		t.Errorf("after Put: final %v, temp %v; want one temporary file", final, temp)
+	}
+	if _, err := s.Stat(ctx, a); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Stat before Sync: %v", err)
+	}
+	must(t, s.Sync(ctx))
+	final, temp = chunkFiles(t, dir)
 	if want := filepath.Join(dir, a.String()[:2], a.String()); !slices.Equal(final, []string{want}) || len(temp) != 0 {
-		t.Errorf("after Put: final %v, temp %v; want %s", final, temp, want)
+		t.Errorf("after Sync: final %v, temp %v; want %s", final, temp, want)
 	}
 	if n, err := s.Stat(ctx, a); err != nil || n != 8 {
 		t.Errorf("Stat = %d, %v", n, err)
@@ -93,6 +102,7 @@ func TestDirStoreRemoveTemp(t *testing.T) {
 	}
 	a := sumID([]byte("a"))
 	must(t, s.Put(ctx, a, []byte("x")))
+	must(t, s.Sync(ctx))
 	stale := filepath.Join(dir, a.String()[:2], "."+a.String()+".999.tmp")
 	must(t, os.WriteFile(stale, []byte("half"), 0o600))
 	if ids := listIDs(t, s); !slices.Equal(ids, []ID{a}) {
@@ -159,5 +169,40 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Discard removes what Put wrote since the last Sync, and nothing else.
+func TestDirStoreDiscard(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenDirStore(dir)
+	must(t, err)
+	a, b := sumID([]byte("a")), sumID([]byte("b"))
+	must(t, s.Put(ctx, a, []byte("kept")))
+	must(t, s.Sync(ctx))
+	must(t, s.Put(ctx, b, []byte("dropped")))
+	s.Discard()
+	must(t, s.Sync(ctx))
+	if final, temp := chunkFiles(t, dir); len(final) != 1 || len(temp) != 0 {
+		t.Errorf("after Discard: final %v, temp %v; want only %s", final, temp, a)
+	}
+	if _, err := s.Stat(ctx, b); !errors.Is(err, ErrNotFound) {
+		t.Errorf("discarded chunk: %v", err)
+	}
+}
+
+// Every syncBatch chunks Put makes the written ones durable and visible
+// itself, so the pending list stays bounded.
+func TestDirStoreSyncBatch(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := OpenDirStore(dir)
+	must(t, err)
+	for i := range syncBatch + 1 {
+		must(t, s.Put(ctx, sumID([]byte{byte(i), byte(i >> 8)}), []byte("x")))
+	}
+	if final, temp := chunkFiles(t, dir); len(final) != syncBatch || len(temp) != 1 {
+		t.Errorf("after %d Puts: %d final, %d temporary; want %d and 1", syncBatch+1, len(final), len(temp), syncBatch)
 	}
 }

@@ -17,7 +17,8 @@ type ChunkStore interface {
 	// Put stores data under id unless the store holds id already, in which
 	// case it leaves the stored data untouched and returns nil: a chunk is
 	// never rewritten. A chunk is never visible under id half-written. It
-	// may become durable only at the next Sync. Put does not keep data.
+	// may become durable, and visible to Get, Stat and List, only at the
+	// next Sync. Put does not keep data.
 	Put(ctx context.Context, id ID, data []byte) error
 	// Get returns the data stored under id, or an error wrapping
 	// ErrNotFound.

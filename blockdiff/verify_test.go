@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,8 +113,9 @@ func checkRestoreFails(t *testing.T, idx *Index, store ChunkStore, src string, d
 	dir := t.TempDir()
 	err := Restore(context.Background(), idx, store, filepath.Join(dir, "img"), RestoreOptions{})
 	var p Problem
-	if !errors.As(err, &p) || p.Chunk != damaged[0] {
-		t.Errorf("restore error %v, want a problem with chunk %d", err, damaged[0])
+	// Workers fetch in parallel: any damaged chunk may be the one found.
+	if !errors.As(err, &p) || !slices.Contains(damaged, p.Chunk) {
+		t.Errorf("restore error %v, want a problem with one of chunks %v", err, damaged)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("failed restore left %v", ents)

@@ -86,6 +86,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	}
 	_, st, err := blockdiff.Backup(ctx, o.Source, store, p.IndexPath(), opts)
 	if err != nil {
+		store.Discard()
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
 	if o.BeforeCommit != nil {
