@@ -259,4 +259,3 @@ func (s *DirStore) Sync(ctx context.Context) error {
 	}
 	return nil
 }
-
