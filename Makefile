@@ -33,12 +33,17 @@ fuzz-short: ## run every fuzz target for FUZZTIME (10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzParseReport$$' -fuzztime=$(FUZZTIME) ./lvm
 	$(GO) test -run='^$$' -fuzz='^FuzzIndex$$' -fuzztime=$(FUZZTIME) ./blockdiff
 
+.PHONY: test-scale
+test-scale: ## back up, change 1%, back up, verify and prune a generated 1,000,000-file tree; prints wall time and peak RSS (< 300 MB) of each (~10 min, not part of make test)
+	LVBACK_SCALE=1 $(GO) test -count=1 -timeout 60m -v ./test/scale
+
 .PHONY: test-vm
 test-vm: ## boot a qemu VM with real LVM and run test/vm's scenarios (root installs the packages; see test/vm/deps.sh)
 	LVBACK_VM=1 $(GO) test -count=1 -timeout 20m -v ./test/vm
 
-bench: build ## benchmarks of the Go packages
-	$(GO) test -run='^$$' -bench=. -benchtime=3x ./fileops ./manifest ./walker
+BENCHFLAGS ?=
+bench: ## lvback vs rsync, cp and dd on generated data, table + bench/results/*.json (~10 min; root for loop mounts and block mode; BENCHFLAGS="-files 2000 -image-mib 64 -reps 1" for a quick look)
+	$(GO) run ./bench $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

@@ -41,6 +41,10 @@ type BackupOptions struct {
 	// Log receives warnings (skipped entries, an unreadable previous
 	// manifest); nil discards them.
 	Log *slog.Logger `json:"-"`
+
+	// beforeOpen, when set, is called by a worker just before it opens a
+	// source file (relative path): tests change the source at that moment.
+	beforeOpen func(rel string)
 }
 
 // Result describes a finished backup.

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/manifest"
 	"github.com/lvback/lvback/walker"
 )
@@ -56,12 +57,22 @@ func typeOf(mode uint32) manifest.Type {
 // and without touching its atime, and refuses it if it is no longer the
 // regular file with the inode the walk saw.
 func openSource(path string, ino uint64) (*os.File, error) {
-	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	fd, err := unix.Open(path, flags|unix.O_NOATIME, 0)
-	if err == unix.EPERM { // O_NOATIME needs ownership or CAP_FOWNER
-		fd, err = unix.Open(path, flags, 0)
-	}
+	name, release, err := fileops.ShortPath(path)
 	if err != nil {
+		return nil, err
+	}
+	defer release()
+	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Open(name, flags|unix.O_NOATIME, 0)
+	if err == unix.EPERM { // O_NOATIME needs ownership or CAP_FOWNER
+		fd, err = unix.Open(name, flags, 0)
+	}
+	switch {
+	case err == unix.ENOENT:
+		return nil, fmt.Errorf("%s: vanished during the backup: %w", path, err)
+	case err == unix.ELOOP: // O_NOFOLLOW met a symlink
+		return nil, fmt.Errorf("%s: replaced by a symlink during the backup", path)
+	case err != nil:
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	var st unix.Stat_t
@@ -74,4 +85,30 @@ func openSource(path string, ino uint64) (*os.File, error) {
 		return nil, fmt.Errorf("%s: replaced during the backup", path)
 	}
 	return os.NewFile(uintptr(fd), path), nil
+}
+
+// contentStamp is what betrays a write to a file: its size, mtime and
+// ctime.
+type contentStamp struct{ size, mtime, ctime int64 }
+
+// stampOf returns the open file's current content stamp.
+func stampOf(f *os.File) (contentStamp, error) {
+	st, err := statOf(f)
+	return stampFrom(st), err
+}
+
+func stampFrom(st *unix.Stat_t) contentStamp {
+	if st == nil {
+		return contentStamp{}
+	}
+	return contentStamp{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+}
+
+// statOf fstats an open file.
+func statOf(f *os.File) (*unix.Stat_t, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return nil, &os.PathError{Op: "fstat", Path: f.Name(), Err: err}
+	}
+	return &st, nil
 }

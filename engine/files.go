@@ -97,27 +97,33 @@ func send[T any](ctx context.Context, ch chan<- T, v T) error {
 // makeNonFile creates a directory (metadata comes later), symlink or
 // special file in the new tree.
 func (r *run) makeNonFile(e *manifest.Entry) error {
-	dst := r.target(e.Path)
 	switch e.Type {
 	case manifest.TypeDir:
 		r.st.dirs.Add(1)
 		r.dirs = append(r.dirs, e)
-		if e.Path == "" {
-			return nil
-		}
-		return os.Mkdir(dst, 0o700)
 	case manifest.TypeSymlink:
 		r.st.symlinks.Add(1)
-		if err := os.Symlink(e.Target, dst); err != nil {
-			return err
-		}
 	default:
 		r.st.specials.Add(1)
-		if err := fileops.MakeNode(dst, e); err != nil {
+	}
+	if e.Path == "" {
+		return nil
+	}
+	return fileops.OnPath(r.target(e.Path), func(dst string) error {
+		var err error
+		switch e.Type {
+		case manifest.TypeDir:
+			return os.Mkdir(dst, 0o700)
+		case manifest.TypeSymlink:
+			err = os.Symlink(e.Target, dst)
+		default:
+			err = fileops.MakeNode(dst, e)
+		}
+		if err != nil {
 			return err
 		}
-	}
-	return r.applyMeta(dst, e)
+		return r.applyMetaAt(dst, e)
+	})
 }
 
 // work runs file jobs until jobs closes. A skipped file is recorded and
@@ -167,6 +173,9 @@ func (r *run) doFile(ctx context.Context, j *fileJob) error {
 		return r.linkPrev(ctx, e, j.prev.Hash)
 	case actHashThenLink, actHashThenClone:
 		same, err := r.sameContent(ctx, e, j.prev.Hash)
+		if errors.Is(err, fileops.ErrSizeChanged) {
+			return r.copySource(ctx, e) // changed meanwhile: the copy reads it again
+		}
 		if err != nil {
 			return err
 		}
@@ -193,8 +202,9 @@ func (r *run) linkToLeader(ctx context.Context, j *fileJob) error {
 		return fmt.Errorf("hard link to %s, which was skipped", j.leader.e.Path)
 	}
 	e := j.p.e
-	e.Hash = j.leader.e.Hash
-	err := os.Link(r.target(j.leader.e.Path), r.target(e.Path))
+	// One inode: the leader's record is the latest (it may have been re-read).
+	e.Hash, e.Size, e.Mtime = j.leader.e.Hash, j.leader.e.Size, j.leader.e.Mtime
+	err := link(r.target(j.leader.e.Path), r.target(e.Path))
 	if errors.Is(err, errTooMany) {
 		e.LinkTo = "" // the file system's link limit: a copy keeps the data
 		return r.copySource(ctx, e)
@@ -205,7 +215,7 @@ func (r *run) linkToLeader(ctx context.Context, j *fileJob) error {
 // linkPrev shares the previous backup's inode for an unchanged file. When
 // the inode is at the link limit (EMLINK) or missing, it copies instead.
 func (r *run) linkPrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
-	err := os.Link(r.prevPath(e.Path), r.target(e.Path))
+	err := link(r.prevPath(e.Path), r.target(e.Path))
 	if errors.Is(err, errTooMany) || errors.Is(err, os.ErrNotExist) {
 		return r.copySource(ctx, e)
 	}
@@ -225,7 +235,9 @@ func (r *run) clonePrev(ctx context.Context, e *manifest.Entry, hash [32]byte) e
 		return r.copySource(ctx, e)
 	}
 	dst := r.target(e.Path)
-	err := fileops.Reflink(dst, r.prevPath(e.Path))
+	err := fileops.OnPath(dst, func(dst string) error {
+		return fileops.OnPath(r.prevPath(e.Path), func(prev string) error { return fileops.Reflink(dst, prev) })
+	})
 	if errors.Is(err, fileops.ErrNoReflink) {
 		r.noReflink.Store(true)
 		return r.copySource(ctx, e)
@@ -240,7 +252,7 @@ func (r *run) clonePrev(ctx context.Context, e *manifest.Entry, hash [32]byte) e
 
 // sameContent hashes the source file and compares it with want.
 func (r *run) sameContent(ctx context.Context, e *manifest.Entry, want [32]byte) (bool, error) {
-	f, err := openSource(r.source(e.Path), e.Inode)
+	f, err := r.openSource(e)
 	if err != nil {
 		return false, err
 	}
@@ -253,25 +265,104 @@ func (r *run) sameContent(ctx context.Context, e *manifest.Entry, want [32]byte)
 }
 
 // copySource copies the source file into the new tree, hashing it in the
-// same pass, and applies its metadata.
+// same pass, and applies its metadata. A file that changed while it was
+// read (its size, mtime or ctime differ afterwards, or its length did not
+// match) may hold a torn mix of old and new data: it is read once more,
+// recording the size, mtime, mode, owner and xattrs it had when that second
+// read began (the walk's ctime stays, so the next backup looks at the file
+// again). A file that changes during the second read too is skipped with
+// errChanged.
 func (r *run) copySource(ctx context.Context, e *manifest.Entry) error {
-	f, err := openSource(r.source(e.Path), e.Inode)
+	err := r.copyOnce(ctx, e, false)
+	if errors.Is(err, errChanged) || errors.Is(err, fileops.ErrSizeChanged) {
+		r.o.Log.Info("file changed while it was read; reading it again", "path", e.Path)
+		err = r.copyOnce(ctx, e, true)
+	}
+	return err
+}
+
+// errChanged reports a source file that changed while it was read.
+var errChanged = errors.New("changed while it was read")
+
+// copyOnce is one attempt of copySource. With again set, e's metadata is
+// first refreshed from the open file (restat).
+func (r *run) copyOnce(ctx context.Context, e *manifest.Entry, again bool) error {
+	f, err := r.openSource(e)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	h, n, err := fileops.CopyFileMeta(ctx, r.target(e.Path), f, e)
+	was := contentStamp{size: e.Size, mtime: e.Mtime, ctime: e.Ctime}
+	if again {
+		if was, err = r.restat(f, e); err != nil {
+			return err
+		}
+	}
+	dst := r.target(e.Path)
+	var h [32]byte
+	var n int64
+	err = fileops.OnPath(dst, func(dst string) (err error) {
+		h, n, err = fileops.CopyFileMeta(ctx, dst, f, e)
+		return err
+	})
+	denied := err
 	if errors.Is(err, fileops.ErrNotPermitted) {
-		r.errs.add(e.Path, err) // copied; an owner or attribute could not be set
-		err = nil
+		err = nil // copied; an owner or attribute could not be set
 	}
 	if err != nil {
 		return err
+	}
+	now, err := stampOf(f)
+	if err == nil && now != was {
+		err = fmt.Errorf("%s: %w (size %d, mtime %d when it was opened; %d, %d now)",
+			r.source(e.Path), errChanged, was.size, was.mtime, now.size, now.mtime)
+	}
+	if err != nil {
+		_ = fileops.OnPath(dst, os.Remove)
+		return err
+	}
+	if denied != nil {
+		r.errs.add(e.Path, denied)
 	}
 	e.Hash = h
 	r.st.copied.Add(1)
 	r.st.added.Add(n)
 	return nil
+}
+
+// restat refreshes e from the open file before it is read again, and
+// returns its content stamp.
+func (r *run) restat(f *os.File, e *manifest.Entry) (contentStamp, error) {
+	st, err := statOf(f)
+	if err != nil {
+		return contentStamp{}, err
+	}
+	var xs []manifest.Xattr
+	err = fileops.OnPath(r.source(e.Path), func(p string) (err error) {
+		xs, err = fileops.ListXattrs(p)
+		return err
+	})
+	if err != nil {
+		return contentStamp{}, fmt.Errorf("read xattrs: %w", err)
+	}
+	e.Size, e.Mtime, e.Mode, e.UID, e.GID, e.Xattrs = st.Size, st.Mtim.Nano(), st.Mode&0o7777, st.Uid, st.Gid, xs
+	return stampFrom(st), nil
+}
+
+// openSource opens e's source file for reading (see openSource), first
+// running the test hook BackupOptions.beforeOpen.
+func (r *run) openSource(e *manifest.Entry) (*os.File, error) {
+	if r.o.beforeOpen != nil {
+		r.o.beforeOpen(e.Path)
+	}
+	return openSource(r.source(e.Path), e.Inode)
+}
+
+// link makes newpath a hard link to oldpath, whatever their lengths.
+func link(oldpath, newpath string) error {
+	return fileops.OnPath(oldpath, func(o string) error {
+		return fileops.OnPath(newpath, func(n string) error { return os.Link(o, n) })
+	})
 }
 
 func (r *run) prevPath(rel string) string {

@@ -51,6 +51,17 @@ var ErrRestoreIncomplete = errors.New("restore finished with errors")
 // (every directory is resolved with openat2 RESOLVE_BENEATH and
 // RESOLVE_NO_SYMLINKS) and never writes outside Target. File contents are
 // checked against their BLAKE3 hash as they are copied.
+//
+// A file-mode restore is never silently partial: Target holds the file
+// RestoreMarker from before the first entry is written until every entry
+// was written and synced to disk, so a restore that failed, was cancelled
+// or was killed leaves it behind (entries that were restored with errors,
+// which the returned error counts, do not keep it). Removing the marker
+// changes the target directory's mtime, so that one is set again after it:
+// a kill in between leaves everything restored but that mtime. A target
+// holding the marker counts as non-empty: restoring into it again needs
+// Force. A block-mode restore to a file writes a temporary file and renames
+// it into place only when complete.
 func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs()
@@ -87,6 +98,9 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		return nil, err
 	}
 	defer mr.Close()
+	if err := root.markIncomplete(b.Name + "/" + b.ID); err != nil {
+		return nil, err
+	}
 	o.Progress.expect(b.Info.Size)
 	rs := &restorer{progress: o.Progress, root: root, tree: b.TreePath(), sub: sub, force: o.Force, log: o.Log,
 		dirs: map[string]bool{}}
@@ -94,6 +108,9 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	err = rs.run(ctx, mr.Next, o.Jobs)
 	res.Entries, res.Bytes, res.Errors = rs.entries.Load(), rs.bytes.Load(), rs.errCount.Load()
 	if err != nil {
+		return res, err // the marker stays: the target is incomplete
+	}
+	if err := root.markComplete(rs.rootEntry()); err != nil {
 		return res, err
 	}
 	if res.Errors > 0 {
@@ -148,6 +165,9 @@ func prepareTarget(target string, force bool) error {
 		return err
 	}
 	defer f.Close()
+	if hasRestoreMarker(target) {
+		return fmt.Errorf("restore target %s holds an interrupted restore (%s); use --force to restore into it again", target, RestoreMarker)
+	}
 	if _, err := f.Readdirnames(1); !errors.Is(err, io.EOF) {
 		return fmt.Errorf("restore target %s is not empty (use --force to restore into it)", target)
 	}
@@ -171,6 +191,14 @@ type restorer struct {
 	entries, bytes, errCount atomic.Int64
 	errMu                    sync.Mutex // guards firstErr
 	firstErr                 string
+}
+
+// rootEntry returns the manifest entry of the target directory itself.
+func (rs *restorer) rootEntry() *manifest.Entry {
+	if len(rs.dirMeta) > 0 && rs.dirMeta[0].Path == "" {
+		return rs.dirMeta[0]
+	}
+	return nil
 }
 
 // selected reports whether p is wanted for the --path subset: the subset
@@ -197,7 +225,9 @@ func (rs *restorer) run(ctx context.Context, next func() (*manifest.Entry, error
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
 	err := rs.walk(gctx, g, next)
-	if werr := g.Wait(); err == nil {
+	// A worker's failure cancels gctx, so the walk then stops with
+	// context.Canceled: report the worker's error instead.
+	if werr := g.Wait(); werr != nil && (err == nil || errors.Is(err, context.Canceled)) {
 		err = werr
 	}
 	if err != nil {
@@ -235,6 +265,10 @@ func (rs *restorer) walk(ctx context.Context, g *errgroup.Group, next func() (*m
 		}
 		first = false
 		if !rs.selected(e.Path) {
+			continue
+		}
+		if e.Path == RestoreMarker || strings.HasPrefix(e.Path, RestoreMarker+"/") {
+			rs.log.Warn("not restoring a restore marker the backup holds", "path", e.Path)
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -305,7 +339,11 @@ func (rs *restorer) restoreEntry(ctx context.Context, g *errgroup.Group, e *mani
 // restoreFile copies one file's content from the backup tree, checks its
 // hash and applies its metadata. It runs on a worker goroutine.
 func (rs *restorer) restoreFile(ctx context.Context, e *manifest.Entry) error {
-	src, err := os.OpenFile(filepath.Join(rs.tree, filepath.FromSlash(e.Path)), os.O_RDONLY|syscallNoFollow, 0)
+	var src *os.File
+	err := fileops.OnPath(rs.tree+"/"+e.Path, func(p string) (err error) {
+		src, err = os.OpenFile(p, os.O_RDONLY|syscallNoFollow, 0)
+		return err
+	})
 	if err != nil {
 		rs.fail(e.Path, err)
 		return nil

@@ -17,8 +17,9 @@ const syscallNoFollow = unix.O_NOFOLLOW
 
 // rootDir is a restore target. Every operation resolves the entry's parent
 // directory beneath the target with openat2(RESOLVE_BENEATH |
-// RESOLVE_NO_SYMLINKS), so no symlink, planted or restored, is followed and
-// nothing outside the target is reached; the final component is handled
+// RESOLVE_NO_SYMLINKS) (fileops.OpenBeneath: paths of any length), so no
+// symlink, planted or restored, is followed and nothing outside the target
+// is reached; the final component is handled
 // with *at calls or through /proc/self/fd, never following a symlink.
 type rootDir struct {
 	fd   int
@@ -45,11 +46,7 @@ func (r *rootDir) parent(rel string) (dirfd int, name string, err error) {
 	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
 		dir, name = rel[:i], rel[i+1:]
 	}
-	how := unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	}
-	fd, err := unix.Openat2(r.fd, dir, &how)
+	fd, err := fileops.OpenBeneath(r.fd, dir, unix.O_PATH)
 	if err != nil {
 		return -1, "", fmt.Errorf("open %s beneath the target without symlinks: %w", dir, err)
 	}

@@ -179,6 +179,11 @@ func (r *run) finishDirs() error {
 // applyMeta applies e's metadata; a permission failure (not root) is a
 // recorded skip of that detail, anything else is fatal.
 func (r *run) applyMeta(path string, e *manifest.Entry) error {
+	return fileops.OnPath(path, func(p string) error { return r.applyMetaAt(p, e) })
+}
+
+// applyMetaAt is applyMeta for a path the kernel accepts (see fileops.OnPath).
+func (r *run) applyMetaAt(path string, e *manifest.Entry) error {
 	err := fileops.ApplyMeta(path, e)
 	if errors.Is(err, fileops.ErrNotPermitted) {
 		r.errs.add(e.Path, err)

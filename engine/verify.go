@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -90,7 +89,8 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 		total += b.Info.Size
 	}
 	o.Progress.expect(total)
-	v := &verifier{progress: o.Progress, jobs: o.Jobs, hashes: make(map[devIno]hashResult), problems: []Problem{}}
+	v := &verifier{progress: o.Progress, jobs: o.Jobs, hashed: make(map[devIno]hashKey),
+		failed: make(map[devIno]string), problems: []Problem{}}
 	rep := &VerifyReport{Backups: []string{}, Problems: []Problem{}}
 	for i := range backups {
 		b := &backups[i]
@@ -148,19 +148,15 @@ func chooseBackups(r *repo.Repo, name, id string) ([]repo.Backup, error) {
 	return out, nil
 }
 
-type hashResult struct {
-	sum [32]byte
-	err error
-}
-
 // verifier holds state shared by the backups of one Verify call.
 type verifier struct {
 	jobs     int
 	progress *Progress
 
-	mu       sync.Mutex // guards everything below
-	hashes   map[devIno]hashResult
-	corrupt  map[devIno][]int // inode -> indexes into problems
+	mu       sync.Mutex         // guards everything below
+	hashed   map[devIno]hashKey // inodes hashed in this call: their content's key
+	failed   map[devIno]string  // inodes whose content could not be read: why
+	corrupt  map[devIno][]int   // inode -> indexes into problems
 	problems []Problem
 	entries  int64
 	bytes    int64
@@ -289,55 +285,11 @@ func (c *treeCheck) visit(we *walker.Entry) error {
 // checkLink checks that a hard link still shares its group's inode.
 func (c *treeCheck) checkLink(e *manifest.Entry, we *walker.Entry) {
 	var st unix.Stat_t
-	err := unix.Lstat(c.b.TreePath()+"/"+e.LinkTo, &st)
+	err := fileops.OnPath(c.b.TreePath()+"/"+e.LinkTo, func(p string) error { return unix.Lstat(p, &st) })
 	if err != nil || st.Ino != we.Stat.Ino || st.Dev != we.Stat.Dev {
 		c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "metadata",
 			Detail: "no longer a hard link to " + e.LinkTo})
 	}
-}
-
-// checkContent hashes the file (once per inode per Verify call) and
-// compares it with the manifest. It runs on a worker goroutine.
-func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
-	c.v.mu.Lock()
-	res, ok := c.v.hashes[key]
-	c.v.mu.Unlock()
-	if !ok {
-		res = hashTreeFile(c.ctx, path, e.Size)
-		c.v.mu.Lock()
-		c.v.hashes[key] = res
-		c.v.bytes += e.Size
-		c.v.mu.Unlock()
-	}
-	if c.v.progress != nil {
-		c.v.progress.Bytes.Add(e.Size)
-	}
-	detail := ""
-	switch {
-	case res.err != nil:
-		detail = res.err.Error()
-	case res.sum != e.Hash:
-		detail = fmt.Sprintf("content hash %x, manifest says %x", res.sum[:8], e.Hash[:8])
-	default:
-		return
-	}
-	i := c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "corrupt", Detail: detail})
-	c.v.mu.Lock()
-	if c.v.corrupt == nil {
-		c.v.corrupt = make(map[devIno][]int)
-	}
-	c.v.corrupt[key] = append(c.v.corrupt[key], i)
-	c.v.mu.Unlock()
-}
-
-func hashTreeFile(ctx context.Context, path string, size int64) hashResult {
-	f, err := os.Open(path)
-	if err != nil {
-		return hashResult{err: err}
-	}
-	defer f.Close()
-	sum, err := fileops.HashFile(ctx, f, size)
-	return hashResult{sum: sum, err: err}
 }
 
 // metaDiff describes how the tree's entry differs from the manifest's

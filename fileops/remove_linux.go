@@ -103,7 +103,7 @@ func (d *rmDir) release() error {
 		if d.pending.Add(-1) > 0 {
 			return nil
 		}
-		if err := ignoreNotExist(unix.Rmdir(d.path)); err != nil {
+		if err := ignoreNotExist(OnPath(d.path, unix.Rmdir)); err != nil {
 			return &os.PathError{Op: "rmdir", Path: d.path, Err: err}
 		}
 	}
@@ -156,7 +156,12 @@ func (q *dirQueue) finished(err error) {
 
 // openForRemoval opens the directory dir without following a symlink and
 // makes it u+rwx, so that its entries can be listed and removed without root.
-func openForRemoval(dir string) (*os.File, error) {
+func openForRemoval(path string) (*os.File, error) {
+	dir, release, err := ShortPath(path) // trees of any depth
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	const flags = os.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW
 	d, err := os.OpenFile(dir, flags, 0)
 	if errors.Is(err, fs.ErrPermission) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -16,8 +15,11 @@ import (
 // file descriptor (no path re-resolution, no symlink following) and reads
 // symlink targets and xattrs. Failures are kept in d.errs for emit.
 func (d *dirNode) load(w *walk) {
-	fd, err := openBeneath(w.rootFD, d.path)
+	// Beneath the root, in stretches (trees of any depth), never through a
+	// symlink: a tree changing under the walk cannot lead it elsewhere.
+	fd, err := fileops.OpenBeneath(w.rootFD, d.path, unix.O_RDONLY)
 	if errors.Is(err, unix.ENOENT) { // vanished since its parent was read
+		d.fail(d.path, fmt.Errorf("directory vanished before it was read: %w", err))
 		return
 	}
 	if err != nil {
@@ -41,44 +43,6 @@ func (d *dirNode) load(w *walk) {
 			d.children = append(d.children, e)
 		}
 	}
-}
-
-// openBeneath opens directory rel below the root descriptor without
-// following any symlink on the way (openat2 RESOLVE_NO_SYMLINKS, so a tree
-// changing under the walk cannot lead it elsewhere). Paths longer than the
-// kernel's PATH_MAX are opened in steps, so trees of any depth can be walked.
-func openBeneath(rootFD int, rel string) (int, error) {
-	const step = 3000 // bytes of path per openat2, well below PATH_MAX (4096)
-	how := unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	}
-	if rel == "" {
-		rel = "."
-	}
-	fd, owned := rootFD, false
-	for rel != "" {
-		part := rel
-		if len(part) > step {
-			cut := strings.LastIndexByte(part[:step], '/')
-			if cut <= 0 {
-				cut = strings.IndexByte(part, '/')
-			}
-			if cut > 0 {
-				part = part[:cut]
-			}
-		}
-		rel = strings.TrimPrefix(rel[len(part):], "/")
-		next, err := unix.Openat2(fd, part, &how)
-		if owned {
-			unix.Close(fd)
-		}
-		if err != nil {
-			return -1, err
-		}
-		fd, owned = next, true
-	}
-	return fd, nil
 }
 
 func (d *dirNode) child(dirfd int, name string, oneFS bool, rootDev uint64) *Entry {

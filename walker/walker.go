@@ -50,8 +50,9 @@ const maxAhead = 512
 // Walk reads root and calls fn once per entry, parent before children,
 // siblings in byte order of their names, all from one goroutine. An error
 // from fn, from reading root itself, or from OnError aborts the walk; a child
-// that vanished between readdir and lstat is silently left out. No goroutine
-// outlives the call.
+// that vanished between readdir and lstat is silently left out, a directory
+// that vanished after it was reported and before it was listed goes to
+// OnError. No goroutine outlives the call.
 func Walk(ctx context.Context, root string, opts Options, fn func(*Entry) error) error {
 	var st unix.Stat_t
 	if err := unix.Lstat(root, &st); err != nil {

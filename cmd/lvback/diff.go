@@ -25,6 +25,9 @@ func diffCmd(g *globals) *cobra.Command {
 			if repoPath == "" || name == "" {
 				return usagef("diff needs --repo and --name")
 			}
+			if err := checkName(name); err != nil {
+				return err
+			}
 			r, err := repo.Open(repoPath)
 			if err != nil {
 				return usageError{err}

@@ -37,6 +37,9 @@ func listCmd(g *globals) *cobra.Command {
 			if repoPath == "" {
 				return usagef("list needs --repo")
 			}
+			if err := checkName(name); err != nil {
+				return err
+			}
 			r, err := repo.Open(repoPath)
 			if err != nil {
 				return usageError{err}

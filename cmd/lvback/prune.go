@@ -29,6 +29,9 @@ func pruneCmd(g *globals) *cobra.Command {
 			if o.Repo == "" {
 				return usagef("prune needs --repo")
 			}
+			if err := checkName(o.Name); err != nil {
+				return err
+			}
 			if within != "" {
 				d, err := retention.ParseDuration(within)
 				if err != nil {

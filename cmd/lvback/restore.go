@@ -15,11 +15,16 @@ func restoreCmd(g *globals) *cobra.Command {
 		Short: "Write a backup (or part of it) back to a directory",
 		Long: "Write backup ID of NAME (\"latest\" for the newest) into DIR with all metadata.\n" +
 			"DIR must be empty unless --force. Contents are checked against the manifest's\n" +
-			"BLAKE3 hashes while they are copied.\n\n" + exitHelp,
+			"BLAKE3 hashes while they are copied. Until every entry is written and synced,\n" +
+			"DIR holds " + engine.RestoreMarker + ": a restore that failed or was killed\n" +
+			"leaves it there, and restoring into DIR again then needs --force.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Repo == "" || o.Name == "" || o.Target == "" {
 				return usagef("restore needs --repo, --name and --target")
+			}
+			if err := checkName(o.Name); err != nil {
+				return err
 			}
 			o.Log = g.logger()
 			var stop func()

@@ -130,5 +130,17 @@ func startProfile(path string) error {
 	return pprof.StartCPUProfile(f)
 }
 
+// checkName refuses a bad volume name as a usage error before anything is
+// read or written; "" (every name) passes.
+func checkName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := repo.ValidName(name); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
 // oneLine keeps an error message on one line (file names may hold newlines).
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", `\n`) }

@@ -29,6 +29,9 @@ func verifyCmd(g *globals) *cobra.Command {
 			if o.ID != "" && o.Name == "" {
 				return usagef("--id needs --name")
 			}
+			if err := checkName(o.Name); err != nil {
+				return err
+			}
 			if subset != "" {
 				pct, err := strconv.ParseFloat(strings.TrimSuffix(subset, "%"), 64)
 				if err != nil || pct <= 0 || pct > 100 {

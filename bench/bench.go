@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+// bench runs the cases and collects their rows. It is used from one
+// goroutine.
+type bench struct {
+	ctx     context.Context
+	o       options
+	lvback  string // binary under test
+	sc      *scratch
+	log     io.Writer // progress lines
+	rows    []*Row
+	skipped []string        // why a case or peer did not run
+	missing map[string]bool // peer programs not found
+}
+
+// step is one command a case times.
+type step struct {
+	tool string
+	argv []string
+	// dest is where the run writes: the allocated size of the inodes it
+	// creates there is its "written" figure. "" for runs that write nothing.
+	dest string
+	// sync adds a "tool +sync" row: the run followed by `sync -f` of the
+	// scratch file system, timed together (lvback syncs by itself).
+	sync bool
+	// evict lists paths dropped from the page cache before the run.
+	evict []string
+	// input is the byte count a rate (MB/s) is reported over; 0 for none.
+	input int64
+	// optional steps run only when the case is measured (cp -a in the
+	// full case is no baseline for anything that follows).
+	optional bool
+}
+
+// compare runs steps of one case on one data set in the given order in
+// repetitions 1, 3, ... (rep 0, 2, ...; lvback comes first) and reversed in
+// the others, each after a settle, and records a sample per step. A case not selected with -cases still runs its
+// non-optional steps, untimed, when later cases build on their results.
+func (b *bench) compare(cas string, d Dataset, rep int, steps []step) error {
+	measured := b.o.cases[cas]
+	if rep%2 == 1 {
+		steps = slices.Clone(steps)
+		slices.Reverse(steps)
+	}
+	var line []string
+	for _, s := range steps {
+		if !measured && s.optional {
+			continue
+		}
+		if measured {
+			if err := b.sc.settle(); err != nil {
+				return err
+			}
+			if err := evict(s.evict...); err != nil {
+				return err
+			}
+		}
+		start := time.Now()
+		sample, err := timeCmd(b.ctx, s.argv)
+		if err != nil {
+			return fmt.Errorf("%s, %s: %w", cas, d.Name, err)
+		}
+		if s.sync {
+			ss, err := timeCmd(b.ctx, []string{"sync", "-f", b.sc.dir})
+			if err != nil {
+				return err
+			}
+			sample.Sync = ss.Wall
+		}
+		if !measured {
+			continue
+		}
+		if s.dest != "" {
+			if sample.Written, err = writtenSince(s.dest, start); err != nil {
+				return fmt.Errorf("measuring what %s wrote: %w", s.tool, err)
+			}
+		}
+		b.record(cas, d.Name, s.tool, s.input, sample)
+		if s.sync {
+			ws := sample
+			ws.Wall += sample.Sync
+			b.record(cas, d.Name, s.tool+syncSuffix, s.input, ws)
+		}
+		line = append(line, fmt.Sprintf("%s %.2fs", s.tool, sample.Wall.Seconds()))
+	}
+	if measured {
+		fmt.Fprintf(b.log, "  %s, %s, rep %d: %s\n", cas, d.Name, rep+1, strings.Join(line, ", "))
+	}
+	return nil
+}
+
+// record adds a sample to the row of (cas, data, tool), made on first use;
+// rows keep the order they were first recorded in.
+func (b *bench) record(cas, data, tool string, input int64, s Sample) {
+	for _, r := range b.rows {
+		if r.Case == cas && r.Data == data && r.Tool == tool {
+			r.Samples = append(r.Samples, s)
+			return
+		}
+	}
+	b.rows = append(b.rows, &Row{Case: cas, Data: data, Tool: tool, Input: input, Samples: []Sample{s}})
+}
+
+// lv is an lvback command line, quiet.
+func (b *bench) lv(args ...string) []string {
+	return append([]string{b.lvback, "-q"}, args...)
+}
+
+// have reports whether a peer program is installed, and notes it once in
+// the skipped list when it is not.
+func (b *bench) have(prog, what string) bool {
+	if _, err := exec.LookPath(prog); err == nil {
+		return true
+	}
+	if !b.missing[prog] {
+		b.missing[prog] = true
+		b.skipped = append(b.skipped, fmt.Sprintf("%s not found: %s skipped", prog, what))
+	}
+	return false
+}
+
+// keep drops the steps whose program is missing.
+func (b *bench) keep(steps []step, what string) []step {
+	return slices.DeleteFunc(steps, func(s step) bool { return s.tool != toolLvback && !b.have(s.argv[0], what) })
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Row is one tool in one case on one data set: every repetition and the
+// figures the table shows.
+type Row struct {
+	Case    string   `json:"case"`
+	Data    string   `json:"data"`
+	Tool    string   `json:"tool"`
+	Samples []Sample `json:"samples"`
+	// Input is the byte count Rate is over (the image size); 0 for none.
+	Input int64 `json:"input_bytes,omitempty"`
+	// Wall and CPU are in seconds.
+	Wall    Summary `json:"wall_s"`
+	CPU     Summary `json:"cpu_s"`
+	MaxRSS  int64   `json:"max_rss_bytes"` // peak over the repetitions
+	Written int64   `json:"written_bytes"` // median; -1 for none
+	Rate    float64 `json:"rate_mb_s,omitempty"`
+	// Ratio is this row's median wall time over lvback's in the same case
+	// and data set: above 1 lvback is faster.
+	Ratio  float64 `json:"peer_over_lvback,omitempty"`
+	Target string  `json:"target,omitempty"`
+	Met    *bool   `json:"met,omitempty"`
+}
+
+// Report is the JSON a run writes to bench/results/.
+type Report struct {
+	Date     string    `json:"date"`
+	Host     string    `json:"host"`
+	Kernel   string    `json:"kernel"`
+	CPUs     int       `json:"cpus"`
+	Commit   string    `json:"lvback_commit"`
+	Command  string    `json:"command"`
+	Reps     int       `json:"reps"`
+	Scratch  string    `json:"scratch"`
+	Legend   []string  `json:"legend"`
+	Datasets []Dataset `json:"datasets"`
+	Rows     []*Row    `json:"rows"`
+	Skipped  []string  `json:"skipped,omitempty"`
+	Seconds  float64   `json:"elapsed_s"`
+}
+
+// legend explains the table; it is printed under it and stored in the JSON.
+func legend(reps int) []string {
+	return []string{
+		fmt.Sprintf("wall: median of %d repetitions, min-max their spread; cpu: median user+sys of the process and the children it waited for; rss: peak over the repetitions (wait4 maxrss)", reps),
+		"written: median allocated size of the inodes the run created in its destination, each inode once (hard links to older files cost nothing), as du counts",
+		"peer/lvback: the peer's median wall time over lvback's: above 1 lvback is faster; for dd and the zstd bound it is lvback's share of that rate. MB/s: image bytes / wall",
+		"+sync: the peer followed by `sync -f` on the destination's file system, timed together. lvback syncs (syncfs) before it reports a backup complete; cp and rsync do not, so compare lvback with the +sync rows for like-for-like durability",
+		"commands: lvback -q backup|verify --id NEWEST|prune --keep-last 2|restore; rsync -aHX --numeric-ids SRC/ DST/; cp -a SRC DST; rsync -aHX --numeric-ids --delete --link-dest=PREV SRC/ DST/; rsync -anc SRC/ BACKUP/; rm -rf OLDEST; dd if=IMG of=/dev/null bs=4M iflag=direct; cp --sparse=always IMG OUT",
+		"zstd bound: the image's non-zero 2 MiB chunks compressed from memory with klauspost zstd SpeedFastest on GOMAXPROCS goroutines, no I/O",
+		"every repetition starts from the same state: the pristine tree or image and empty destinations; incremental = 1% of the files changed (64 bytes appended), 0.1% added, 0.1% removed (seeded); block 1% changed = a 64 KiB piece overwritten in 1% of the 2 MiB chunks; both are undone after the repetition (bytes, modes, mtimes)",
+		fmt.Sprintf("runs alternate: lvback first in odd-numbered repetitions, last in even ones; each run follows a syncfs of the scratch file system and a %v pause. File cases run with warm caches (nothing is evicted); block cases drop the image and the repository from the page cache (fadvise DONTNEED) before every run, so both tools read the disk", settlePause),
+	}
+}
+
+// finish computes every row's figures from its samples, orders the rows by
+// data set, case and tool (lvback first) and evaluates the targets.
+func finish(rows []*Row, datasets []Dataset) {
+	for _, r := range rows {
+		var walls, cpus []time.Duration
+		var written []int64
+		for _, s := range r.Samples {
+			walls, cpus, written = append(walls, s.Wall), append(cpus, s.CPU), append(written, s.Written)
+			r.MaxRSS = max(r.MaxRSS, s.MaxRSS)
+		}
+		r.Wall, r.CPU, r.Written = summarize(seconds(walls)), summarize(seconds(cpus)), medianInt(written)
+		if r.Input > 0 && r.Wall.Median > 0 {
+			r.Rate = float64(r.Input) / r.Wall.Median / 1e6
+		}
+	}
+	dataIdx := func(n string) int { return slices.IndexFunc(datasets, func(d Dataset) bool { return d.Name == n }) }
+	caseIdx := func(c string) int {
+		return slices.Index([]string{caseFull, caseIncr, caseNoChange, caseVerify, casePrune, caseBlockFirst, caseBlockIncr, caseBlockRestore}, c)
+	}
+	slices.SortStableFunc(rows, func(a, b *Row) int {
+		return cmp.Or(cmp.Compare(dataIdx(a.Data), dataIdx(b.Data)), cmp.Compare(caseIdx(a.Case), caseIdx(b.Case)),
+			cmp.Compare(boolInt(a.Tool != toolLvback), boolInt(b.Tool != toolLvback)))
+	})
+	evaluate(rows)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// printReport writes the header, the table and the legend.
+func printReport(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "\nlvback benchmark %s on %s (%d CPUs, Linux %s), lvback %s\n", rep.Date, rep.Host, rep.CPUs, rep.Kernel, rep.Commit)
+	fmt.Fprintf(w, "scratch: %s\n", rep.Scratch)
+	for _, d := range rep.Datasets {
+		fmt.Fprintf(w, "data %-10s %s, %s\n", d.Name+":", d.About, human(d.Bytes))
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(w, "SKIPPED: %s\n", s)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "case\tdata\ttool\twall s\tmin-max\tcpu s\trss MB\twritten\tMB/s\tpeer/lvback\ttarget")
+	for _, r := range rep.Rows {
+		rss, rate, ratio, verdict := "-", "", "", r.Target
+		if r.MaxRSS > 0 {
+			rss = fmt.Sprintf("%.0f", float64(r.MaxRSS)/1e6)
+		}
+		if r.Rate > 0 {
+			rate = fmt.Sprintf("%.0f", r.Rate)
+		}
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f", r.Ratio)
+		}
+		if r.Met != nil {
+			verdict += map[bool]string{true: ": met", false: ": NOT MET"}[*r.Met]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f-%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\n", r.Case, r.Data, r.Tool,
+			r.Wall.Median, r.Wall.Min, r.Wall.Max, r.CPU.Median, rss, human(r.Written), rate, ratio, verdict)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, l := range rep.Legend {
+		fmt.Fprintf(w, "- %s\n", l)
+	}
+	fmt.Fprintf(w, "elapsed %.0f s\n", rep.Seconds)
+}
+
+// human formats a byte count in decimal units; "-" for none.
+func human(n int64) string {
+	switch {
+	case n < 0:
+		return "-"
+	case n < 1e6:
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	case n < 1e9:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+}
+
+// writeJSON writes rep to path (its directory is created), indented, so
+// results diff well in review.
+func writeJSON(path string, rep *Report) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// resultPath is dir/DATE-HOST.json, or DATE-HOST-N.json when that exists.
+func resultPath(dir, date, host string) string {
+	base := filepath.Join(dir, date+"-"+strings.ReplaceAll(host, "/", "_"))
+	p := base + ".json"
+	for i := 2; ; i++ {
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			return p
+		}
+		p = fmt.Sprintf("%s-%d.json", base, i)
+	}
+}
