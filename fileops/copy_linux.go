@@ -14,6 +14,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// hasherPool holds reset BLAKE3 hashers: a new one costs more than
+// hashing a small file (blake3.New was 5% of a full backup's CPU profile
+// with 50,000 files of 1-64 KiB).
+var hasherPool = sync.Pool{New: func() any { return blake3.New() }}
+
+// getHasher returns a reset hasher; putHasher gives it back.
+func getHasher() *blake3.Hasher  { return hasherPool.Get().(*blake3.Hasher) }
+func putHasher(h *blake3.Hasher) { h.Reset(); hasherPool.Put(h) }
+
 // bufPool holds *[]byte of copyBufSize, one per copy in flight.
 var bufPool = sync.Pool{New: func() any {
 	b := make([]byte, copyBufSize)
@@ -59,7 +68,8 @@ func copyFile(ctx context.Context, dst string, src *os.File, size int64, meta *m
 			hash, written = [32]byte{}, 0
 		}
 	}()
-	c := extentCopier{ctx: ctx, src: src, dst: out, h: blake3.New()}
+	c := extentCopier{ctx: ctx, src: src, dst: out, h: getHasher()}
+	defer putHasher(c.h)
 	if err := c.run(size); err != nil {
 		return hash, 0, err
 	}
@@ -81,7 +91,8 @@ func copyFile(ctx context.Context, dst string, src *os.File, size int64, meta *m
 // pread; its file offset is left unspecified.
 func HashFile(ctx context.Context, f *os.File, size int64) ([32]byte, error) {
 	var sum [32]byte
-	c := extentCopier{ctx: ctx, src: f, h: blake3.New()}
+	c := extentCopier{ctx: ctx, src: f, h: getHasher()}
+	defer putHasher(c.h)
 	if err := c.run(size); err != nil {
 		return sum, err
 	}

@@ -97,6 +97,9 @@ func listBackups(r *repo.Repo, name string) ([]listItem, error) {
 				it.Time, it.Mode = b.Info.Started, b.Info.Mode
 				it.Files, it.Size, it.AddedBytes, it.Errors = b.Info.Files, b.Info.Size, b.Info.AddedBytes, b.Info.Errors
 			}
+			if b.Blocks() {
+				it.Path = b.IndexPath() // a block backup has no tree
+			}
 			items = append(items, it)
 		}
 	}

@@ -201,7 +201,8 @@ func TestBlockModeCommands(t *testing.T) {
 	}
 	_, out, _ := run(t, "list", "--repo", repoPath, "--json")
 	var items []listItem
-	if err := json.Unmarshal([]byte(out), &items); err != nil || len(items) != 1 || items[0].Mode != "blocks" || items[0].Size != 8<<20 {
+	if err := json.Unmarshal([]byte(out), &items); err != nil || len(items) != 1 || items[0].Mode != "blocks" || items[0].Size != 8<<20 ||
+		filepath.Base(items[0].Path) != "index.zst" {
 		t.Fatalf("list: %v %s", err, out)
 	}
 	target := filepath.Join(base, "restored.img")
