@@ -13,7 +13,7 @@ type Options struct {
 	// Backups with different chunk sizes share only holes.
 	ChunkSize int
 	// Workers is the number of hashing and compressing goroutines; 0 means
-	// GOMAXPROCS. At most 2*Workers chunks are in flight at once.
+	// 2*GOMAXPROCS. At most 2*Workers chunks are in flight at once.
 	Workers int
 	// Progress, when set, is called with the byte count of each finished
 	// chunk, in image order, from one goroutine at a time.

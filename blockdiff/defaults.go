@@ -65,7 +65,8 @@ const inflightPerWorker = 2
 // Put waits for an fsync) while the workers compress the next ones.
 const chunkWriters = 4
 
-// defaultWorkers is the number of hashing/compressing goroutines when
-// Options.Workers is 0: the work is CPU-bound (BLAKE3 and zstd), so one
-// per usable CPU.
-func defaultWorkers() int { return runtime.GOMAXPROCS(0) }
+// defaultWorkers is the number of worker goroutines when Options.Workers
+// or RestoreOptions.Workers is 0: two per usable CPU, because each worker
+// both waits for a direct read or write and hashes or (de)compresses, and
+// while one waits for the disk another can use the CPU.
+func defaultWorkers() int { return 2 * runtime.GOMAXPROCS(0) }

@@ -8,7 +8,7 @@ import (
 // RestoreOptions tunes Restore. The zero value is valid: defaults apply.
 type RestoreOptions struct {
 	// Workers is the number of fetching and decompressing goroutines; 0
-	// means GOMAXPROCS.
+	// means 2*GOMAXPROCS.
 	Workers int
 	// Progress, when set, is called with the byte count of each restored
 	// chunk, in image order, from one goroutine at a time.
@@ -21,8 +21,10 @@ type RestoreOptions struct {
 // the hash names.
 //
 // A regular file dst (or a new one) is written as a temporary file beside
-// it and renamed over dst only when complete, verified and fsynced; holes
-// stay holes, so the file is as sparse as the index. A block device dst
+// it (".NAME.DIGITS.tmp", removed on failure; those of killed restores are
+// removed by the next restore to the same name) and renamed over dst only
+// when complete, verified and fsynced; holes stay holes, so the file is as
+// sparse as the index. A block device dst
 // must hold at least idx.Size bytes and must not be mounted or otherwise
 // in use (it is opened with O_EXCL); holes are written as zeros and bytes
 // past idx.Size are left alone. A device's first chunk (where partition
@@ -88,7 +90,7 @@ func newRestoreRun(idx *Index, store ChunkStore, t *target, o RestoreOptions) (*
 		mem: make([][]byte, window), o: o,
 	}
 	if t.device {
-		r.zeros = make([]byte, idx.ChunkSize)
+		r.zeros = alignedBuffer(idx.ChunkSize)
 	}
 	return r, nil
 }
@@ -130,15 +132,20 @@ func (r *restoreRun) fetch(ctx context.Context, _, i int) error {
 	if err != nil {
 		return Problem{Chunk: i, Offset: off, ID: e.ID, Err: err}
 	}
-	if r.mem[slot] == nil {
-		r.mem[slot] = make([]byte, r.idx.ChunkSize)
+	mem := r.mem[slot]
+	if mem == nil {
+		mem = alignedBuffer(r.idx.ChunkSize)
+		r.mem[slot] = mem
 	}
-	raw, err := r.codec.decode(r.mem[slot], stored, n, e.ID)
+	raw, err := r.codec.decode(mem, stored, n, e.ID)
 	if err != nil {
 		return Problem{Chunk: i, Offset: off, ID: e.ID, Err: err}
 	}
+	if &raw[0] != &mem[0] { // a raw chunk, still in stored: align it
+		raw = append(mem[:0], raw...)
+	}
 	if r.t.device && i == 0 {
-		r.first = append([]byte(nil), raw...)
+		r.first = append(alignedBuffer(n)[:0], raw...)
 		return nil
 	}
 	return r.t.writeAt(raw, off)

@@ -51,3 +51,34 @@ func allocated(t *testing.T, path string) int64 {
 	must(t, err)
 	return fi.Sys().(*syscall.Stat_t).Blocks * 512
 }
+
+// A restore to a file removes the temporary files killed restores to the
+// same name left, and only those.
+func TestRestoreRemovesStaleTemps(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeImage(t, src, 4*64*kib, span{0, 64 * kib, "text", 1})
+	store := newMemStore()
+	idx, _, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{ChunkSize: 64 * kib})
+	must(t, err)
+	out := filepath.Join(dir, "out")
+	must(t, os.Mkdir(out, 0o755))
+	stale := []string{".disk.img.123456.tmp", ".disk.img.9.tmp"}
+	kept := []string{".disk.img.tmp", ".disk.img.12a.tmp", ".other.img.123.tmp", "disk.img.123.tmp", ".disk.img.123.tmp.bak"}
+	for _, n := range append(append([]string{}, stale...), kept...) {
+		must(t, os.WriteFile(filepath.Join(out, n), []byte("x"), 0o600))
+	}
+	restoreTo := filepath.Join(out, "disk.img")
+	must(t, Restore(ctx, idx, store, restoreTo, RestoreOptions{}))
+	for _, n := range stale {
+		if _, err := os.Lstat(filepath.Join(out, n)); err == nil {
+			t.Errorf("stale %s is still there", n)
+		}
+	}
+	for _, n := range kept {
+		if _, err := os.Lstat(filepath.Join(out, n)); err != nil {
+			t.Errorf("%s was removed: %v", n, err)
+		}
+	}
+}

@@ -42,7 +42,9 @@ func openDevice(path string, size int64) (*target, error) {
 		f.Close()
 		return nil, err
 	}
-	return &target{f: f, device: true, path: path}, nil
+	t := &target{f: f, device: true, path: path}
+	t.openDirect(path)
+	return t, nil
 }
 
 // mountedAt returns the mount point of the first mount in mountinfo (the

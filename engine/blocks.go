@@ -20,7 +20,7 @@ type BlockOptions struct {
 	Name   string
 	Source string // a regular file (disk image) or a block device
 	Label  string // what info.json names as the source; default Source
-	Jobs   int    // hashing/compressing goroutines; 0 means GOMAXPROCS
+	Jobs   int    // reading/hashing/compressing goroutines; 0 means 2*GOMAXPROCS
 	Locked bool   // the caller already holds the repository lock
 	// BeforeCommit, when set, runs after the chunks and index are durable
 	// and before the backup becomes complete; an error aborts it.

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/manifest"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -234,4 +237,89 @@ func TestFullDiskFailsCleanly(t *testing.T) {
 	if free := int64(st.Bavail) * st.Bsize; free < 40<<20 {
 		t.Fatalf("partial data not removed: only %d MiB free", free>>20)
 	}
+}
+
+// A block backup that fills the repository's disk fails with a one-line
+// ENOSPC error naming the volume, keeps nothing of its own (no backup, no
+// chunk or temporary file, the space is free again), and the earlier
+// backup still verifies and restores.
+func TestFullDiskBlockBackupFailsCleanly(t *testing.T) {
+	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 64<<20)
+	repoPath := filepath.Join(mnt, "repo")
+	img := filepath.Join(t.TempDir(), "disk.img")
+	small := make([]byte, 4<<20)
+	rand.Read(small)
+	if err := os.WriteFile(img, small, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := BackupBlocks(ctx, BlockOptions{Repo: repoPath, Name: "vm", Source: img}); err != nil {
+		t.Fatal(err)
+	}
+	var before syscall.Statfs_t
+	syscall.Statfs(mnt, &before)
+	big := make([]byte, 96<<20) // incompressible: 96 MiB of chunks into 64 MiB
+	rand.Read(big)
+	if err := os.WriteFile(img, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := BackupBlocks(ctx, BlockOptions{Repo: repoPath, Name: "vm", Source: img})
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "vm") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want a one-line ENOSPC error naming the volume", err)
+	}
+	if bs := backupsOf(t, repoPath, "vm"); len(bs) != 1 || !bs[0].Complete {
+		t.Fatalf("backups after the full disk: %+v", bs)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(repoPath, "chunks", "*", ".*"))
+	if len(tmps) != 0 {
+		t.Errorf("temporary chunk files left: %d", len(tmps))
+	}
+	var after syscall.Statfs_t
+	syscall.Statfs(mnt, &after)
+	if lost := (int64(before.Bavail) - int64(after.Bavail)) * after.Bsize; lost > 1<<20 {
+		t.Errorf("the failed backup still holds %d KiB", lost>>10)
+	}
+	mustVerifyClean(t, repoPath)
+	out := filepath.Join(t.TempDir(), "restored.img")
+	if _, err := Restore(ctx, RestoreOptions{Repo: repoPath, Name: "vm", Target: out}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, small) {
+		t.Error("the earlier block backup no longer restores")
+	}
+}
+
+// A manifest write that fails with ENOSPC (the tree fitted) fails the
+// backup with a one-line error naming the volume; nothing is promoted, the
+// partial backup is removed and the earlier backup verifies.
+func TestFullDiskUnderManifest(t *testing.T) {
+	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 8<<20)
+	ballast := filepath.Join(mnt, "ballast")
+	f, err := os.Create(ballast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			break // the file system is full
+		}
+	}
+	f.Close()
+	src, repoPath := dirs(t)
+	writeFile(t, filepath.Join(src, "a"), "first")
+	mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	for i := range 2000 { // enough entries that the manifest needs more than one block
+		writeFile(t, filepath.Join(src, fmt.Sprintf("f%04d-%x", i, i*7919)), "")
+	}
+	createManifest = func(string) (*manifest.Writer, error) { return manifest.Create(filepath.Join(mnt, "manifest.zst")) }
+	t.Cleanup(func() { createManifest = manifest.Create })
+	_, err = Backup(context.Background(), BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "vol") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want a one-line ENOSPC error naming the volume", err)
+	}
+	if bs := backupsOf(t, repoPath, "vol"); len(bs) != 1 || !bs[0].Complete {
+		t.Fatalf("backups after the failed manifest write: %+v", bs)
+	}
+	mustVerifyClean(t, repoPath)
 }

@@ -95,10 +95,14 @@ func newRun(o BackupOptions, src string, p *repo.Pending, prev *repo.Backup) *ru
 	return r
 }
 
+// createManifest is manifest.Create; a test makes it write elsewhere to
+// fill a disk under the manifest alone.
+var createManifest = manifest.Create
+
 // do walks the source, writes the tree and the manifest, and returns the
 // run's info (without the fields Backup fills in).
 func (r *run) do(ctx context.Context) (*repo.Info, error) {
-	mw, err := manifest.Create(r.manifest)
+	mw, err := createManifest(r.manifest)
 	if err != nil {
 		return nil, err
 	}

@@ -531,7 +531,7 @@ func (e *crashEnv) noLeftovers() {
 	}
 	l.Unlock()
 	if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(e.imgOut), ".*.tmp")); len(tmps) > 0 {
-		e.t.Logf("block restores killed before their rename left temporary files: %q", tmps)
+		e.t.Fatalf("temporary files of killed block restores are still there after the next restore: %q", tmps)
 	}
 }
 
