@@ -121,7 +121,8 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 		defer close(ordered)
 		defer close(jobs)
 		opts := walker.Options{Jobs: r.o.Jobs, OneFileSystem: true, Exclude: r.o.Exclude,
-			OnError: func(path string, err error) error { r.errs.add(path, err); return nil }}
+			XattrsKnownEmpty: r.xattrsKnownEmpty(),
+			OnError:          func(path string, err error) error { r.errs.add(path, err); return nil }}
 		err := walker.Walk(gctx, r.src, opts, func(we *walker.Entry) error {
 			return r.visit(gctx, we, prev, jobs, ordered)
 		})

@@ -39,13 +39,13 @@ func (d *dirNode) load(w *walk) {
 		if w.excluded(d.path, name) {
 			continue
 		}
-		if e := d.child(fd, name, w.opts.OneFileSystem, w.rootDev); e != nil {
+		if e := d.child(fd, name, &w.opts, w.rootDev); e != nil {
 			d.children = append(d.children, e)
 		}
 	}
 }
 
-func (d *dirNode) child(dirfd int, name string, oneFS bool, rootDev uint64) *Entry {
+func (d *dirNode) child(dirfd int, name string, opts *Options, rootDev uint64) *Entry {
 	rel := name
 	if d.path != "" {
 		rel = d.path + "/" + name
@@ -69,9 +69,12 @@ func (d *dirNode) child(dirfd int, name string, oneFS bool, rootDev uint64) *Ent
 		}
 		e.Target = t
 	case unix.S_IFDIR:
-		if !oneFS || e.Stat.Dev == rootDev {
+		if !opts.OneFileSystem || e.Stat.Dev == rootDev {
 			e.dir = &dirNode{path: rel}
 		}
+	}
+	if opts.XattrsKnownEmpty != nil && opts.XattrsKnownEmpty(&e.Stat) {
+		return e
 	}
 	// Through the directory's descriptor: short whatever the depth.
 	xs, err := fileops.ListXattrs(fmt.Sprintf("/proc/self/fd/%d/%s", dirfd, name))

@@ -36,6 +36,12 @@ type Options struct {
 	// Exclude lists paths (relative, slash-separated) that are left out of
 	// the walk together with everything below them.
 	Exclude []string
+	// XattrsKnownEmpty, when set, is asked about each entry below the root
+	// (from several goroutines at once); when it returns true, Walk does not
+	// read the entry's xattrs and leaves Entry.Xattrs nil. A backup answers
+	// from the previous backup's manifest: an inode that had no xattrs and
+	// whose ctime has not moved has none now (setting one moves ctime).
+	XattrsKnownEmpty func(st *unix.Stat_t) bool
 	// OnError decides what a per-entry failure does (an unreadable
 	// directory, a failed lstat, readlink or xattr read): nil records it and
 	// goes on without that entry or listing, an error aborts the walk. A nil

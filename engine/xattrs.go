@@ -1,0 +1,47 @@
+package engine
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/manifest"
+)
+
+// xattrsKnownEmpty returns the walker's XattrsKnownEmpty test for this run,
+// or nil (read every entry's xattrs) when there is no previous manifest.
+//
+// Listing xattrs costs a path lookup through /proc per entry: 19% of the
+// CPU of a no-change backup of 50,000 files. Every xattr change moves the
+// inode's ctime, so an inode that the previous backup recorded with no
+// xattrs and the same ctime has none now. Only ctimes older than the
+// previous backup's start minus raceWindow count: the file system clock
+// is coarse (a few ms), and a change in the same tick as the recorded
+// ctime would not move it. Inodes are unique within the volume, and a
+// reused inode number gets a new ctime.
+//
+// The set is read from the previous manifest before the walk (about 1M
+// entries a second) and costs about 40 bytes an inode.
+func (r *run) xattrsKnownEmpty() func(st *unix.Stat_t) bool {
+	if r.prev == nil {
+		return nil
+	}
+	mr, err := manifest.Open(r.prev.ManifestPath())
+	if err != nil {
+		return nil // openPrev reports it
+	}
+	defer mr.Close()
+	limit := r.prevStart - int64(raceWindow)
+	ctimes := make(map[uint64]int64)
+	for {
+		e, err := mr.Next()
+		if err != nil {
+			break // end, or damage openPrev's cursor reports
+		}
+		if len(e.Xattrs) == 0 && e.Ctime < limit && e.Inode != 0 {
+			ctimes[e.Inode] = e.Ctime
+		}
+	}
+	return func(st *unix.Stat_t) bool {
+		c, ok := ctimes[st.Ino]
+		return ok && c == st.Ctim.Nano()
+	}
+}
