@@ -172,3 +172,31 @@ func BenchmarkLevel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDiff streams two manifests of benchEntries entries that differ
+// in 1% of them (size changed), as `lvback diff` does.
+func BenchmarkDiff(b *testing.B) {
+	old := genEntries(benchEntries)
+	changed := genEntries(benchEntries)
+	for i := 0; i < len(changed); i += 100 {
+		changed[i].Size++
+	}
+	a, c := encode(b, old), encode(b, changed)
+	for b.Loop() {
+		ra, err := NewReader(&readerOnly{data: a})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rc, err := NewReader(&readerOnly{data: c})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		if err := Diff(ra, rc, func(Change) error { n++; return nil }); err != nil || n != benchEntries/100 {
+			b.Fatalf("%d changes, %v; want %d", n, err, benchEntries/100)
+		}
+		ra.Close()
+		rc.Close()
+	}
+	b.ReportMetric(float64(benchEntries)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
