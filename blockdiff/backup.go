@@ -60,8 +60,9 @@ type Stats struct {
 // in chunks; stores every chunk that is not all zeros and not in store
 // yet; makes the store durable (Sync); and then writes the index
 // atomically and durably at indexPath. On error no index is written; the
-// chunks stored so far stay, unreferenced, until GC. It holds about
-// 3*Workers+1 chunk-sized buffers, never the whole source. ctx cancels it.
+// chunks stored so far stay, unreferenced, until GC (DirStore.Discard
+// drops those not yet synced). It holds about 3*Workers+8 chunk-sized
+// buffers (see inflightPerWorker), never the whole source. ctx cancels it.
 func Backup(ctx context.Context, src string, store ChunkStore, indexPath string, o Options) (*Index, Stats, error) {
 	o, err := o.withDefaults()
 	if err != nil {

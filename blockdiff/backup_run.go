@@ -31,9 +31,10 @@ type backupSlot struct {
 // whichever stage holds their item; stored is shared by the workers.
 //
 // Workers hand each new chunk's stored form to a pool of writers (puts)
-// and go on: a durable Put waits for an fsync, and a worker waiting
-// there would leave its CPU idle. Stored forms live in a fixed set of
-// buffers (free) that bounds the writes in flight.
+// and go on: a Put waits for the disk (and every syncBatch chunks for a
+// syncfs), and a worker waiting there would leave its CPU idle. Stored
+// forms live in a fixed set of buffers (free) that bounds the writes in
+// flight.
 type backupRun struct {
 	src     *source
 	store   ChunkStore
