@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -58,6 +60,10 @@ type VerifyReport struct {
 	Entries  int64     `json:"entries"`
 	Bytes    int64     `json:"bytes"` // file bytes re-read and hashed
 	Problems []Problem `json:"problems"`
+	// Pruned lists backups a concurrent prune removed while they were
+	// being verified: their missing files are no problem, and they are
+	// not in Backups.
+	Pruned []string `json:"pruned,omitempty"`
 }
 
 // ErrVerifyFailed means Verify found at least one problem.
@@ -92,19 +98,32 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	v := &verifier{progress: o.Progress, jobs: o.Jobs, hashed: make(map[devIno]hashKey),
 		failed: make(map[devIno]string), problems: []Problem{}}
 	rep := &VerifyReport{Backups: []string{}, Problems: []Problem{}}
+	pruned := map[string]bool{}
 	for i := range backups {
 		b := &backups[i]
-		rep.Backups = append(rep.Backups, b.Name+"/"+b.ID)
+		name := b.Name + "/" + b.ID
 		verify := func() error { return v.verifyBackup(ctx, b) }
 		if b.Blocks() {
 			verify = func() error { return v.verifyBlocks(ctx, r, b, o.ReadFraction) }
 		}
-		if err := verify(); err != nil {
-			return nil, fmt.Errorf("verify %s/%s: %w", b.Name, b.ID, err)
+		err := verify()
+		if prunedMeanwhile(b) {
+			pruned[name] = true
+			rep.Pruned = append(rep.Pruned, name)
+			continue
 		}
+		if err != nil {
+			return nil, fmt.Errorf("verify %s: %w", name, err)
+		}
+		rep.Backups = append(rep.Backups, name)
 	}
 	v.annotateShared()
-	rep.Entries, rep.Bytes, rep.Problems = v.entries, v.bytes, v.problems
+	rep.Entries, rep.Bytes = v.entries, v.bytes
+	for _, p := range v.problems {
+		if !pruned[p.Backup] {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
 	sort.SliceStable(rep.Problems, func(i, j int) bool {
 		a, b := rep.Problems[i], rep.Problems[j]
 		if a.Backup != b.Backup {
@@ -116,6 +135,15 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 		return rep, fmt.Errorf("%w: %d in %d backups", ErrVerifyFailed, len(rep.Problems), len(rep.Backups))
 	}
 	return rep, nil
+}
+
+// prunedMeanwhile reports whether b's directory is gone: a prune (which
+// takes the repository lock, and verify does not) retired it while it was
+// verified, first renaming it away in one step. What verify found missing
+// in it then says nothing about the repository's health.
+func prunedMeanwhile(b *repo.Backup) bool {
+	_, err := os.Lstat(b.Dir)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // chooseBackups returns the complete backups selected by name and id.

@@ -59,6 +59,9 @@ func verifyCmd(g *globals) *cobra.Command {
 			for _, p := range rep.Problems {
 				fmt.Fprintln(g.stdout, oneLine(p.String()))
 			}
+			for _, b := range rep.Pruned {
+				fmt.Fprintf(g.stdout, "%s: pruned while it was being verified; not counted\n", oneLine(b))
+			}
 			if !g.quiet {
 				fmt.Fprintf(g.stdout, "verified %d backups, %d entries, %s read: %d problems\n",
 					len(rep.Backups), rep.Entries, humanBytes(rep.Bytes), len(rep.Problems))
