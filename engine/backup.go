@@ -73,18 +73,11 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
-	r, err := repo.OpenOrCreate(o.Repo)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := lockUnlessHeld(r, o.Locked)
+	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, o.Jobs, o.Log)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := removePartials(r, o.Name, o.Jobs, o.Log); err != nil {
-		return nil, err
-	}
 	prev, err := r.Latest(o.Name)
 	if err != nil {
 		return nil, err

@@ -47,18 +47,11 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err := checkBlockSource(o.Source); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
-	r, err := repo.OpenOrCreate(o.Repo)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := lockUnlessHeld(r, o.Locked)
+	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if err := removePartials(r, o.Name, DefaultJobs(), o.Log); err != nil {
-		return nil, err
-	}
 	store, err := blockdiff.OpenDirStore(r.ChunksDir())
 	if err != nil {
 		return nil, err

@@ -61,3 +61,23 @@ func lockUnlessHeld(r *repo.Repo, held bool) (func(), error) {
 	}
 	return l.Unlock, nil
 }
+
+// openForBackup opens the repository at path (creating it when it does
+// not exist or is empty), takes its lock unless the caller holds it, and
+// removes the partial backups of name that killed runs left. The caller
+// calls the returned unlock when done.
+func openForBackup(path, name string, held bool, jobs int, log *slog.Logger) (*repo.Repo, func(), error) {
+	r, err := repo.OpenOrCreate(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := lockUnlessHeld(r, held)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := removePartials(r, name, jobs, log); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return r, unlock, nil
+}
