@@ -67,13 +67,7 @@ func TestDirStore(t *testing.T) {
 func TestDirStoreIgnoresForeignFiles(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenDirStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := sumID([]byte("a"))
-	must(t, s.Put(ctx, a, []byte("x")))
-	must(t, s.Sync(ctx))
+	s, a := storeWithOneChunk(t, dir, "x")
 	sub := filepath.Join(dir, a.String()[:2])
 	other := sumID([]byte("other")).String()
 	for _, name := range []string{"README", other, "." + a.String() + ".123.tmp", a.String() + "0"} {
@@ -96,13 +90,7 @@ func TestDirStoreIgnoresForeignFiles(t *testing.T) {
 func TestDirStoreRemoveTemp(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenDirStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := sumID([]byte("a"))
-	must(t, s.Put(ctx, a, []byte("x")))
-	must(t, s.Sync(ctx))
+	s, a := storeWithOneChunk(t, dir, "x")
 	stale := filepath.Join(dir, a.String()[:2], "."+a.String()+".999.tmp")
 	must(t, os.WriteFile(stale, []byte("half"), 0o600))
 	if ids := listIDs(t, s); !slices.Equal(ids, []ID{a}) {
@@ -205,4 +193,16 @@ func TestDirStoreSyncBatch(t *testing.T) {
 	if final, temp := chunkFiles(t, dir); len(final) != syncBatch || len(temp) != 1 {
 		t.Errorf("after %d Puts: %d final, %d temporary; want %d and 1", syncBatch+1, len(final), len(temp), syncBatch)
 	}
+}
+
+// storeWithOneChunk opens a DirStore in dir holding one synced chunk, the
+// id of "a" with stored data data, and returns the store and that id.
+func storeWithOneChunk(t *testing.T, dir, data string) (*DirStore, ID) {
+	t.Helper()
+	s, err := OpenDirStore(dir)
+	must(t, err)
+	a := sumID([]byte("a"))
+	must(t, s.Put(context.Background(), a, []byte(data)))
+	must(t, s.Sync(context.Background()))
+	return s, a
 }
