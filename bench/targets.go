@@ -14,6 +14,7 @@ const (
 	toolRsyncCheck = "rsync -anc"
 	toolRm         = "rm -rf"
 	toolDD         = "dd iflag=direct"
+	toolDDCopy     = "dd copy"
 	toolZstd       = "zstd bound"
 	toolCpSparse   = "cp --sparse=always"
 	// syncSuffix marks a peer's run followed by `sync -f`, timed together.
@@ -50,6 +51,7 @@ var targets = []target{
 	{caseBlockFirst, toolZstd, "img-text", 0.75, "lvback ≥75% of bound"},
 	{caseBlockFirst, toolDD, "img-random", 0.8, "lvback ≥80% of dd"},
 	{caseBlockIncr, toolDD, "", 0.8, "lvback ≥80% of dd"},
+	{caseBlockRestore, toolCpSparse, "", 0.8, "lvback ≥80% of cp"},
 }
 
 // evaluate fills each row's ratio against lvback's row of the same case

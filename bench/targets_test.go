@@ -28,6 +28,9 @@ func TestEvaluate(t *testing.T) {
 		{"dd is the target for random data", caseBlockFirst, "img-random", toolDD, 1, 0.7, 0.7, "missed"},
 		{"dd has no first-backup target for text", caseBlockFirst, "img-text", toolDD, 1, 0.7, 0.7, ""},
 		{"block incremental at 90% of dd meets", caseBlockIncr, "img-text", toolDD, 1, 0.9, 0.9, "met"},
+		{"block restore at 85% of cp meets", caseBlockRestore, "img-text", toolCpSparse, 1, 0.85, 0.85, "met"},
+		{"block restore at 50% of cp+sync misses", caseBlockRestore, "img-random", toolCpSparse + syncSuffix, 2, 1, 0.5, "missed"},
+		{"dd copy has no target", caseBlockRestore, "img-text", toolDDCopy, 1, 0.9, 0.9, ""},
 		{"verify has no target", caseVerify, "synth", toolRsyncCheck, 1, 2, 2, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
