@@ -14,7 +14,6 @@ const (
 	toolRsyncCheck = "rsync -anc"
 	toolRm         = "rm -rf"
 	toolDD         = "dd iflag=direct"
-	toolDDCopy     = "dd copy"
 	toolZstd       = "zstd bound"
 	toolCpSparse   = "cp --sparse=always"
 	// syncSuffix marks a peer's run followed by `sync -f`, timed together.

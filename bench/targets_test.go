@@ -30,7 +30,7 @@ func TestEvaluate(t *testing.T) {
 		{"block incremental at 90% of dd meets", caseBlockIncr, "img-text", toolDD, 1, 0.9, 0.9, "met"},
 		{"block restore at 85% of cp meets", caseBlockRestore, "img-text", toolCpSparse, 1, 0.85, 0.85, "met"},
 		{"block restore at 50% of cp+sync misses", caseBlockRestore, "img-random", toolCpSparse + syncSuffix, 2, 1, 0.5, "missed"},
-		{"dd copy has no target", caseBlockRestore, "img-text", toolDDCopy, 1, 0.9, 0.9, ""},
+		{"cp has no first-backup target", caseBlockFirst, "img-random", toolCpSparse + syncSuffix, 1, 0.9, 0.9, ""},
 		{"verify has no target", caseVerify, "synth", toolRsyncCheck, 1, 2, 2, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
