@@ -145,7 +145,7 @@ func (b *bench) makeDatasets(realSrc string) (trees, images []Dataset, err error
 			trees = append(trees, d)
 		}
 	}
-	if !b.o.cases[caseBlockFirst] && !b.o.cases[caseBlockIncr] && !b.o.cases[caseBlockRestore] {
+	if !b.o.blockCases() {
 		return trees, nil, nil
 	}
 	if !b.sc.root {

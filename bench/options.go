@@ -56,9 +56,10 @@ var caseFlags = map[string][]string{
 	"verify":   {caseVerify},
 	"prune":    {casePrune},
 	"block":    {caseBlockFirst, caseBlockIncr, caseBlockRestore},
+	"blockmem": {caseBlockMem},
 }
 
-var caseOrder = []string{"full", "incr", "nochange", "verify", "prune", "block"}
+var caseOrder = []string{"full", "incr", "nochange", "verify", "prune", "block", "blockmem"}
 
 // options are the harness's flags.
 type options struct {
@@ -112,6 +113,11 @@ func parseFlags(args []string) (options, error) {
 		}
 	}
 	return o, nil
+}
+
+// blockCases reports whether any block-mode case is selected.
+func (o options) blockCases() bool {
+	return slices.ContainsFunc([]string{caseBlockFirst, caseBlockMem, caseBlockIncr, caseBlockRestore}, func(c string) bool { return o.cases[c] })
 }
 
 // fileCases reports whether any file-mode case is selected.

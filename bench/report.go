@@ -62,6 +62,7 @@ func legend(reps int) []string {
 		"commands: lvback -q backup|verify --id NEWEST|prune --keep-last 2|restore; rsync -aHX --numeric-ids SRC/ DST/; cp -a SRC DST; rsync -aHX --numeric-ids --delete --link-dest=PREV SRC/ DST/; rsync -anc SRC/ BACKUP/; rm -rf OLDEST; dd if=IMG of=/dev/null bs=4M iflag=direct; cp --sparse=always IMG OUT",
 		"cp --sparse=always +sync beside a first block backup: the disk's time to copy the image durably (no target); a backup of incompressible data writes as much",
 		"zstd bound: the image's non-zero 2 MiB chunks compressed from memory with klauspost zstd SpeedFastest on GOMAXPROCS goroutines, no I/O",
+		"block first, memory: the same first backup with the image and the repository in a tmpfs (/dev/shm), beside the zstd bound measured in the same repetition: lvback's pipeline against the bound with the disk out of the way",
 		"every repetition starts from the same state: the pristine tree or image and empty destinations; incremental = 1% of the files changed (64 bytes appended), 0.1% added, 0.1% removed (seeded); block 1% changed = a 64 KiB piece overwritten in 1% of the 2 MiB chunks; both are undone after the repetition (bytes, modes, mtimes)",
 		fmt.Sprintf("runs alternate: lvback first in odd-numbered repetitions, last in even ones; each run follows a syncfs of the scratch file system and a %v pause. File cases run with warm caches (nothing is evicted); block cases drop the image and the repository from the page cache (fadvise DONTNEED) before every run, so both tools read the disk", settlePause),
 	}
@@ -84,7 +85,7 @@ func finish(rows []*Row, datasets []Dataset) {
 	}
 	dataIdx := func(n string) int { return slices.IndexFunc(datasets, func(d Dataset) bool { return d.Name == n }) }
 	caseIdx := func(c string) int {
-		return slices.Index([]string{caseFull, caseIncr, caseNoChange, caseVerify, casePrune, caseBlockFirst, caseBlockIncr, caseBlockRestore}, c)
+		return slices.Index([]string{caseFull, caseIncr, caseNoChange, caseVerify, casePrune, caseBlockFirst, caseBlockMem, caseBlockIncr, caseBlockRestore}, c)
 	}
 	slices.SortStableFunc(rows, func(a, b *Row) int {
 		return cmp.Or(cmp.Compare(dataIdx(a.Data), dataIdx(b.Data)), cmp.Compare(caseIdx(a.Case), caseIdx(b.Case)),

@@ -28,6 +28,7 @@ const (
 	caseVerify       = "verify"
 	casePrune        = "prune"
 	caseBlockFirst   = "block first"
+	caseBlockMem     = "block first, memory"
 	caseBlockIncr    = "block 1% changed"
 	caseBlockRestore = "block restore"
 )
@@ -48,6 +49,7 @@ var targets = []target{
 	{caseNoChange, toolRsyncLink, "", 4, "lvback ≥4× faster"},
 	{casePrune, toolRm, "", 1, "lvback no slower"},
 	{caseBlockFirst, toolZstd, "img-text", 0.75, "lvback ≥75% of bound"},
+	{caseBlockMem, toolZstd, "img-text", 0.75, "lvback ≥75% of bound"},
 	{caseBlockFirst, toolDD, "img-random", 0.8, "lvback ≥80% of dd"},
 	{caseBlockIncr, toolDD, "", 0.8, "lvback ≥80% of dd"},
 	{caseBlockRestore, toolCpSparse, "", 0.8, "lvback ≥80% of cp"},

@@ -24,6 +24,7 @@ func TestEvaluate(t *testing.T) {
 		{"full 1.3x of cp misses", caseFull, "synth", toolCp, 13, 10, 10.0 / 13, "missed"},
 		{"prune as fast as rm meets", casePrune, "synth", toolRm, 2, 2, 1, "met"},
 		{"block first at 80% of the zstd bound meets 75%", caseBlockFirst, "img-text", toolZstd, 1.25, 1, 0.8, "met"},
+		{"in memory too, 75% of the bound", caseBlockMem, "img-text", toolZstd, 1.25, 0.9, 0.72, "missed"},
 		{"zstd bound has no target for random data", caseBlockFirst, "img-random", toolZstd, 1.25, 1, 0.8, ""},
 		{"dd is the target for random data", caseBlockFirst, "img-random", toolDD, 1, 0.7, 0.7, "missed"},
 		{"dd has no first-backup target for text", caseBlockFirst, "img-text", toolDD, 1, 0.7, 0.7, ""},
