@@ -107,7 +107,9 @@ func (c *codec) decode(buf, stored []byte, n int, id ID) ([]byte, error) {
 // BLAKE3 hash and its write together. A chunk with any compressible
 // sample, e.g. one holding a run of zeros or text, is compressed whole,
 // so only a chunk whose compressible parts all fall between the samples
-// (runs shorter than a sample spacing, 1/7 of the chunk) loses ratio.
+// (runs shorter than a sample spacing, 1/7 of the chunk) loses ratio:
+// BenchmarkBackupRealFiles (Go binaries and /usr/share, which holds
+// compressed files) stored 0.316 instead of 0.311 of its bytes.
 const (
 	sampleMinChunk = 256 << 10
 	sampleCount    = 8
