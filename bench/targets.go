@@ -33,7 +33,7 @@ const (
 	caseBlockRestore = "block restore"
 )
 
-// target is what issue 6 asks of lvback against one peer in one case: the
+// target is what issues 4 and 6 ask of lvback against one peer in one case: the
 // peer's median wall time divided by lvback's must be at least min.
 type target struct {
 	cas, peer string
@@ -56,7 +56,7 @@ var targets = []target{
 }
 
 // evaluate fills each row's ratio against lvback's row of the same case
-// and data set, and the target and verdict where issue 6 sets one. lvback's
+// and data set, and the target and verdict where an issue sets one. lvback's
 // own rows get the peak RSS target.
 func evaluate(rows []*Row) {
 	lv := map[[2]string]*Row{}
