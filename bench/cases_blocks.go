@@ -26,6 +26,14 @@ import (
 // cp --sparse=always +sync in the first-backup case is the disk's time to
 // copy the image durably: a backup of incompressible data writes as much.
 func (b *bench) blockRep(d Dataset, rep int) error {
+	if b.o.cases[caseBlockMem] {
+		if err := b.blockMemory(d, rep); err != nil {
+			return err
+		}
+	}
+	if !b.o.cases[caseBlockFirst] && !b.o.cases[caseBlockIncr] && !b.o.cases[caseBlockRestore] {
+		return nil // no disk case: nothing below is needed
+	}
 	w := filepath.Join(b.sc.dir, "run-"+d.Name)
 	repo := filepath.Join(w, "repo")
 	if err := os.MkdirAll(w, 0o755); err != nil {
@@ -35,14 +43,6 @@ func (b *bench) blockRep(d Dataset, rep int) error {
 	backup := step{tool: toolLvback, argv: b.lv("backup", "--repo", repo, "--name", d.Name, "--mode", "blocks", "--source", d.Path),
 		dest: repo, evict: []string{d.Path, repo}, input: d.Bytes}
 	dd := step{tool: toolDD, argv: []string{"dd", "if=" + d.Path, "of=/dev/null", "bs=4M", "iflag=direct"}, input: d.Bytes}
-	if b.o.cases[caseBlockMem] {
-		if err := b.blockMemory(d, rep); err != nil {
-			return err
-		}
-	}
-	if !b.o.cases[caseBlockFirst] && !b.o.cases[caseBlockIncr] && !b.o.cases[caseBlockRestore] {
-		return nil
-	}
 	if b.o.cases[caseBlockFirst] {
 		if err := b.bound(caseBlockFirst, d, d.Path, rep); err != nil {
 			return err
