@@ -59,15 +59,13 @@ func (c *codec) close() {
 // all look incompressible (see incompressible) is stored raw without
 // trying to compress the rest.
 func (c *codec) encode(dst, raw []byte) []byte {
-	if c.incompressible(dst, raw) {
-		return append(append(dst[:0], flagRaw), raw...)
+	if !c.incompressible(dst, raw) {
+		dst = c.enc.EncodeAll(raw, append(dst[:0], flagZstd))
+		if len(dst)-1 < len(raw) {
+			return dst
+		}
 	}
-	dst = append(dst[:0], flagZstd)
-	dst = c.enc.EncodeAll(raw, dst)
-	if len(dst)-1 >= len(raw) {
-		dst = append(append(dst[:0], flagRaw), raw...)
-	}
-	return dst
+	return append(append(dst[:0], flagRaw), raw...)
 }
 
 // decode returns the raw chunk held by stored, which must be n bytes long
