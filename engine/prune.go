@@ -3,10 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
-	"os"
-
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/lvback/lvback/blockdiff"
@@ -23,7 +23,10 @@ type PruneOptions struct {
 	DryRun bool           // decide and report, touch nothing
 	Loc    *time.Location `json:"-"` // for day/week/month buckets; nil means time.Local
 	Jobs   int
-	Locked bool         // the caller already holds the repository lock
+	Locked bool // the caller already holds the repository lock
+	// Pinned lists backup IDs never removed whatever the policy says: run
+	// passes the backups it has just made.
+	Pinned []string
 	Log    *slog.Logger `json:"-"`
 	// Progress, when set, counts the backups removed.
 	Progress *Progress `json:"-"`
@@ -52,7 +55,11 @@ type PruneResult struct {
 // Prune applies a retention policy per volume name. Only complete backups
 // that lvback made are considered or deleted; incomplete backups, unknown
 // directories and files are never touched. The newest complete backup of
-// every name (and the newest one without skipped entries) is always kept.
+// every name (the one `restore --id latest` picks), the newest one without
+// skipped entries and every Pinned one are always kept. Backups are ranked
+// by ID, the repository's one order, never by the times in info.json, and
+// bucketed by the time in their ID: a clock that stepped back cannot make
+// prune take an older backup for the newest.
 // Each deletion first renames the backup out of the listing (atomic), then
 // removes its tree in parallel; a prune interrupted in between is finished
 // by the next one. It holds the repository lock, so it never races a backup.
@@ -126,7 +133,11 @@ func pruneName(ctx context.Context, r *repo.Repo, name string, o PruneOptions, r
 			continue // never counted, never deleted
 		}
 		byID[b.ID] = b
-		items = append(items, retention.Backup{ID: b.ID, Time: b.Info.Started, Good: b.Info.Errors == 0})
+		item := retention.Backup{ID: b.ID, Time: b.Time, Good: b.Info.Errors == 0}
+		if slices.Contains(o.Pinned, b.ID) {
+			item.Pin = "made in this run"
+		}
+		items = append(items, item) // all is in ID order, oldest first
 	}
 	for _, d := range retention.Apply(o.Policy, items, o.Loc) {
 		pd := PruneDecision{Name: name, ID: d.ID, Time: d.Time, Keep: d.Keep, Reasons: d.Reasons}

@@ -174,3 +174,58 @@ func TestKilledPruneIsFinishedNextTime(t *testing.T) {
 		t.Fatalf("kept backup damaged:\n%s", d)
 	}
 }
+
+// After a backup made with a fast clock, the clock steps back: the next
+// backup gets the next ID (latest names it) but an earlier start time.
+// Prune must keep that one, the backup `latest` resolves to, and a backup
+// pinned as made by the same run.
+func TestPruneAfterClockStepKeepsLatest(t *testing.T) {
+	src, repoPath := dirs(t)
+	clock := []time.Time{
+		time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC),
+		time.Date(2027, 11, 20, 3, 0, 0, 0, time.UTC), // fast clock
+		time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC), // stepped back
+	}
+	var ids []string
+	for i, now := range clock {
+		writeFile(t, filepath.Join(src, "f"), "version "+strconv.Itoa(i))
+		res := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src, Now: func() time.Time { return now }})
+		ids = append(ids, res.Info.ID)
+	}
+	r, err := repo.Open(repoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, err := r.Latest("vol")
+	if err != nil || latest.ID != ids[2] {
+		t.Fatalf("latest %v %v, want %s", latest, err, ids[2])
+	}
+	res, err := Prune(context.Background(), PruneOptions{Repo: repoPath, Policy: retention.Policy{Last: 1}, Loc: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := completeIDs(t, repoPath); len(got) != 1 || got[0] != ids[2] {
+		t.Fatalf("left %v after prune; want only the latest %s (decisions %+v)", got, ids[2], res.Decisions)
+	}
+	restored := t.TempDir()
+	if _, err := Restore(context.Background(), RestoreOptions{Repo: repoPath, Name: "vol", ID: "latest", Target: restored}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(restored, "f")); string(b) != "version 2" {
+		t.Fatalf("latest restores %q", b)
+	}
+}
+
+// A backup pinned by the run that made it survives a policy that would
+// remove it.
+func TestPruneKeepsPinned(t *testing.T) {
+	src, repoPath := dirs(t)
+	ids := backupDays(t, src, repoPath, 3)
+	_, err := Prune(context.Background(), PruneOptions{Repo: repoPath, Policy: retention.Policy{Last: 1}, Loc: time.UTC, Pinned: []string{ids[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := completeIDs(t, repoPath); len(got) != 2 || got[0] != ids[0] || got[1] != ids[2] {
+		t.Fatalf("left %v, want %v and %v", got, ids[0], ids[2])
+	}
+}

@@ -6,7 +6,7 @@ package retention
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"math"
 	"strings"
 	"time"
 )
@@ -42,11 +42,15 @@ func (p Policy) Validate() error {
 	return nil
 }
 
-// Backup is what a rule looks at: an identity and a time.
+// Backup is what a rule looks at: an identity, a time for the calendar
+// buckets, and whether it had skipped entries.
 type Backup struct {
 	ID   string
 	Time time.Time
 	Good bool // complete without skipped entries
+	// Pin, when set, keeps the backup whatever the rules say, with Pin as
+	// the reason (a backup made by the same run, say).
+	Pin string
 }
 
 // Decision says whether one backup is kept and which rules keep it.
@@ -64,20 +68,28 @@ type bucketRule struct {
 	key  func(t time.Time) string
 }
 
-// Apply decides for every backup (complete ones only; any order), newest
-// first in the result. Buckets use each backup's time in loc. The newest
-// backup, and the newest good one, are always kept whatever the rules say.
+// Apply decides for every backup (complete ones only), newest first in the
+// result. backups must come oldest first in the repository's own order (by
+// ID, the order `latest` uses): Apply never reorders them by time, so a
+// clock that stepped back cannot make an older backup look newer and have
+// the newest one pruned. Buckets use each backup's time in loc. The newest
+// backup, the newest good one and every pinned one are always kept
+// whatever the rules say.
 func Apply(p Policy, backups []Backup, loc *time.Location) []Decision {
 	ds := make([]Decision, len(backups))
 	for i, b := range backups {
-		ds[i] = Decision{Backup: b}
+		ds[len(backups)-1-i] = Decision{Backup: b}
 	}
-	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Time.After(ds[j].Time) })
 	if len(ds) == 0 {
 		return ds
 	}
 	keep := func(i int, why string) { ds[i].Keep = true; ds[i].Reasons = append(ds[i].Reasons, why) }
 	keep(0, "newest")
+	for i := range ds {
+		if ds[i].Pin != "" {
+			keep(i, ds[i].Pin)
+		}
+	}
 	for i := range ds {
 		if ds[i].Good {
 			if i > 0 {
@@ -105,7 +117,7 @@ func Apply(p Policy, backups []Backup, loc *time.Location) []Decision {
 	if p.Within > 0 {
 		limit := ds[0].Time.Add(-p.Within)
 		for i := range ds {
-			if !ds[i].Time.Before(limit) {
+			if !ds[i].Time.Before(limit) || ds[i].Time.After(ds[0].Time) {
 				keep(i, "within "+FormatDuration(p.Within))
 			}
 		}
@@ -126,27 +138,38 @@ func bucketRules(p Policy) []bucketRule {
 	}
 }
 
+// MaxDuration is the longest keep-within duration: what time.Duration holds,
+// rounded down to whole days (about 292 years).
+const MaxDuration = time.Duration(math.MaxInt64) / (24 * time.Hour) * (24 * time.Hour)
+
 // ParseDuration reads a keep-within duration: a number with a unit of
 // h (hours), d (days), w (weeks), m (months of 30 days) or y (365 days),
-// combined like "1y6m" or "14d".
+// combined like "1y6m" or "14d". A duration longer than MaxDuration is
+// refused, never wrapped.
 func ParseDuration(s string) (time.Duration, error) {
 	units := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour,
 		'm': 30 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}
 	if s == "" {
 		return 0, errors.New("empty duration")
 	}
+	tooLong := fmt.Errorf("duration %q is too long: at most %s (%dd)", s, FormatDuration(MaxDuration), MaxDuration/(24*time.Hour))
 	var total time.Duration
-	n, digits := 0, false
+	var n int64
+	digits := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
-			if n > 1e6 {
-				return 0, fmt.Errorf("duration %q too large", s)
+			if n > (math.MaxInt64-9)/10 {
+				return 0, tooLong
 			}
-			n, digits = n*10+int(c-'0'), true
+			n, digits = n*10+int64(c-'0'), true
 		case units[c] != 0 && digits:
-			total += time.Duration(n) * units[c]
+			u := units[c]
+			if n > int64(MaxDuration/u) || time.Duration(n)*u > MaxDuration-total {
+				return 0, tooLong
+			}
+			total += time.Duration(n) * u
 			n, digits = 0, false
 		default:
 			return 0, fmt.Errorf("invalid duration %q: use a number and h, d, w, m or y, e.g. 14d", s)

@@ -17,16 +17,16 @@ func at(s string) time.Time {
 
 // backups is a fixed history; the expected keeps below are worked out by hand.
 var backups = []Backup{
-	{"b1", at("2026-01-01 03:00"), true},
-	{"b2", at("2026-01-15 03:00"), true},
-	{"b3", at("2026-02-01 03:00"), true}, // a Sunday: ISO week 5
-	{"b4", at("2026-02-10 03:00"), true},
-	{"b5", at("2026-02-10 15:00"), true},
-	{"b6", at("2026-02-11 03:00"), true},
-	{"b7", at("2026-02-12 03:00"), true},
-	{"b8", at("2026-02-12 03:30"), true},
-	{"b9", at("2026-02-12 04:10"), true},
-	{"b10", at("2026-02-13 03:00"), true}, // a Friday: ISO week 7
+	{ID: "b1", Time: at("2026-01-01 03:00"), Good: true},
+	{ID: "b2", Time: at("2026-01-15 03:00"), Good: true},
+	{ID: "b3", Time: at("2026-02-01 03:00"), Good: true}, // a Sunday: ISO week 5
+	{ID: "b4", Time: at("2026-02-10 03:00"), Good: true},
+	{ID: "b5", Time: at("2026-02-10 15:00"), Good: true},
+	{ID: "b6", Time: at("2026-02-11 03:00"), Good: true},
+	{ID: "b7", Time: at("2026-02-12 03:00"), Good: true},
+	{ID: "b8", Time: at("2026-02-12 03:30"), Good: true},
+	{ID: "b9", Time: at("2026-02-12 04:10"), Good: true},
+	{ID: "b10", Time: at("2026-02-13 03:00"), Good: true}, // a Friday: ISO week 7
 }
 
 func TestApply(t *testing.T) {
@@ -119,6 +119,61 @@ func TestParseDuration(t *testing.T) {
 	for _, s := range []string{"", "14", "d", "1.5d", "-3d", "3x", "99999999999d"} {
 		if _, err := ParseDuration(s); err == nil {
 			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+// Durations past what time.Duration holds are refused with a message that
+// says so, never wrapped into a short or negative one (585y once became 21
+// days, so prune removed backups the operator meant to keep for ever).
+func TestParseDurationRefusesOverflow(t *testing.T) {
+	for _, s := range []string{"585y", "1000000d", "293y", "106752d", "15251w", "3559m", "2562048h",
+		"292y1000d", "200y200y", "99999999999999999999999d", "9223372036854775807h"} {
+		d, err := ParseDuration(s)
+		if err == nil {
+			t.Errorf("%q accepted as %v", s, d)
+			continue
+		}
+		if !strings.Contains(err.Error(), "too long") {
+			t.Errorf("%q: %v, want a too-long message", s, err)
+		}
+	}
+	for s, want := range map[string]time.Duration{"292y": 292 * 365 * 24 * time.Hour, "106751d": 106751 * 24 * time.Hour} {
+		if got, err := ParseDuration(s); err != nil || got != want {
+			t.Errorf("%q: %v %v, want %v", s, got, err, want)
+		}
+	}
+	if got, err := ParseDuration(FormatDuration(MaxDuration)); err != nil || got != MaxDuration {
+		t.Errorf("MaxDuration does not round-trip: %v %v", got, err)
+	}
+}
+
+// The repository's order decides which backup is newest, not the times: a
+// backup made after the clock stepped back has an earlier time than the one
+// before it, and must still be kept as the newest.
+func TestApplyKeepsRepositoryOrder(t *testing.T) {
+	bs := []Backup{
+		{ID: "a", Time: at("2026-03-01 03:00"), Good: true},
+		{ID: "fast-clock", Time: at("2027-03-01 03:00"), Good: true},
+		{ID: "after-step", Time: at("2026-03-02 03:00"), Good: true},
+	}
+	ds := Apply(Policy{Last: 1}, bs, time.UTC)
+	if ds[0].ID != "after-step" || !ds[0].Keep || ds[1].Keep || ds[2].Keep {
+		t.Fatalf("decisions %+v", ds)
+	}
+}
+
+// A pinned backup is kept whatever the rules say, with the pin as reason.
+func TestApplyKeepsPinned(t *testing.T) {
+	bs := slices.Clone(backups)
+	bs[2].Pin = "made in this run"
+	ds := Apply(Policy{Last: 1}, bs, time.UTC)
+	for _, d := range ds {
+		if want := d.ID == "b10" || d.ID == "b3"; d.Keep != want {
+			t.Errorf("%s kept=%v %v", d.ID, d.Keep, d.Reasons)
+		}
+		if d.ID == "b3" && !slices.Contains(d.Reasons, "made in this run") {
+			t.Errorf("b3 reasons %v", d.Reasons)
 		}
 	}
 }

@@ -169,7 +169,11 @@ func applyRetention(ctx context.Context, cfg *config.Config, sum *runSummary, lo
 		if !ok || !v.OK || ctx.Err() != nil {
 			continue
 		}
-		res, err := engine.Prune(ctx, engine.PruneOptions{Repo: cfg.Repo, Name: v.Name, Policy: p, Locked: true})
+		o := engine.PruneOptions{Repo: cfg.Repo, Name: v.Name, Policy: p, Locked: true}
+		if v.ID != "" {
+			o.Pinned = []string{v.ID} // never prune what this run has just made
+		}
+		res, err := engine.Prune(ctx, o)
 		if err != nil {
 			log.Error("retention failed", "volume", v.Name, "err", err)
 			sum.Volumes[i].OK, sum.Volumes[i].Error = false, "retention: "+oneLine(err.Error())
