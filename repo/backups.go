@@ -27,8 +27,13 @@ const (
 
 var (
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	idRE   = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}T\d{6}Z)(?:-(\d{1,6}))?$`)
+	// idRE matches the IDs nextID makes: the sequence number is 2 to
+	// maxSeq without leading zeros, so each backup has exactly one name.
+	idRE = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2}T\d{6}Z)(?:-([2-9]|[1-9]\d{1,5}))?$`)
 )
+
+// maxSeq is the largest sequence number of an ID (six digits).
+const maxSeq = 999999
 
 // ValidName checks a volume name: 1–128 characters from [A-Za-z0-9._-],
 // not starting with a dot or dash, so it is always one safe path component.

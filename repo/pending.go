@@ -28,22 +28,15 @@ func (p *Pending) ManifestPath() string { return filepath.Join(p.Dir, ManifestFi
 func (p *Pending) IndexPath() string { return filepath.Join(p.Dir, IndexFile) }
 
 // Begin picks a new ID for name, later than every existing one (a second
-// run in the same second gets a -2, -3, ... suffix), and creates its
-// temporary directory. The caller holds the lock.
+// run in the same second gets a -2, -3, ... suffix up to maxSeq, then the
+// next second), and creates its temporary directory. The caller holds the
+// lock.
 func (r *Repo) Begin(name string, now time.Time) (*Pending, error) {
 	bs, err := r.Backups(name)
 	if err != nil {
 		return nil, err
 	}
-	t := now.UTC().Truncate(time.Second)
-	seq := 1
-	if n := len(bs); n > 0 && !bs[n-1].Time.Before(t) {
-		t, seq = bs[n-1].Time, bs[n-1].Seq+1
-	}
-	id := t.Format(idLayout)
-	if seq > 1 {
-		id += "-" + strconv.Itoa(seq)
-	}
+	id := nextID(bs, now)
 	dir := filepath.Join(r.Root, backupsDir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
@@ -53,6 +46,28 @@ func (r *Repo) Begin(name string, now time.Time) (*Pending, error) {
 		return nil, fmt.Errorf("begin backup: %w", err)
 	}
 	return p, nil
+}
+
+// nextID is the ID after the last of bs (in ID order) for a run started at
+// now: now to the second, or the last ID's second with the next sequence
+// number when the clock has not passed it (a clock that stepped back
+// cannot make a new backup sort before an older one), or the second after
+// when that second's sequence numbers are used up. Every ID it returns
+// parses back with parseID.
+func nextID(bs []Backup, now time.Time) string {
+	t := now.UTC().Truncate(time.Second)
+	seq := 1
+	if n := len(bs); n > 0 && !bs[n-1].Time.Before(t) {
+		t, seq = bs[n-1].Time, bs[n-1].Seq+1
+		if seq > maxSeq {
+			t, seq = t.Add(time.Second), 1
+		}
+	}
+	id := t.Format(idLayout)
+	if seq > 1 {
+		id += "-" + strconv.Itoa(seq)
+	}
+	return id
 }
 
 // Commit makes the backup complete: it writes info durably, renames the

@@ -195,3 +195,56 @@ func TestCreateSettings(t *testing.T) {
 		t.Errorf("Open with a negative chunk size: %v", err)
 	}
 }
+
+// After the last sequence number of a second, the next ID moves on to the
+// next second: it is listed, latest and parseable (a "-1000000" suffix once
+// made a backup that nothing could list, restore or prune).
+func TestBeginAfterLastSequence(t *testing.T) {
+	r, err := OpenOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 3, 15, 0, 0, time.UTC)
+	last := "2026-11-25T031500Z-999999"
+	dir := filepath.Join(r.Root, "backups", "vol", last)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSON(filepath.Join(dir, InfoFile), &Info{Name: "vol", ID: last}); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := r.Latest("vol"); l == nil || l.ID != last {
+		t.Fatalf("latest %+v, want %s", l, last)
+	}
+	p, err := r.Begin("vol", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(&Info{Started: now}); err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != "2026-11-25T031501Z" {
+		t.Fatalf("id after %s = %s", last, p.ID)
+	}
+	l, err := r.Latest("vol")
+	if err != nil || l == nil || l.ID != p.ID {
+		t.Fatalf("latest %+v %v, want %s", l, err, p.ID)
+	}
+}
+
+// Only the IDs lvback makes are backups: a sequence number with a leading
+// zero, 0, 1 or more than six digits would give one backup two names or
+// sort wrongly, so such directories are ignored like any foreign one.
+func TestNonCanonicalIDsAreNotBackups(t *testing.T) {
+	for _, id := range []string{"2026-11-25T031500Z-0", "2026-11-25T031500Z-1", "2026-11-25T031500Z-02",
+		"2026-11-25T031500Z-1000000", "2026-11-25T031500Z-"} {
+		if _, _, ok := parseID(id); ok {
+			t.Errorf("%s parsed as an ID", id)
+		}
+	}
+	for _, id := range []string{"2026-11-25T031500Z", "2026-11-25T031500Z-2", "2026-11-25T031500Z-10", "2026-11-25T031500Z-999999"} {
+		if _, _, ok := parseID(id); !ok {
+			t.Errorf("%s not parsed", id)
+		}
+	}
+}
