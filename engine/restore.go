@@ -45,6 +45,10 @@ type RestoreResult struct {
 // (content that no longer matches its hash, an owner that could not be set).
 var ErrRestoreIncomplete = errors.New("restore finished with errors")
 
+// ErrNotApplicable reports an option that does not apply to the backup it
+// was given for; nothing was changed.
+var ErrNotApplicable = errors.New("does not apply")
+
 // Restore writes a complete backup, or the part of it at o.Path, into
 // o.Target with all recorded metadata. It refuses manifest paths that are
 // absolute or contain "..", never writes through a symlink inside Target
@@ -81,9 +85,12 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	}
 	if b.Blocks() {
 		if o.Path != "" {
-			return nil, errors.New("--path does not apply to a block-mode backup")
+			return nil, fmt.Errorf("--path %w: a block-mode backup is one image", ErrNotApplicable)
 		}
 		return restoreBlocks(ctx, r, b, o)
+	}
+	if err := checkSubPath(b.ManifestPath(), sub, b.Name+"/"+b.ID); err != nil {
+		return nil, err
 	}
 	if err := prepareTarget(o.Target, o.Force); err != nil {
 		return nil, err
@@ -124,21 +131,38 @@ func pickBackup(r *repo.Repo, name, id string) (*repo.Backup, error) {
 	if name == "" {
 		return nil, errors.New("restore needs a volume name")
 	}
-	if id == "" || id == "latest" {
-		b, err := r.Latest(name)
-		if err == nil && b == nil {
-			err = fmt.Errorf("no complete backup of %s", name)
-		}
-		return b, err
+	return r.Pick(name, id)
+}
+
+// checkSubPath makes sure the manifest at path holds an entry for sub (""
+// is the root, always there) before anything is written: a --path that
+// matches nothing, or that goes through a symlink of the backup, wraps
+// repo.ErrNotFound. The manifest is in Compare order, so the scan stops at
+// the first entry past sub.
+func checkSubPath(path, sub, backup string) error {
+	if sub == "" {
+		return nil
 	}
-	b, err := r.Find(name, id)
+	mr, err := manifest.Open(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if !b.Complete {
-		return nil, fmt.Errorf("backup %s of %s is incomplete; it cannot be restored", id, name)
+	defer mr.Close()
+	for {
+		e, err := mr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read manifest: %w", err)
+		}
+		if c := manifest.Compare(e.Path, sub); c == 0 {
+			return nil
+		} else if c > 0 {
+			break
+		}
 	}
-	return b, nil
+	return fmt.Errorf("--path %s: %w in backup %s", sub, repo.ErrNotFound, backup)
 }
 
 // prepareTarget creates a missing target and refuses a non-empty one

@@ -171,7 +171,7 @@ func chooseBackups(r *repo.Repo, name, id string) ([]repo.Backup, error) {
 		}
 	}
 	if id != "" && len(out) == 0 {
-		return nil, fmt.Errorf("no complete backup %s of %s", id, name)
+		return nil, fmt.Errorf("complete backup %s of %s %w", id, name, repo.ErrNotFound)
 	}
 	return out, nil
 }

@@ -172,7 +172,16 @@ func (r *Repo) Latest(name string) (*Backup, error) {
 	return nil, nil
 }
 
-// Find returns the backup of name with the given id.
+// ErrNotFound reports a backup (or a path in one) that the repository does
+// not hold: the caller asked for something that is not there.
+var ErrNotFound = errors.New("not found")
+
+// ErrIncomplete reports a backup that exists but never completed, so it
+// cannot be read as a backup.
+var ErrIncomplete = errors.New("incomplete")
+
+// Find returns the backup of name with the given id, complete or not; an
+// unknown id wraps ErrNotFound.
 func (r *Repo) Find(name, id string) (*Backup, error) {
 	bs, err := r.Backups(name)
 	if err != nil {
@@ -183,7 +192,29 @@ func (r *Repo) Find(name, id string) (*Backup, error) {
 			return &bs[i], nil
 		}
 	}
-	return nil, fmt.Errorf("no backup %s of %s in %s", id, name, r.Root)
+	return nil, fmt.Errorf("backup %s of %s %w in %s", id, name, ErrNotFound, r.Root)
+}
+
+// Pick returns the complete backup of name with the given id, or the
+// newest complete one (the one ID order puts last) for "" and "latest".
+// An unknown id, or no complete backup at all, wraps ErrNotFound; an
+// incomplete one wraps ErrIncomplete.
+func (r *Repo) Pick(name, id string) (*Backup, error) {
+	if id == "" || id == "latest" {
+		b, err := r.Latest(name)
+		if err == nil && b == nil {
+			err = fmt.Errorf("complete backup of %s %w in %s", name, ErrNotFound, r.Root)
+		}
+		return b, err
+	}
+	b, err := r.Find(name, id)
+	if err != nil {
+		return nil, err
+	}
+	if !b.Complete {
+		return nil, fmt.Errorf("backup %s of %s is %w; it cannot be read", id, name, ErrIncomplete)
+	}
+	return b, nil
 }
 
 func parseID(id string) (time.Time, int, bool) {

@@ -65,7 +65,8 @@ func backupCmd(g *globals) *cobra.Command {
 			}
 			res, err := engine.BackupVolume(cmd.Context(), vo)
 			stop()
-			if res != nil && !g.quiet {
+			committed := err == nil || errors.Is(err, engine.ErrEntriesSkipped)
+			if res != nil && committed && !g.quiet {
 				i := res.Info
 				if vo.Blocks {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %s image, %d chunks (%d new, %d reused), %s written\n",

@@ -34,12 +34,9 @@ func diffCmd(g *globals) *cobra.Command {
 			}
 			readers := make([]*manifest.Reader, 2)
 			for i, id := range args {
-				b, err := r.Find(name, id)
+				b, err := r.Pick(name, id)
 				if err != nil {
-					return usageError{err}
-				}
-				if !b.Complete {
-					return usageError{fmt.Errorf("backup %s is incomplete", id)}
+					return err
 				}
 				if readers[i], err = manifest.Open(b.ManifestPath()); err != nil {
 					return err

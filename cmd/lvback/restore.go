@@ -32,7 +32,7 @@ func restoreCmd(g *globals) *cobra.Command {
 			defer stop()
 			res, err := engine.Restore(cmd.Context(), o)
 			stop()
-			if res != nil && !g.quiet {
+			if err == nil && !g.quiet { // a failed restore reports on stderr only
 				fmt.Fprintf(g.stdout, "restored %s: %d entries, %s written, %d errors\n",
 					res.Backup, res.Entries, humanBytes(res.Bytes), res.Errors)
 			}
