@@ -28,7 +28,8 @@ const (
 const exitHelp = `Exit codes:
   0  success
   1  a backup, verify or restore failed, or some entries were skipped
-  2  usage error (bad flag, argument, name or path); nothing was changed
+  2  usage error (bad flag, argument, name or path, or a backup id or path
+     the repository does not hold); nothing was changed
   3  the repository is locked by another lvback run
   4  interrupted by a signal (the partial work was cleaned up)`
 
