@@ -7,10 +7,19 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
+
+	"github.com/lvback/lvback/internal/toolpath"
 )
+
+// hasDeviceMapper reports whether the host has any device-mapper device
+// (an LV, a snapshot): then a missing lvs means cleanup cannot look, which
+// is an error; without one there is nothing LVM could have left.
+func hasDeviceMapper() bool {
+	dms, _ := filepath.Glob("/sys/class/block/dm-*")
+	return len(dms) > 0
+}
 
 // Cleanup removes what earlier lvback processes left after a SIGKILL or a
 // power loss:
@@ -128,8 +137,12 @@ func (c *cleaner) rmdir(dir string) {
 
 // volumes removes every logical volume lvback made.
 func (c *cleaner) volumes(ctx context.Context) {
-	if _, err := exec.LookPath("lvs"); errors.Is(err, exec.ErrNotFound) {
-		c.log.Debug("cleanup: lvs is not installed, so there is no logical volume to remove")
+	if _, err := toolpath.Find("lvs"); err != nil {
+		if hasDeviceMapper() {
+			c.fail(fmt.Errorf("cannot look for leftover snapshots: %w", err))
+			return
+		}
+		c.log.Info("cleanup: no lvs and no device-mapper device on this host, so no logical volume to remove")
 		return
 	}
 	rows, err := lvs(ctx, c.log, "vg_name,lv_name,lv_tags")

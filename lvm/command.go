@@ -11,9 +11,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lvback/lvback/internal/toolpath"
 )
 
-// run runs one command without a shell, with LC_ALL=C so that LVM prints
+// run runs one command without a shell, found by toolpath.Find (PATH, then
+// the sbin directories cron's PATH lacks), with LC_ALL=C so that LVM prints
 // numbers and messages the same way everywhere, and returns its stdout. A
 // failure's error holds the command line, the exit status and the trimmed
 // stderr: `lvcreate -s ...: exit status 5: Volume group "vg" has
@@ -27,15 +30,19 @@ func run(ctx context.Context, log *slog.Logger, name string, args ...string) ([]
 // kill it halfway: lvback itself decides when and how to stop.
 func runIn(ctx context.Context, log *slog.Logger, ownGroup bool, name string, args ...string) ([]byte, error) {
 	line := commandLine(name, args)
-	log.Debug("run", "cmd", line)
-	cmd := exec.CommandContext(ctx, name, args...)
+	path, err := toolpath.Find(name)
+	if err != nil {
+		return nil, err
+	}
+	log.Debug("run", "cmd", line, "path", path)
+	cmd := exec.CommandContext(ctx, path, args...)
 	if ownGroup {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
 	cmd.Env = append(os.Environ(), "LC_ALL=C") // the last value of a key wins
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	msg := trimStderr(stderr.Bytes())
 	if err != nil {
 		if msg == "" {
