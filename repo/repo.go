@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -74,6 +75,9 @@ type marker struct {
 // ErrNotRepo. The marker must be a regular file (not a symlink to another
 // repository's marker) and "/" is never a repository.
 func Open(path string) (*Repo, error) {
+	if err := CheckLocal(path); err != nil {
+		return nil, err
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -112,6 +116,26 @@ func Open(path string) (*Repo, error) {
 	return &Repo{Root: abs, ID: m.ID, BlockChunkSize: m.BlockChunkSize}, nil
 }
 
+// ErrNotLocal reports a repository given as a URL or a remote path
+// ("s3:...", "sftp:user@host:/srv", "host:/srv"): only local paths are
+// repositories.
+var ErrNotLocal = errors.New("not a local path")
+
+// remoteRE matches what would be a remote repository in restic's or rsync's
+// syntax: a scheme or host name followed by a colon before any slash.
+var remoteRE = regexp.MustCompile(`^[^/]*:`)
+
+// CheckLocal refuses a repository path that names a remote location
+// instead of silently becoming a local directory with that name. A local
+// name holding a colon before its first slash must be written ./name.
+func CheckLocal(path string) error {
+	if remoteRE.MatchString(path) {
+		return fmt.Errorf("repository %q: %w: remote repositories (s3:, sftp:, host:/path) are not supported; "+
+			"mount the remote file system and give its local path (write ./%s for a local name with a colon)", path, ErrNotLocal, path)
+	}
+	return nil
+}
+
 // OpenOrCreate opens the repository at path, creating it with default
 // settings when path does not exist or is an empty directory (lost+found
 // alone counts as empty). A non-empty directory without a marker is
@@ -127,6 +151,9 @@ func OpenOrCreate(path string) (*Repo, error) {
 // Create creates a repository with settings s at path, which must not
 // exist or be an empty directory; an existing repository is refused.
 func Create(path string, s Settings) (*Repo, error) {
+	if err := CheckLocal(path); err != nil {
+		return nil, err
+	}
 	if s.BlockChunkSize < 0 {
 		return nil, fmt.Errorf("create repository: block chunk size %d", s.BlockChunkSize)
 	}

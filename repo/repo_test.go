@@ -248,3 +248,23 @@ func TestNonCanonicalIDsAreNotBackups(t *testing.T) {
 		}
 	}
 }
+
+// A repository in a remote syntax is refused, never created as a local
+// directory of that name; local names with a colon after a slash pass.
+func TestRemoteRepositoryRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, p := range []string{"s3:http://host/bucket", "sftp:backup@host:/srv/repo", "host:/srv/repo", "rclone:remote:path", "b2:bucket"} {
+		if _, err := OpenOrCreate(p); !errors.Is(err, ErrNotLocal) {
+			t.Errorf("%s: %v, want ErrNotLocal", p, err)
+		}
+		if _, err := Create(p, Settings{}); !errors.Is(err, ErrNotLocal) {
+			t.Errorf("create %s: %v, want ErrNotLocal", p, err)
+		}
+	}
+	if ents, _ := os.ReadDir("."); len(ents) != 0 {
+		t.Fatalf("remote names created local entries: %v", ents)
+	}
+	if _, err := OpenOrCreate("./repo:2026"); err != nil {
+		t.Fatalf("a local name with a colon: %v", err)
+	}
+}

@@ -37,6 +37,8 @@ func TestExitCodesAndOneLineErrors(t *testing.T) {
 		{"missing source", []string{"backup", "--repo", repoPath, "--name", "v", "--source", filepath.Join(base, "nope")}, exitUsage},
 		{"bad name", []string{"backup", "--repo", repoPath, "--name", "-rf", "--source", src}, exitUsage},
 		{"list of a non-repository", []string{"list", "--repo", src}, exitUsage},
+		{"remote repository", []string{"backup", "--repo", "sftp:backup@host:/srv/repo", "--name", "v", "--source", src}, exitUsage},
+		{"s3 repository", []string{"list", "--repo", "s3:http://127.0.0.1:1/bucket"}, exitUsage},
 		{"backup", []string{"backup", "--repo", repoPath, "--name", "v", "--source", src}, exitOK},
 		{"verify", []string{"verify", "--repo", repoPath}, exitOK},
 	}

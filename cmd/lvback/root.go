@@ -108,7 +108,8 @@ func exitCode(ctx context.Context, err error) int {
 	var u usageError
 	switch {
 	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "required flag"),
-		errors.Is(err, repo.ErrNotFound), errors.Is(err, repo.ErrIncomplete), errors.Is(err, engine.ErrNotApplicable):
+		errors.Is(err, repo.ErrNotFound), errors.Is(err, repo.ErrIncomplete), errors.Is(err, engine.ErrNotApplicable),
+		errors.Is(err, repo.ErrNotLocal):
 		return exitUsage
 	case errors.Is(err, repo.ErrLocked):
 		return exitLocked
