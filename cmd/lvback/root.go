@@ -97,11 +97,22 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "lvback: interrupted by a signal; partial backups and snapshots were removed")
+		g.printError("interrupted by a signal; partial backups and snapshots were removed")
 	} else {
-		fmt.Fprintln(stderr, "lvback: "+oneLine(err.Error()))
+		g.printError(err.Error())
 	}
 	return exitCode(ctx, err)
+}
+
+// printError writes one error line to stderr, whatever -q says: "lvback:
+// MSG" as text, or one JSON object (level ERROR) with --log-format json, so
+// that every line on stderr has the one format asked for.
+func (g *globals) printError(msg string) {
+	if g.logFormat == "json" {
+		slog.New(slog.NewJSONHandler(g.stderr, nil)).Error(msg)
+		return
+	}
+	fmt.Fprintln(g.stderr, "lvback: "+oneLine(msg))
 }
 
 func exitCode(ctx context.Context, err error) int {

@@ -102,7 +102,9 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 	for _, v := range sum.Volumes {
 		sum.OK = sum.OK && v.OK
 	}
-	printSummary(g, sum, asJSON)
+	if asJSON || !g.quiet || !sum.OK || skippedAny(sum) {
+		printSummary(g, sum, asJSON) // -q on a clean run: nothing for cron to mail
+	}
 	if metricsFile != "" {
 		if err := writeMetrics(metricsFile, sum.Volumes); err != nil {
 			log.Error("metrics not written", "err", err)
@@ -152,7 +154,7 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 	}
 	if err != nil {
 		out.Error = oneLine(err.Error())
-		fmt.Fprintf(g.stderr, "lvback: %s\n", out.Error) // the error names the volume
+		g.printError(out.Error) // the error names the volume
 	}
 	out.LastSuccess = lastSuccess(cfg.Repo, v.Name)
 	return out
@@ -196,6 +198,16 @@ func btrfsSubvols(cfg *config.Config) []string {
 		}
 	}
 	return out
+}
+
+// skippedAny reports whether a volume of the run skipped entries.
+func skippedAny(sum *runSummary) bool {
+	for _, v := range sum.Volumes {
+		if v.Skipped > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func printSummary(g *globals, sum *runSummary, asJSON bool) {
