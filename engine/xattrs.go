@@ -18,6 +18,9 @@ import (
 // ctime would not move it. Inodes are unique within the volume, and a
 // reused inode number gets a new ctime.
 //
+// "No xattrs" means none but alias names (manifest.IsXattrAlias), on both
+// sides: the manifest Reader and fileops.ListXattrs leave them out.
+//
 // The set is read from the previous manifest before the walk (about 1M
 // entries a second) and costs about 40 bytes an inode.
 func (r *run) xattrsKnownEmpty() func(st *unix.Stat_t) bool {

@@ -18,7 +18,8 @@ import (
 // ApplyMeta gives the object at path, never following a final symlink, the
 // metadata e records: owner (numeric), mode with setuid, setgid and sticky
 // bits (not for symlinks), exactly the extended attributes e.Xattrs (others
-// are removed, such as ACLs inherited from a default ACL) and the mtime to the
+// are removed, such as ACLs inherited from a default ACL; alias names,
+// manifest.IsXattrAlias, are neither set nor removed) and the mtime to the
 // nanosecond, with atime equal to it. The order is owner, mode, attributes,
 // times, so a chown cannot clear setuid bits or security.capability, and
 // writing a directory's content must be finished before. When the process
@@ -37,7 +38,7 @@ func ApplyMeta(path string, e *manifest.Entry) error {
 			return &os.PathError{Op: "chmod", Path: path, Err: err}
 		}
 	}
-	xdenied, err := setXattrs(path, e.Xattrs)
+	xdenied, err := setXattrs(pathXattrs(path), e.Xattrs)
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func applyMetaFD(f *os.File, e *manifest.Entry) error {
 	if err := unix.Fchmod(fd, e.Mode&0o7777); err != nil {
 		return &os.PathError{Op: "fchmod", Path: f.Name(), Err: err}
 	}
-	xdenied, err := setXattrsFD(f, e.Xattrs)
+	xdenied, err := setXattrs(fileXattrs(f), e.Xattrs)
 	if err != nil {
 		return err
 	}
@@ -87,37 +88,6 @@ var (
 	euid = sync.OnceValue(os.Geteuid)
 	egid = sync.OnceValue(os.Getegid)
 )
-
-// setXattrsFD is setXattrs through a descriptor.
-func setXattrsFD(f *os.File, want []manifest.Xattr) (denied []error, err error) {
-	keep := make(map[string]bool, len(want))
-	for _, x := range want {
-		keep[x.Name] = true
-		err := xattr.FSet(f, x.Name, x.Value)
-		if errors.Is(err, unix.EPERM) {
-			denied = append(denied, fmt.Errorf("set xattr %s on %s: %w", x.Name, f.Name(), ErrNotPermitted))
-			continue
-		}
-		if err != nil {
-			return denied, err
-		}
-	}
-	names, err := xattr.FList(f)
-	if errors.Is(err, unix.ENOTSUP) {
-		return denied, nil
-	}
-	if err != nil {
-		return denied, err
-	}
-	for _, name := range names {
-		if !keep[name] {
-			if err := xattr.FRemove(f, name); err != nil && !errors.Is(err, xattr.ENOATTR) {
-				return denied, err
-			}
-		}
-	}
-	return denied, nil
-}
 
 // lchmod sets the mode of path without following a final symlink:
 // fchmodat2 with AT_SYMLINK_NOFOLLOW (Linux 6.6+), else chmodOPath.
@@ -149,34 +119,64 @@ func chmodOPath(path string, mode uint32) error {
 	return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), mode)
 }
 
-// setXattrs makes path's extended attributes exactly want: it sets each one,
-// then removes those path has and want lacks. An attribute the process may
-// not set is reported in denied (wrapping ErrNotPermitted) and skipped.
-func setXattrs(path string, want []manifest.Xattr) (denied []error, err error) {
+// xattrObject is the object whose extended attributes setXattrs changes:
+// a path, never following a final symlink, or an open file.
+type xattrObject struct {
+	name   string // for errors
+	list   func() ([]string, error)
+	set    func(attr string, value []byte) error
+	remove func(attr string) error
+}
+
+func pathXattrs(path string) xattrObject {
+	return xattrObject{name: path,
+		list:   func() ([]string, error) { return xattr.LList(path) },
+		set:    func(attr string, value []byte) error { return xattr.LSet(path, attr, value) },
+		remove: func(attr string) error { return xattr.LRemove(path, attr) },
+	}
+}
+
+func fileXattrs(f *os.File) xattrObject {
+	return xattrObject{name: f.Name(),
+		list:   func() ([]string, error) { return xattr.FList(f) },
+		set:    func(attr string, value []byte) error { return xattr.FSet(f, attr, value) },
+		remove: func(attr string) error { return xattr.FRemove(f, attr) },
+	}
+}
+
+// setXattrs makes o's extended attributes exactly want, leaving alias names
+// (manifest.IsXattrAlias) alone: it never sets nor removes one. It first
+// removes the attributes o has and want lacks, then sets each of want, so
+// that whatever removing a name did to another name of the same attribute,
+// the canonical name is written last. An attribute the process may not set
+// is reported in denied (wrapping ErrNotPermitted) and skipped.
+func setXattrs(o xattrObject, want []manifest.Xattr) (denied []error, err error) {
+	names, err := o.list()
+	if err != nil && !errors.Is(err, unix.ENOTSUP) {
+		return nil, err
+	}
 	keep := make(map[string]bool, len(want))
 	for _, x := range want {
 		keep[x.Name] = true
-		err := xattr.LSet(path, x.Name, x.Value)
+	}
+	for _, name := range names {
+		if keep[name] || manifest.IsXattrAlias(name) {
+			continue
+		}
+		if err := o.remove(name); err != nil && !errors.Is(err, xattr.ENOATTR) {
+			return nil, err
+		}
+	}
+	for _, x := range want {
+		if manifest.IsXattrAlias(x.Name) {
+			continue
+		}
+		err := o.set(x.Name, x.Value)
 		if errors.Is(err, unix.EPERM) {
-			denied = append(denied, fmt.Errorf("set xattr %s on %s: %w", x.Name, path, ErrNotPermitted))
+			denied = append(denied, fmt.Errorf("set xattr %s on %s: %w", x.Name, o.name, ErrNotPermitted))
 			continue
 		}
 		if err != nil {
-			return denied, err
-		}
-	}
-	names, err := xattr.LList(path)
-	if errors.Is(err, unix.ENOTSUP) {
-		return denied, nil
-	}
-	if err != nil {
-		return denied, err
-	}
-	for _, name := range names {
-		if keep[name] {
-			continue
-		}
-		if err := xattr.LRemove(path, name); err != nil && !errors.Is(err, xattr.ENOATTR) {
 			return denied, err
 		}
 	}
@@ -184,9 +184,10 @@ func setXattrs(path string, want []manifest.Xattr) (denied []error, err error) {
 }
 
 // ListXattrs returns all extended attributes of path (not following a final
-// symlink), sorted by name, with values that share no memory with anything
-// else. A file system without extended attributes yields nil, nil. An
-// attribute removed while listing is left out.
+// symlink) but alias names (manifest.IsXattrAlias), sorted by name, with
+// values that share no memory with anything else. A file system without
+// extended attributes yields nil, nil. An attribute removed while listing is
+// left out.
 func ListXattrs(path string) ([]manifest.Xattr, error) {
 	names, err := xattr.LList(path)
 	if errors.Is(err, unix.ENOTSUP) {
@@ -198,6 +199,9 @@ func ListXattrs(path string) ([]manifest.Xattr, error) {
 	slices.Sort(names)
 	var list []manifest.Xattr
 	for _, name := range names {
+		if manifest.IsXattrAlias(name) {
+			continue
+		}
 		v, err := xattr.LGet(path, name)
 		if errors.Is(err, xattr.ENOATTR) {
 			continue

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -49,9 +50,36 @@ func (t Type) String() string {
 func (t Type) Valid() bool { return t >= TypeFile && t <= TypeSocket }
 
 // Xattr is one extended attribute (POSIX ACLs appear as system.posix_acl_*).
+// A file system's second names for its attributes (IsXattrAlias) are never
+// among an Entry's Xattrs: a Reader leaves out those that older manifests
+// recorded.
 type Xattr struct {
 	Name  string
 	Value []byte
+}
+
+// IsXattrAlias reports whether name is a second name under which a file
+// system lists an attribute it also lists by its canonical name, so that
+// setting or removing it changes that attribute: lvback never records,
+// sets, removes or compares such a name. The only ones known are XFS's:
+// to root, XFS lists the POSIX ACLs it stores as trusted.SGI_ACL_FILE and
+// trusted.SGI_ACL_DEFAULT beside system.posix_acl_access and
+// system.posix_acl_default, and removing a trusted name removes the ACL
+// (Linux 6.18, measured; ext4, btrfs and tmpfs list the system names only).
+// Written on another file system, these names would be plain trusted
+// attributes that no ACL tool reads.
+func IsXattrAlias(name string) bool {
+	return name == "trusted.SGI_ACL_FILE" || name == "trusted.SGI_ACL_DEFAULT"
+}
+
+// withoutAliases returns xs less its alias names (IsXattrAlias), reusing
+// its array; nil when nothing is left.
+func withoutAliases(xs []Xattr) []Xattr {
+	xs = slices.DeleteFunc(xs, func(x Xattr) bool { return IsXattrAlias(x.Name) })
+	if len(xs) == 0 {
+		return nil
+	}
+	return xs
 }
 
 // Entry is the record of one file system object of a backed-up volume.

@@ -33,7 +33,7 @@ var ErrCorrupt = errors.New("corrupt manifest")
 //	string   Target
 //	string   LinkTo
 //	uvarint  n                   number of xattrs, then n times:
-//	string   Name, string Value
+//	string   Name, string Value  (a Reader leaves out alias names, IsXattrAlias)
 //	[32]byte Hash                present only when Type is TypeFile
 //
 // where string = uvarint(length) followed by that many raw bytes. The

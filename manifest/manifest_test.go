@@ -47,6 +47,41 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// A Reader leaves out the alias names that lvback once recorded from XFS
+// (IsXattrAlias), keeping every other attribute; an entry left with none
+// has nil Xattrs.
+func TestReaderLeavesOutXattrAliases(t *testing.T) {
+	acl := []byte{0x02, 0, 0, 0, 0x01, 0, 0x07, 0}
+	sgi := []byte{0, 0, 0, 1, 0, 0, 0, 1}
+	written := []*Entry{
+		{Type: TypeDir, Mode: 0o755, Xattrs: []Xattr{
+			{Name: "system.posix_acl_access", Value: acl},
+			{Name: "system.posix_acl_default", Value: acl},
+			{Name: "trusted.SGI_ACL_DEFAULT", Value: sgi},
+			{Name: "trusted.SGI_ACL_FILE", Value: sgi},
+			{Name: "trusted.SGI_ACL_FILEx", Value: sgi},
+			{Name: "user.a", Value: []byte("1")},
+		}},
+		{Path: "only-aliases", Type: TypeFile, Xattrs: []Xattr{{Name: "trusted.SGI_ACL_FILE", Value: sgi}}},
+	}
+	want := []*Entry{
+		{Type: TypeDir, Mode: 0o755, Xattrs: []Xattr{
+			{Name: "system.posix_acl_access", Value: acl},
+			{Name: "system.posix_acl_default", Value: acl},
+			{Name: "trusted.SGI_ACL_FILEx", Value: sgi},
+			{Name: "user.a", Value: []byte("1")},
+		}},
+		{Path: "only-aliases", Type: TypeFile},
+	}
+	got, err := decodeAll(encode(t, written))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded entries differ\ngot  %v\nwant %v", got, want)
+	}
+}
+
 // TestReaderIsSticky checks that Next keeps returning io.EOF, and that
 // entries do not alias the reader's buffer.
 func TestReaderIsSticky(t *testing.T) {

@@ -75,7 +75,8 @@ func newWriter(dst io.Writer, level zstd.EncoderLevel, window int) (*Writer, err
 // entry.go, carry a Hash only for TypeFile, have a LinkTo (if set) that is
 // a valid path sorting before Path, and Xattrs sorted by Name without
 // duplicates or empty names. Otherwise Add returns an error and the Writer
-// is unusable. Add does not retain e.
+// is unusable. Add does not retain e. It writes alias names (IsXattrAlias)
+// it is given, as lvback once did; a Reader leaves them out.
 func (w *Writer) Add(e *Entry) error {
 	if w.err != nil {
 		return w.err

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -42,4 +43,17 @@ func runCmd(t testing.TB, args ...string) {
 	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %v\n%s", args, err, out)
 	}
+}
+
+// MountTmpfs mounts a tmpfs of size bytes until t ends and returns the
+// mount point. It skips t, saying so, when not root.
+func MountTmpfs(t testing.TB, size int64) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("not root: cannot mount a tmpfs")
+	}
+	mnt := t.TempDir()
+	runCmd(t, "mount", "-t", "tmpfs", "-o", "size="+strconv.FormatInt(size, 10), "tmpfs", mnt)
+	t.Cleanup(func() { runCmd(t, "umount", mnt) })
+	return mnt
 }
