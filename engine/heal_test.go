@@ -252,3 +252,30 @@ func TestRepairFromSource(t *testing.T) {
 	}
 	mustVerifyClean(t, repoPath)
 }
+
+// A recorded inode that a full verify finds intact again (mended by hand)
+// leaves the list; a verify of one backup only never drops anything.
+func TestDamagedListForgetsMended(t *testing.T) {
+	src, repoPath := dirs(t)
+	oldSource(t, src, map[string]string{"f": "content"})
+	b1 := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
+	f := filepath.Join(b1.Tree, "f")
+	flipByte(t, f, 0)
+	if _, err := Verify(context.Background(), VerifyOptions{Repo: repoPath}); !errors.Is(err, ErrVerifyFailed) {
+		t.Fatal(err)
+	}
+	if l := damagedList(t, repoPath); len(l) != 1 {
+		t.Fatalf("list %+v", l)
+	}
+	flipByte(t, f, 0) // mended in place
+	if _, err := Verify(context.Background(), VerifyOptions{Repo: repoPath, Name: "vol", ID: b1.Info.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if l := damagedList(t, repoPath); len(l) != 1 {
+		t.Fatalf("a partial verify dropped %+v", l)
+	}
+	mustVerifyClean(t, repoPath)
+	if l := damagedList(t, repoPath); len(l) != 0 {
+		t.Fatalf("list after a clean full verify: %+v", l)
+	}
+}
