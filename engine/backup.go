@@ -25,7 +25,7 @@ type BackupOptions struct {
 	Label    string   // what info.json names as the source (e.g. the LV); default Source
 	Exclude  []string // relative paths left out with everything below them
 	Jobs     int      // concurrent file workers; 0 means DefaultJobs()
-	Checksum bool     // compare content hashes, not only metadata
+	Checksum bool     // hash unchanged-looking source files against the previous manifest (never the tree: see decide)
 	// Now is the clock that names the backup; nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// BeforeCommit, when set, runs after the backup's data and manifest are
@@ -99,9 +99,16 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if prev != nil && prev.Blocks() {
 		prev = nil // a block-mode image is no base for a file tree
 	}
-	info, err := newRun(o, src, p, prev).do(ctx)
+	rn := newRun(o, src, p, prev)
+	if rn.damaged, err = loadDamaged(r, o.Name); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
+	}
+	info, err := rn.do(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
+	}
+	if info.DamagedCopied > 0 {
+		o.Log.Warn("files copied instead of linked: recorded damaged by verify", "files", info.DamagedCopied)
 	}
 	if o.BeforeCommit != nil {
 		if err := o.BeforeCommit(); err != nil {

@@ -43,7 +43,7 @@ func TestDecide(t *testing.T) {
 			if tt.name == "was a symlink" {
 				prev.Type = manifest.TypeSymlink
 			}
-			if got := decide(&cur, p, start, tt.checksum); got != tt.want {
+			if got := decide(&cur, p, start, tt.checksum, false); got != tt.want {
 				t.Fatalf("decide = %s, want %s", got, tt.want)
 			}
 		})
@@ -56,12 +56,48 @@ func TestDecideMtimeRace(t *testing.T) {
 	start := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC).UnixNano()
 	for _, d := range []time.Duration{-time.Second / 2, 0, time.Millisecond, time.Hour} {
 		e := manifest.Entry{Type: manifest.TypeFile, Size: 1, Mtime: start + int64(d), Ctime: start + int64(d)}
-		if got := decide(&e, &e, start, false); got != actHashThenLink {
+		if got := decide(&e, &e, start, false, false); got != actHashThenLink {
 			t.Errorf("mtime %v from the previous start: %s, want hash-then-link", d, got)
 		}
 	}
 	e := manifest.Entry{Type: manifest.TypeFile, Size: 1, Mtime: start - 2*int64(time.Second)}
-	if got := decide(&e, &e, start, false); got != actLink {
+	if got := decide(&e, &e, start, false, false); got != actLink {
 		t.Errorf("old mtime: %s, want link", got)
+	}
+}
+
+// An inode verify recorded as damaged is never linked or reflinked, with
+// or without --checksum (which compares the source with the previous
+// manifest, not with the tree); a changed file is an ordinary copy.
+func TestDecideDamaged(t *testing.T) {
+	start := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC).UnixNano()
+	old := start - int64(time.Hour)
+	base := manifest.Entry{Path: "f", Type: manifest.TypeFile, Mode: 0o644, Size: 10, Mtime: old, Ctime: old, Inode: 7}
+	tests := []struct {
+		name     string
+		change   func(e *manifest.Entry)
+		checksum bool
+		want     action
+	}{
+		{"unchanged", func(e *manifest.Entry) {}, false, actCopyDamaged},
+		{"unchanged with --checksum", func(e *manifest.Entry) {}, true, actCopyDamaged},
+		{"written near the previous start", func(e *manifest.Entry) { e.Mtime, e.Ctime = start, start }, false, actCopyDamaged},
+		{"chmod (would reflink)", func(e *manifest.Entry) { e.Mode = 0o600 }, false, actCopyDamaged},
+		{"content changed", func(e *manifest.Entry) { e.Size++ }, false, actCopy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prev, cur := base, base
+			tt.change(&cur)
+			if tt.name == "written near the previous start" {
+				prev = cur
+			}
+			if got := decide(&cur, &prev, start, tt.checksum, true); got != tt.want {
+				t.Fatalf("decide = %s, want %s", got, tt.want)
+			}
+			if got := decide(&cur, &prev, start, tt.checksum, false); got == actCopyDamaged {
+				t.Fatalf("decide without damage = %s", got)
+			}
+		})
 	}
 }

@@ -30,6 +30,12 @@ const maxErrorSamples = 100
 // walker, so memory stays flat).
 const orderedWindow = 4096
 
+// maxHealCopies bounds the other files with a damaged file's content
+// that verify --repair tries, newest backup first: each try reads the
+// whole file, and copies that all fail their hash say the content is
+// gone, not that repair was unlucky.
+const maxHealCopies = 4
+
 // maxBatch is how many files of one directory a worker takes at once: big
 // enough that workers rarely share a directory, small enough that a huge
 // directory still spreads over all workers.

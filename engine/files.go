@@ -48,7 +48,7 @@ func (r *run) visit(ctx context.Context, we *walker.Entry, prev *prevCursor, job
 		}
 		if j.leader == nil {
 			j.prev = prev.find(e.Path)
-			j.act = decide(e, j.prev, r.prevStart, r.o.Checksum)
+			j.act = decide(e, j.prev, r.prevStart, r.o.Checksum, r.prevDamaged(j.prev))
 		}
 		return r.enqueue(ctx, jobs, j)
 	}
@@ -169,6 +169,8 @@ func (r *run) doFile(ctx context.Context, j *fileJob) error {
 		return r.linkToLeader(ctx, j)
 	}
 	switch j.act {
+	case actCopyDamaged:
+		return r.copyInsteadOfDamaged(ctx, e)
 	case actLink:
 		return r.linkPrev(ctx, e, j.prev.Hash)
 	case actHashThenLink, actHashThenClone:

@@ -27,6 +27,7 @@ type run struct {
 	manifest  string // new manifest path
 	prev      *repo.Backup
 	prevStart int64
+	damaged   damagedSet // verify's damaged inodes of this name, by path
 
 	noReflink atomic.Bool // set once FICLONE failed as unsupported
 	st        stats
@@ -46,6 +47,7 @@ type stats struct {
 	files, dirs, symlinks, specials atomic.Int64
 	size, added                     atomic.Int64
 	copied, linked, reflinked       atomic.Int64
+	damagedCopied                   atomic.Int64 // of copied: the previous inode is recorded damaged
 }
 
 // errorLog records skipped entries: an exact count and the first few.
@@ -212,7 +214,7 @@ func (r *run) info(entries int64, manifestSum string) *repo.Info {
 	return &repo.Info{
 		Files: r.st.files.Load(), Dirs: r.st.dirs.Load(), Symlinks: r.st.symlinks.Load(),
 		Specials: r.st.specials.Load(), Size: r.st.size.Load(), AddedBytes: r.st.added.Load(),
-		Copied: r.st.copied.Load(), Linked: r.st.linked.Load(), Reflinked: r.st.reflinked.Load(),
+		Copied: r.st.copied.Load(), Linked: r.st.linked.Load(), Reflinked: r.st.reflinked.Load(), DamagedCopied: r.st.damagedCopied.Load(),
 		Errors: r.errs.count, ErrorSamples: r.errs.samples,
 		ManifestEntries: entries, ManifestBLAKE3: manifestSum,
 	}

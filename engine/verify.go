@@ -36,6 +36,12 @@ type VerifyOptions struct {
 	// Progress, when set, counts entries checked and bytes hashed; the
 	// expected total is the sum of the chosen backups' sizes.
 	Progress *Progress
+	// Repair takes the repository lock and replaces each damaged file, in
+	// every backup sharing its inode, with an intact copy (see Verify).
+	Repair bool
+	// Source, with Repair, is a directory whose file at a damaged file's
+	// path may serve as the intact copy (it is hashed before use).
+	Source string
 }
 
 // Problem is one thing wrong in a backup.
@@ -64,6 +70,11 @@ type VerifyReport struct {
 	// being verified: their missing files are no problem, and they are
 	// not in Backups.
 	Pruned []string `json:"pruned,omitempty"`
+	// Damaged is how many damaged inodes this call recorded in the
+	// repository's damaged list (repo.DamagedFile).
+	Damaged int `json:"damaged_recorded"`
+	// Repair is what Repair did; nil without it.
+	Repair *RepairReport `json:"repair,omitempty"`
 }
 
 // ErrVerifyFailed means Verify found at least one problem.
@@ -75,6 +86,16 @@ var ErrVerifyFailed = errors.New("verification found problems")
 // tree or not in the manifest are reported too. A file shared by hard links
 // with other backups is hashed once and a corruption is reported in every
 // verified backup that holds it. Only complete backups are verified.
+//
+// Every inode found with the wrong content (or unreadable) is recorded in
+// the repository's damaged list, so the next backup copies instead of
+// linking it; recorded inodes found intact again, or gone, are dropped.
+// With Repair, the repository lock is held throughout and each damaged
+// inode is replaced in every backup of its volume that holds it: a new
+// inode with the manifest's content (copied from another inode of the
+// repository, or from Source, whichever hashes right first) and metadata
+// is renamed over each of its names, so no intact inode ever changes. The
+// error is then nil only when everything found was healed.
 func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs()
@@ -85,6 +106,13 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	r, err := repo.Open(o.Repo)
 	if err != nil {
 		return nil, err
+	}
+	if o.Repair {
+		unlock, err := lockUnlessHeld(r, false)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
 	backups, err := chooseBackups(r, o.Name, o.ID)
 	if err != nil {
@@ -131,10 +159,10 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 		}
 		return manifest.Compare(a.Path, b.Path) < 0
 	})
-	if len(rep.Problems) > 0 {
-		return rep, fmt.Errorf("%w: %d in %d backups", ErrVerifyFailed, len(rep.Problems), len(rep.Backups))
+	if err := v.recordAndRepair(ctx, r, o, backups, pruned, rep); err != nil {
+		return rep, err
 	}
-	return rep, nil
+	return rep, verifyError(rep)
 }
 
 // prunedMeanwhile reports whether b's directory is gone: a prune (which
@@ -185,6 +213,7 @@ type verifier struct {
 	hashed   map[devIno]hashKey // inodes hashed in this call: their content's key
 	failed   map[devIno]string  // inodes whose content could not be read: why
 	corrupt  map[devIno][]int   // inode -> indexes into problems
+	damaged  map[devIno]*damagedInode
 	problems []Problem
 	entries  int64
 	bytes    int64

@@ -64,6 +64,7 @@ func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
 		c.v.corrupt = make(map[devIno][]int)
 	}
 	c.v.corrupt[key] = append(c.v.corrupt[key], i)
+	c.v.noteDamaged(key, c.b, e)
 	c.v.mu.Unlock()
 }
 

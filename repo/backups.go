@@ -63,6 +63,7 @@ type Info struct {
 	Copied          int64        `json:"copied"`
 	Linked          int64        `json:"linked"`
 	Reflinked       int64        `json:"reflinked"`
+	DamagedCopied   int64        `json:"damaged_copied,omitempty"` // of Copied: recorded damaged by verify, not linked
 	Errors          int64        `json:"errors"`
 	ErrorSamples    []EntryError `json:"error_samples,omitempty"`
 	ManifestEntries int64        `json:"manifest_entries"`

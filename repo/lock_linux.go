@@ -50,6 +50,21 @@ func (l *Lock) Unlock() {
 	l.f = nil
 }
 
+// lockDamaged serialises rewrites of the list between processes (verify
+// takes no repository lock). Held for milliseconds, so it waits.
+func (r *Repo) lockDamaged() (func(), error) {
+	path := filepath.Join(r.Root, damagedLock)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscallNoFollow, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
 // checkMarkerOwner refuses a marker that someone other than root or the
 // current user owns, or that group or others may write: whoever can write
 // it decides where prune deletes.

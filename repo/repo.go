@@ -6,6 +6,8 @@
 //
 //	REPO/lvback-repository.json       marker (format, version, id, block chunk size)
 //	REPO/lock                         flock(2) lock held by a running backup
+//	REPO/damaged.json                 inodes verify found damaged (see DamagedFile); absent when none
+//	REPO/damaged.lock                 flock(2) lock held while damaged.json is rewritten
 //	REPO/backups/NAME/ID/tree/        the browsable copy of the volume
 //	REPO/backups/NAME/ID/manifest.zst one record per entry (package manifest)
 //	REPO/backups/NAME/ID/info.json    written last: what the run did

@@ -74,6 +74,9 @@ func backupCmd(g *globals) *cobra.Command {
 				} else {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %d files (%d copied, %d linked, %d reflinked), %s logical, %s written, %d errors\n%s\n",
 						i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, humanBytes(i.Size), humanBytes(i.AddedBytes), i.Errors, res.Tree)
+					if i.DamagedCopied > 0 {
+						fmt.Fprintf(g.stdout, "%d files copied instead of linked: recorded damaged by verify\n", i.DamagedCopied)
+					}
 				}
 			}
 			if metricsFile != "" {

@@ -21,6 +21,7 @@ type volumeResult struct {
 	Files       int64         `json:"files"`
 	Copied      int64         `json:"copied"`
 	Linked      int64         `json:"linked"`
+	Damaged     int64         `json:"damaged_copied,omitempty"` // of Copied: recorded damaged by verify, not linked
 	Size        int64         `json:"size"`
 	Written     int64         `json:"bytes_written"`
 	Skipped     int64         `json:"skipped"`
@@ -32,7 +33,7 @@ type volumeResult struct {
 // fill copies a finished backup's counters into the result.
 func (v *volumeResult) fill(info *repo.Info) {
 	v.ID, v.Files, v.Copied, v.Linked = info.ID, info.Files, info.Copied, info.Linked
-	v.Size, v.Written, v.Skipped = info.Size, info.AddedBytes, info.Errors
+	v.Size, v.Written, v.Skipped, v.Damaged = info.Size, info.AddedBytes, info.Errors, info.DamagedCopied
 }
 
 // metric is one gauge family of the Prometheus text format.

@@ -19,7 +19,7 @@ import (
 // Exit codes, documented in --help and the README.
 const (
 	exitOK      = 0 // everything succeeded
-	exitFailed  = 1 // a backup, verify or restore failed, or entries were skipped
+	exitFailed  = 1 // a backup, verify or restore failed, verify --repair left damage, or entries were skipped
 	exitUsage   = 2 // bad command line, config or input; nothing was changed
 	exitLocked  = 3 // another lvback run holds the repository lock
 	exitAborted = 4 // interrupted by SIGINT, SIGTERM or SIGHUP; cleaned up
@@ -27,7 +27,8 @@ const (
 
 const exitHelp = `Exit codes:
   0  success
-  1  a backup, verify or restore failed, or some entries were skipped
+  1  a backup, verify or restore failed (or verify --repair could not heal
+     everything), or some entries were skipped
   2  usage error (bad flag, argument, name or path, or a backup id or path
      the repository does not hold); nothing was changed
   3  the repository is locked by another lvback run

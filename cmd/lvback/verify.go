@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -16,11 +17,16 @@ func verifyCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	var subset string
 	cmd := &cobra.Command{
-		Use:   "verify --repo REPO [--name NAME] [--id ID] [--json]",
+		Use:   "verify --repo REPO [--name NAME] [--id ID] [--json] [--repair [--source DIR]]",
 		Short: "Re-read backups and check every entry against its manifest",
 		Long: "Re-read every file of the chosen complete backups (all by default), re-hash it with\n" +
 			"BLAKE3 and check type, size, mode, owner, mtime and xattrs against the manifest.\n" +
-			"Missing, extra and corrupted entries are listed; the exit code is 0 only when clean.\n\n" + exitHelp,
+			"Missing, extra and corrupted entries are listed; the exit code is 0 only when clean.\n" +
+			"Corrupted files are recorded in REPO/damaged.json: the next backup copies them from\n" +
+			"the source instead of linking them. --repair (which takes the repository lock) replaces\n" +
+			"each one, in every backup sharing it, with an intact copy from another backup or from\n" +
+			"--source DIR (same relative path), checked against the manifest's hash; with --repair\n" +
+			"the exit code is 0 only when everything found was healed.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Repo == "" {
@@ -31,6 +37,14 @@ func verifyCmd(g *globals) *cobra.Command {
 			}
 			if err := checkName(o.Name); err != nil {
 				return err
+			}
+			if o.Source != "" {
+				if !o.Repair {
+					return usagef("--source needs --repair")
+				}
+				if fi, err := os.Stat(o.Source); err != nil || !fi.IsDir() {
+					return usagef("--source %s is not a directory", o.Source)
+				}
 			}
 			if subset != "" {
 				pct, err := strconv.ParseFloat(strings.TrimSuffix(subset, "%"), 64)
@@ -66,6 +80,7 @@ func verifyCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdout, "verified %d backups, %d entries, %s read: %d problems\n",
 					len(rep.Backups), rep.Entries, humanBytes(rep.Bytes), len(rep.Problems))
 			}
+			printRepair(g, rep)
 			return err
 		},
 	}
@@ -75,6 +90,39 @@ func verifyCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.ID, "id", "", "only this backup (needs --name)")
 	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent readers")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&o.Repair, "repair", false, "replace damaged files with intact copies (takes the repository lock)")
+	f.StringVar(&o.Source, "source", "", "with --repair: a directory to take intact copies from (same relative path)")
 	f.StringVar(&subset, "read-data-subset", "", "block-mode backups: re-hash only this share of the chunks (e.g. 5%); the rest are checked for presence and size")
 	return cmd
+}
+
+// printRepair prints what verify recorded and what --repair healed.
+func printRepair(g *globals, rep *engine.VerifyReport) {
+	if rep.Damaged > 0 && rep.Repair == nil {
+		fmt.Fprintf(g.stdout, "recorded %d damaged files: the next backup copies them instead of linking; verify --repair replaces them\n", rep.Damaged)
+	}
+	if rep.Repair == nil {
+		return
+	}
+	for _, h := range rep.Repair.Healed {
+		fmt.Fprintf(g.stdout, "healed %s from %s\n", oneLine(refList(h.Files)), oneLine(h.From))
+		if h.Note != "" {
+			fmt.Fprintf(g.stdout, "  note: %s\n", oneLine(h.Note))
+		}
+	}
+	for _, h := range rep.Repair.Unhealed {
+		fmt.Fprintf(g.stdout, "could not heal %s: %s\n", oneLine(refList(h.Files)), oneLine(h.Reason))
+	}
+	if !g.quiet {
+		fmt.Fprintf(g.stdout, "repair: %d damaged files healed, %d not healed, %d other problems not repairable\n",
+			len(rep.Repair.Healed), len(rep.Repair.Unhealed), rep.Repair.Other)
+	}
+}
+
+func refList(fs []engine.FileRef) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = f.String()
+	}
+	return strings.Join(s, ", ")
 }
