@@ -21,7 +21,7 @@ func (a action) String() string {
 // decide compares a source file with the previous manifest's record of the
 // same path (never with the backup tree: that would see the link count and
 // ctime of the repository's own inodes). prevStart is when the previous
-// backup started, in ns.
+// backup started, in ns since the Unix epoch.
 func decide(cur, prev *manifest.Entry, prevStart int64, checksum bool) action {
 	if prev == nil || prev.Type != manifest.TypeFile || cur.Type != manifest.TypeFile {
 		return actCopy
@@ -37,7 +37,8 @@ func decide(cur, prev *manifest.Entry, prevStart int64, checksum bool) action {
 		// (ctime moved): hash to know which, and never share the inode.
 		return actHashThenClone
 	}
-	if checksum || prev.Mtime >= prevStart-int64(raceWindow) {
+	raceStart := manifest.TimeFromNano(prevStart - int64(raceWindow))
+	if checksum || prev.Mtime.Compare(raceStart) >= 0 {
 		return actHashThenLink
 	}
 	return actLink
