@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -191,6 +192,16 @@ func entryRecords(es []*Entry) (recs []byte, sum uint64) {
 		prev = e.Path
 	}
 	return recs, d.Sum64()
+}
+
+// v1Fixture returns testdata/v1.manifest, written by the version-1 Writer.
+func v1Fixture(t testing.TB) []byte {
+	t.Helper()
+	data, err := os.ReadFile("testdata/v1.manifest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // records decompresses a manifest produced by a Writer.

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -40,10 +39,7 @@ func TestExtremeTimesRoundTrip(t *testing.T) {
 // nanoseconds: each must come back exactly, as seconds and nanoseconds.
 // Written again, the entries make a version-2 manifest that reads the same.
 func TestReadVersion1(t *testing.T) {
-	data, err := os.ReadFile("testdata/v1.manifest")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := v1Fixture(t)
 	if data[len(magic)] != version1 {
 		t.Fatalf("fixture has version %d", data[len(magic)])
 	}
