@@ -22,11 +22,12 @@ func (a action) String() string {
 // decide compares a source file with the previous manifest's record of the
 // same path (never with the backup tree: that would see the link count and
 // ctime of the repository's own inodes). prevStart is when the previous
-// backup started, in ns. prevDamaged says verify recorded the previous
-// backup's file (its inode) as damaged: its content is then no base for a
-// link or a reflink, whatever the source looks like. checksum compares the
-// source's hash with the previous manifest's, so it finds source changes
-// that kept size and mtime, never damage inside the repository.
+// backup started, in ns since the Unix epoch. prevDamaged says verify
+// recorded the previous backup's file (its inode) as damaged: its content
+// is then no base for a link or a reflink, whatever the source looks like.
+// checksum compares the source's hash with the previous manifest's, so it
+// finds source changes that kept size and mtime, never damage inside the
+// repository.
 func decide(cur, prev *manifest.Entry, prevStart int64, checksum, prevDamaged bool) action {
 	if prev == nil || prev.Type != manifest.TypeFile || cur.Type != manifest.TypeFile {
 		return actCopy
@@ -45,7 +46,8 @@ func decide(cur, prev *manifest.Entry, prevStart int64, checksum, prevDamaged bo
 		// (ctime moved): hash to know which, and never share the inode.
 		return actHashThenClone
 	}
-	if checksum || prev.Mtime >= prevStart-int64(raceWindow) {
+	raceStart := manifest.TimeFromNano(prevStart - int64(raceWindow))
+	if checksum || prev.Mtime.Compare(raceStart) >= 0 {
 		return actHashThenLink
 	}
 	return actLink

@@ -23,7 +23,7 @@ func toEntry(we *walker.Entry) *manifest.Entry {
 	st := &we.Stat
 	e := &manifest.Entry{
 		Path: we.Path, Type: typeOf(st.Mode), Mode: st.Mode & 0o7777,
-		UID: st.Uid, GID: st.Gid, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(),
+		UID: st.Uid, GID: st.Gid, Mtime: fileops.FromTimespec(st.Mtim), Ctime: fileops.FromTimespec(st.Ctim),
 		Inode: st.Ino, Target: we.Target, Xattrs: we.Xattrs,
 	}
 	switch e.Type {
@@ -89,7 +89,10 @@ func openSource(path string, ino uint64) (*os.File, error) {
 
 // contentStamp is what betrays a write to a file: its size, mtime and
 // ctime.
-type contentStamp struct{ size, mtime, ctime int64 }
+type contentStamp struct {
+	size         int64
+	mtime, ctime manifest.Time
+}
 
 // stampOf returns the open file's current content stamp.
 func stampOf(f *os.File) (contentStamp, error) {
@@ -101,7 +104,7 @@ func stampFrom(st *unix.Stat_t) contentStamp {
 	if st == nil {
 		return contentStamp{}
 	}
-	return contentStamp{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+	return contentStamp{size: st.Size, mtime: fileops.FromTimespec(st.Mtim), ctime: fileops.FromTimespec(st.Ctim)}
 }
 
 // statOf fstats an open file.

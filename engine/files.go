@@ -316,7 +316,7 @@ func (r *run) copyOnce(ctx context.Context, e *manifest.Entry, again bool) error
 	}
 	now, err := stampOf(f)
 	if err == nil && now != was {
-		err = fmt.Errorf("%s: %w (size %d, mtime %d when it was opened; %d, %d now)",
+		err = fmt.Errorf("%s: %w (size %d, mtime %v when it was opened; %d, %v now)",
 			r.source(e.Path), errChanged, was.size, was.mtime, now.size, now.mtime)
 	}
 	if err != nil {
@@ -347,7 +347,7 @@ func (r *run) restat(f *os.File, e *manifest.Entry) (contentStamp, error) {
 	if err != nil {
 		return contentStamp{}, fmt.Errorf("read xattrs: %w", err)
 	}
-	e.Size, e.Mtime, e.Mode, e.UID, e.GID, e.Xattrs = st.Size, st.Mtim.Nano(), st.Mode&0o7777, st.Uid, st.Gid, xs
+	e.Size, e.Mtime, e.Mode, e.UID, e.GID, e.Xattrs = st.Size, fileops.FromTimespec(st.Mtim), st.Mode&0o7777, st.Uid, st.Gid, xs
 	return stampFrom(st), nil
 }
 

@@ -59,7 +59,7 @@ func (r *rootDir) markComplete(root *manifest.Entry) error {
 		return fmt.Errorf("remove restore marker: %w", err)
 	}
 	if root != nil {
-		ts := unix.NsecToTimespec(root.Mtime)
+		ts := fileops.ToTimespec(root.Mtime)
 		if err := unix.UtimesNanoAt(r.fd, ".", []unix.Timespec{ts, ts}, 0); err != nil {
 			return fmt.Errorf("set the mtime of %s: %w", r.path, err)
 		}

@@ -369,7 +369,7 @@ func metaDiff(want, got *manifest.Entry) string {
 		d = append(d, fmt.Sprintf("size %d, manifest says %d", got.Size, want.Size))
 	}
 	if want.Mtime != got.Mtime {
-		d = append(d, fmt.Sprintf("mtime %d, manifest says %d", got.Mtime, want.Mtime))
+		d = append(d, fmt.Sprintf("mtime %v, manifest says %v", got.Mtime, want.Mtime))
 	}
 	if want.Target != got.Target {
 		d = append(d, fmt.Sprintf("symlink target %q, manifest says %q", got.Target, want.Target))

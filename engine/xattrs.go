@@ -3,6 +3,7 @@ package engine
 import (
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/manifest"
 )
 
@@ -22,7 +23,9 @@ import (
 // sides: the manifest Reader and fileops.ListXattrs leave them out.
 //
 // The set is read from the previous manifest before the walk (about 1M
-// entries a second) and costs about 40 bytes an inode.
+// entries a second) and costs about 40 bytes an inode: ctimes are kept as
+// int64 nanoseconds (a map of manifest.Time costs 53 bytes an inode), so a
+// ctime before 1677 or after 2262 is left out and its xattrs are read.
 func (r *run) xattrsKnownEmpty() func(st *unix.Stat_t) bool {
 	if r.prev == nil {
 		return nil
@@ -39,12 +42,14 @@ func (r *run) xattrsKnownEmpty() func(st *unix.Stat_t) bool {
 		if err != nil {
 			break // end, or damage openPrev's cursor reports
 		}
-		if len(e.Xattrs) == 0 && e.Ctime < limit && e.Inode != 0 {
-			ctimes[e.Inode] = e.Ctime
+		ns, ok := e.Ctime.UnixNano()
+		if ok && len(e.Xattrs) == 0 && ns < limit && e.Inode != 0 {
+			ctimes[e.Inode] = ns
 		}
 	}
 	return func(st *unix.Stat_t) bool {
 		c, ok := ctimes[st.Ino]
-		return ok && c == st.Ctim.Nano()
+		now, fits := fileops.FromTimespec(st.Ctim).UnixNano()
+		return ok && fits && c == now
 	}
 }

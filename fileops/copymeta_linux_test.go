@@ -21,7 +21,7 @@ func TestCopyFileMeta(t *testing.T) {
 	if err := os.WriteFile(src, []byte("payload"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := &manifest.Entry{Type: manifest.TypeFile, Mode: 0o4751, Size: 7, Mtime: 1600000000123456789,
+	e := &manifest.Entry{Type: manifest.TypeFile, Mode: 0o4751, Size: 7, Mtime: manifest.Time{Sec: 10413792000, Nsec: 123456789},
 		UID: uint32(os.Geteuid()), GID: uint32(os.Getegid()),
 		Xattrs: []manifest.Xattr{{Name: "user.a", Value: []byte("1")}, {Name: "user.b", Value: nil}}}
 	if os.Geteuid() == 0 {
@@ -37,8 +37,8 @@ func TestCopyFileMeta(t *testing.T) {
 	if err := unix.Lstat(dst, &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Mode&0o7777 != 0o4751 || st.Mtim.Nano() != e.Mtime || st.Uid != e.UID || st.Gid != e.GID {
-		t.Fatalf("mode %o mtime %d owner %d:%d", st.Mode&0o7777, st.Mtim.Nano(), st.Uid, st.Gid)
+	if st.Mode&0o7777 != 0o4751 || FromTimespec(st.Mtim) != e.Mtime || st.Uid != e.UID || st.Gid != e.GID {
+		t.Fatalf("mode %o mtime %v owner %d:%d", st.Mode&0o7777, FromTimespec(st.Mtim), st.Uid, st.Gid)
 	}
 	names, _ := xattr.List(dst)
 	if len(names) != 2 {

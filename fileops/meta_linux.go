@@ -43,7 +43,7 @@ func ApplyMeta(path string, e *manifest.Entry) error {
 		return err
 	}
 	denied = append(denied, xdenied...)
-	ts := unix.NsecToTimespec(e.Mtime)
+	ts := ToTimespec(e.Mtime)
 	err = unix.UtimesNanoAt(unix.AT_FDCWD, path, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
 	if err != nil {
 		return &os.PathError{Op: "utimensat", Path: path, Err: err}
@@ -73,7 +73,7 @@ func applyMetaFD(f *os.File, e *manifest.Entry) error {
 		return err
 	}
 	denied = append(denied, xdenied...)
-	ts := [2]unix.Timespec{unix.NsecToTimespec(e.Mtime), unix.NsecToTimespec(e.Mtime)}
+	ts := [2]unix.Timespec{ToTimespec(e.Mtime), ToTimespec(e.Mtime)}
 	// utimensat(fd, NULL, ts, 0) is futimens(3); x/sys has no wrapper.
 	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
 	if errno != 0 {

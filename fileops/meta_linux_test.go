@@ -25,7 +25,7 @@ func lstat(t *testing.T, path string) unix.Stat_t {
 }
 
 // ownEntry returns an entry of type typ owned by the current user.
-func ownEntry(typ manifest.Type, mode uint32, mtime int64) *manifest.Entry {
+func ownEntry(typ manifest.Type, mode uint32, mtime manifest.Time) *manifest.Entry {
 	return &manifest.Entry{Type: typ, Mode: mode, Mtime: mtime, UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
 }
 
@@ -37,11 +37,11 @@ func checkMeta(t *testing.T, path string, e *manifest.Entry) {
 	if e.Type != manifest.TypeSymlink && st.Mode&0o7777 != e.Mode {
 		t.Errorf("%s: mode %o, want %o", path, st.Mode&0o7777, e.Mode)
 	}
-	if got := st.Mtim.Nano(); got != e.Mtime {
-		t.Errorf("%s: mtime %d, want %d", path, got, e.Mtime)
+	if got := FromTimespec(st.Mtim); got != e.Mtime {
+		t.Errorf("%s: mtime %v, want %v", path, got, e.Mtime)
 	}
-	if got := st.Atim.Nano(); got != e.Mtime {
-		t.Errorf("%s: atime %d, want %d", path, got, e.Mtime)
+	if got := FromTimespec(st.Atim); got != e.Mtime {
+		t.Errorf("%s: atime %v, want %v", path, got, e.Mtime)
 	}
 }
 
@@ -50,15 +50,19 @@ func TestApplyMetaModeAndTimes(t *testing.T) {
 		name  string
 		typ   manifest.Type
 		mode  uint32
-		mtime int64
+		mtime manifest.Time
 	}{
-		{"file", manifest.TypeFile, 0o640, 1_234_567_890_123_456_789},
-		{"file setuid setgid", manifest.TypeFile, 0o6755, 1_600_000_000_000_000_001},
-		{"file sticky", manifest.TypeFile, 0o1600, 999_999_999},
-		{"file before 1970", manifest.TypeFile, 0o444, -123_456_789_012},
-		{"dir sticky", manifest.TypeDir, 0o1777, 1_700_000_000_987_654_321},
-		{"dir setgid read-only", manifest.TypeDir, 0o2500, 1_500_000_000_000_000_007},
-		{"symlink", manifest.TypeSymlink, 0o777, 1_400_000_000_111_111_111},
+		{"file", manifest.TypeFile, 0o640, manifest.Time{Sec: 1_234_567_890, Nsec: 123_456_789}},
+		{"file setuid setgid", manifest.TypeFile, 0o6755, manifest.Time{Sec: 1_600_000_000, Nsec: 1}},
+		{"file sticky", manifest.TypeFile, 0o1600, manifest.Time{Sec: 0, Nsec: 999_999_999}},
+		{"file before 1970", manifest.TypeFile, 0o444, manifest.Time{Sec: -124, Nsec: 543_210_988}},
+		// After 2262, beyond int64 nanoseconds; ext4 with 256-byte inodes keeps it.
+		{"file in 2300", manifest.TypeFile, 0o644, manifest.Time{Sec: 10_413_792_000, Nsec: 999_999_999}},
+		{"dir sticky", manifest.TypeDir, 0o1777, manifest.Time{Sec: 1_700_000_000, Nsec: 987_654_321}},
+		{"dir setgid read-only", manifest.TypeDir, 0o2500, manifest.Time{Sec: 1_500_000_000, Nsec: 7}},
+		{"dir in 2446", manifest.TypeDir, 0o755, manifest.Time{Sec: 15_021_255_845, Nsec: 1}},
+		{"symlink", manifest.TypeSymlink, 0o777, manifest.Time{Sec: 1_400_000_000, Nsec: 111_111_111}},
+		{"symlink in 2300", manifest.TypeSymlink, 0o777, manifest.Time{Sec: 10_413_792_000, Nsec: 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -100,7 +104,7 @@ func TestApplyMetaRefusesSymlinkForFile(t *testing.T) {
 	if err := os.Symlink(target, path); err != nil {
 		t.Fatal(err)
 	}
-	if err := ApplyMeta(path, ownEntry(manifest.TypeFile, 0o4777, 0)); err == nil {
+	if err := ApplyMeta(path, ownEntry(manifest.TypeFile, 0o4777, manifest.Time{})); err == nil {
 		t.Error("ApplyMeta set a file mode on a symlink")
 	}
 	if mode := lstat(t, target).Mode & 0o7777; mode != 0o600 {
@@ -137,7 +141,7 @@ func TestApplyMetaXattrs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := ownEntry(manifest.TypeFile, 0o644, 42)
+	e := ownEntry(manifest.TypeFile, 0o644, manifest.Time{Sec: 42})
 	e.Xattrs = []manifest.Xattr{
 		{Name: "user.empty", Value: []byte{}},
 		{Name: "user.keep", Value: []byte("new value")},
@@ -171,7 +175,7 @@ func TestApplyMetaRemovesInheritedACL(t *testing.T) {
 	if _, err := xattr.LGet(path, "system.posix_acl_access"); err != nil {
 		t.Fatalf("file did not inherit the default ACL: %v", err)
 	}
-	e := ownEntry(manifest.TypeFile, 0o640, 7)
+	e := ownEntry(manifest.TypeFile, 0o640, manifest.Time{Sec: 7})
 	if err := ApplyMeta(path, e); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +196,7 @@ func TestApplyMetaCopiesACL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := ownEntry(manifest.TypeFile, lstat(t, sample).Mode&0o7777, 8)
+	e := ownEntry(manifest.TypeFile, lstat(t, sample).Mode&0o7777, manifest.Time{Sec: 8})
 	e.Xattrs = []manifest.Xattr{{Name: "system.posix_acl_access", Value: acl}}
 	if err := ApplyMeta(path, e); err != nil {
 		t.Fatal(err)
@@ -220,7 +224,7 @@ func TestApplyMetaChown(t *testing.T) {
 	if err := os.Symlink(path, link); err != nil {
 		t.Fatal(err)
 	}
-	e := &manifest.Entry{Type: manifest.TypeFile, Mode: 0o6755, UID: 12345, GID: 12346, Mtime: 9,
+	e := &manifest.Entry{Type: manifest.TypeFile, Mode: 0o6755, UID: 12345, GID: 12346, Mtime: manifest.Time{Sec: 9},
 		Xattrs: []manifest.Xattr{{Name: "security.capability", Value: netRawCapability()}}}
 	if err := ApplyMeta(path, e); err != nil {
 		t.Fatal(err)
@@ -233,7 +237,7 @@ func TestApplyMetaChown(t *testing.T) {
 		t.Errorf("xattrs %q, %v; want %q (chown clears security.capability)", got, err, e.Xattrs)
 	}
 
-	l := &manifest.Entry{Type: manifest.TypeSymlink, UID: 23456, GID: 23457, Mtime: 10}
+	l := &manifest.Entry{Type: manifest.TypeSymlink, UID: 23456, GID: 23457, Mtime: manifest.Time{Sec: 10}}
 	if err := ApplyMeta(link, l); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +264,7 @@ func TestApplyMetaNotPermitted(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "f")
 	writeAt(t, path, 0, nil)
-	e := &manifest.Entry{Type: manifest.TypeFile, Mode: 0o640, UID: 12345, GID: 12345, Mtime: 11,
+	e := &manifest.Entry{Type: manifest.TypeFile, Mode: 0o640, UID: 12345, GID: 12345, Mtime: manifest.Time{Sec: 11},
 		Xattrs: []manifest.Xattr{{Name: "trusted.t", Value: []byte("t")}, {Name: "user.u", Value: []byte("u")}}}
 	err := ApplyMeta(path, e)
 	if !errors.Is(err, ErrNotPermitted) {

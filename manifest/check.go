@@ -18,6 +18,9 @@ func checkEntry(e *Entry, prev string, first bool) error {
 	if !e.Type.Valid() {
 		return fmt.Errorf("%q: unknown type %d", e.Path, uint8(e.Type))
 	}
+	if !e.Mtime.Valid() || !e.Ctime.Valid() {
+		return fmt.Errorf("%q: nanoseconds of mtime (%d) or ctime (%d) not below 1e9", e.Path, e.Mtime.Nsec, e.Ctime.Nsec)
+	}
 	if len(e.Target) > MaxPathLen {
 		return fmt.Errorf("%q: target is %d bytes long", e.Path, len(e.Target))
 	}

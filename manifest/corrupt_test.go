@@ -109,7 +109,7 @@ func TestTamperedRecords(t *testing.T) {
 func dirPayload(path string, mode []byte) []byte {
 	p := appendString([]byte{tagEntry, byte(TypeDir), 0}, path)
 	p = append(p, mode...)
-	return append(p, make([]byte, 10)...) // UID to the xattr count
+	return append(p, make([]byte, 12)...) // UID to the xattr count; a time is two fields
 }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
@@ -125,7 +125,7 @@ func TestBadHeader(t *testing.T) {
 		{"no version", []byte(magic)},
 		{"bad magic", append([]byte("LVBKMNX"), valid[7:]...)},
 		{"version 0", append([]byte(magic+"\x00"), valid[8:]...)},
-		{"version 2", append([]byte(magic+"\x02"), valid[8:]...)},
+		{"version 3", append([]byte(magic+"\x03"), valid[8:]...)},
 		{"header only", valid[:headerLen]},
 		{"not zstd", append(valid[:headerLen:headerLen], "plain text, not zstd"...)},
 		{"extra frame", cat(valid, rawStream(t, appendRecord(nil, dirPayload("z", []byte{0})))[headerLen:])},

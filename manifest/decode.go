@@ -82,10 +82,20 @@ func (c *cursor) fixed(n int) []byte {
 	return v
 }
 
-// decodeEntry decodes an entry payload (tag included) that follows an entry
-// with path prev. It checks the format, not the entry; see checkEntry. The
-// entry shares no memory with payload.
-func decodeEntry(payload []byte, prev string) (*Entry, error) {
+// time decodes a Time in the format of version v: seconds and nanoseconds
+// from version 2 on, int64 nanoseconds in version 1.
+func (c *cursor) time(v byte) Time {
+	if v == version1 {
+		return TimeFromNano(c.varint())
+	}
+	sec := c.varint()
+	return Time{Sec: sec, Nsec: c.uint32()}
+}
+
+// decodeEntry decodes an entry payload (tag included) of format version v
+// that follows an entry with path prev. It checks the format, not the
+// entry; see checkEntry. The entry shares no memory with payload.
+func decodeEntry(payload []byte, prev string, v byte) (*Entry, error) {
 	c := cursor{b: payload[1:]}
 	e := &Entry{Type: Type(c.byte())}
 	shared := c.uvarint()
@@ -100,8 +110,8 @@ func decodeEntry(payload []byte, prev string) (*Entry, error) {
 	e.UID = c.uint32()
 	e.GID = c.uint32()
 	e.Size = c.varint()
-	e.Mtime = c.varint()
-	e.Ctime = c.varint()
+	e.Mtime = c.time(v)
+	e.Ctime = c.time(v)
 	e.Inode = c.uvarint()
 	e.Rdev = c.uvarint()
 	e.Target = string(c.bytes(MaxPathLen))

@@ -28,7 +28,7 @@ func TestDiffKnownChanges(t *testing.T) {
 	xa := file("xattr", 1)
 	xa.Xattrs = []Xattr{{Name: "user.x", Value: []byte("1")}}
 	same := file("same", 1)
-	same.Inode, same.Ctime = 99, 99 // source-only fields do not count
+	same.Inode, same.Ctime = 99, Time{99, 1} // source-only fields do not count
 	old := []*Entry{dir(""), file("a.b", 1), file("a/x", 1), file("chmod", 1), file("content", 1), file("owner", 1), file("removed", 1), file("same", 1), file("xattr", 1)}
 	new := []*Entry{dir(""), dir("a"), file("a/x", 1), file("a.b", 1), chmod, file("content", 2), owner, same, xa, file("zz-added", 1)}
 	var got []string

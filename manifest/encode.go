@@ -13,8 +13,8 @@ func appendEntry(dst []byte, e *Entry, prev string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(e.UID))
 	dst = binary.AppendUvarint(dst, uint64(e.GID))
 	dst = binary.AppendVarint(dst, e.Size)
-	dst = binary.AppendVarint(dst, e.Mtime)
-	dst = binary.AppendVarint(dst, e.Ctime)
+	dst = appendTime(dst, e.Mtime)
+	dst = appendTime(dst, e.Ctime)
 	dst = binary.AppendUvarint(dst, e.Inode)
 	dst = binary.AppendUvarint(dst, e.Rdev)
 	dst = appendString(dst, e.Target)
@@ -42,6 +42,12 @@ func appendTrailer(dst []byte, count int64, sum uint64) []byte {
 func appendRecord(dst, payload []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(payload)))
 	return append(dst, payload...)
+}
+
+// appendTime appends t as its seconds and nanoseconds.
+func appendTime(dst []byte, t Time) []byte {
+	dst = binary.AppendVarint(dst, t.Sec)
+	return binary.AppendUvarint(dst, uint64(t.Nsec))
 }
 
 // appendString appends s behind its length prefix.

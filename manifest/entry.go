@@ -92,8 +92,8 @@ type Entry struct {
 	UID    uint32
 	GID    uint32
 	Size   int64  // logical size of a regular file; 0 for other types
-	Mtime  int64  // nanoseconds since the Unix epoch
-	Ctime  int64  // nanoseconds since the Unix epoch
+	Mtime  Time   // last modification
+	Ctime  Time   // last inode change
 	Inode  uint64 // source inode number
 	Rdev   uint64 // device number of a char or block device
 	Target string // symlink target, stored verbatim

@@ -12,11 +12,11 @@ import (
 // do not.
 var ErrCorrupt = errors.New("corrupt manifest")
 
-// The manifest file format, version 1.
+// The manifest file format, version 2.
 //
 // A manifest is an 8-byte plain header followed by one zstd stream:
 //
-//	header  = "LVBKMNF" version          (version is the byte 0x01)
+//	header  = "LVBKMNF" version          (version is the byte 0x02)
 //	stream  = zstd( record* trailer )     (one frame, with zstd's content checksum)
 //	record  = uvarint(len(payload)) payload
 //
@@ -28,7 +28,8 @@ var ErrCorrupt = errors.New("corrupt manifest")
 //	uvarint  shared              bytes Path shares with the previous entry's Path
 //	string   suffix              Path = previous Path[:shared] + suffix
 //	uvarint  Mode, UID, GID      (each at most 2^32-1)
-//	varint   Size, Mtime, Ctime  (zig-zag, as encoding/binary.AppendVarint)
+//	varint   Size                (zig-zag, as encoding/binary.AppendVarint)
+//	time     Mtime, Ctime
 //	uvarint  Inode, Rdev
 //	string   Target
 //	string   LinkTo
@@ -36,8 +37,12 @@ var ErrCorrupt = errors.New("corrupt manifest")
 //	string   Name, string Value  (a Reader leaves out alias names, IsXattrAlias)
 //	[32]byte Hash                present only when Type is TypeFile
 //
-// where string = uvarint(length) followed by that many raw bytes. The
-// previous Path of the first entry is "". Entries appear in strictly
+// where string = uvarint(length) followed by that many raw bytes and
+//
+//	time     = varint(Sec) uvarint(Nsec)  (seconds since the Unix epoch, any
+//	                                       int64; nanoseconds, below 10^9)
+//
+// The previous Path of the first entry is "". Entries appear in strictly
 // increasing Compare order of Path.
 //
 // The last record is the trailer (tag 0x02):
@@ -57,10 +62,22 @@ var ErrCorrupt = errors.New("corrupt manifest")
 // produce: an unknown tag or Type, a length above the limits in entry.go, a
 // value that does not fit its Go type, a shared prefix longer than the
 // previous Path, trailing bytes in a payload, and every entry that Add
-// refuses (path order, ValidPath, LinkTo, xattr order).
+// refuses (path order, ValidPath, LinkTo, xattr order, Nsec of 10^9 or
+// more).
+//
+// Version 1 differs only in its times: each is one zig-zag varint of
+// nanoseconds since the Unix epoch, so it cannot hold a time before
+// 1677-09-21 or after 2262-04-11:
+//
+//	varint   Size, Mtime, Ctime  (Mtime and Ctime in nanoseconds)
+//
+// The Reader reads both versions and converts version 1's nanoseconds
+// exactly (seconds rounded down, so Nsec is never negative); a Writer
+// writes version 2 only.
 const (
-	magic   = "LVBKMNF"
-	version = 1
+	magic    = "LVBKMNF"
+	version  = 2 // what a Writer writes
+	version1 = 1 // nanosecond times; read only
 
 	headerLen = len(magic) + 1
 
@@ -70,9 +87,10 @@ const (
 	hashLen = 32 // len(Entry.Hash)
 	sumLen  = 8  // xxhash64 in the trailer
 
-	// maxEntryPayload bounds an entry payload: every varint at its longest,
-	// every string at its limit, every xattr at its limit.
-	maxEntryPayload = 2 + 13*binary.MaxVarintLen64 + 3*MaxPathLen + hashLen +
+	// maxEntryPayload bounds an entry payload of either version: every
+	// varint at its longest, every string at its limit, every xattr at its
+	// limit.
+	maxEntryPayload = 2 + 15*binary.MaxVarintLen64 + 3*MaxPathLen + hashLen +
 		MaxXattrs*(2*binary.MaxVarintLen64+MaxXattrName+MaxXattrValue)
 )
 

@@ -49,8 +49,10 @@ func FuzzReader(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
+	f.Add(v1Fixture(f))
 	f.Add([]byte{})
 	f.Add([]byte(magic + "\x01"))
+	f.Add([]byte(magic + "\x02"))
 	f.Add([]byte(magic + "\x01\x28\xb5\x2f\xfd\x00\x00garbage"))
 	f.Add(rawStream(f, rawRecords([]*Entry{{Path: "b", Type: TypeFile}, {Path: "a", Type: TypeFile}})))
 	f.Fuzz(checkDecode)
@@ -58,14 +60,17 @@ func FuzzReader(f *testing.F) {
 
 // FuzzRecords fuzzes the decompressed record stream: the fuzzer's bytes
 // are compressed into a valid zstd frame, so mutations reach the record
-// parser instead of dying in zstd's checksum.
+// parser instead of dying in zstd's checksum. Each input is read as
+// version 2 and as version 1.
 func FuzzRecords(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(records(f, s))
 	}
+	f.Add(records(f, v1Fixture(f)))
 	f.Add([]byte{})
 	f.Add(rawRecords([]*Entry{{Path: "a", Type: TypeFile, LinkTo: "b"}}))
 	f.Fuzz(func(t *testing.T, recs []byte) {
 		checkDecode(t, rawStream(t, recs))
+		checkDecode(t, rawStreamVersion(t, version1, recs))
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +30,7 @@ func sampleEntries() []*Entry {
 	}
 	deep += "/" + strings.Repeat("d", MaxPathLen-len(deep)-1)
 	es := []*Entry{
-		{Path: "", Type: TypeDir, Mode: 0o755, Mtime: 1700000000123456789, Ctime: 1700000001000000000, Inode: 2},
+		{Path: "", Type: TypeDir, Mode: 0o755, Mtime: Time{1700000000, 123456789}, Ctime: Time{1700000001, 0}, Inode: 2},
 		{Path: "dir", Type: TypeDir, Mode: 0o1777, UID: 1000, GID: 100, Inode: 3},
 		{Path: "dir/file with spaces.txt", Type: TypeFile, Mode: 0o644, Size: 12345, Inode: 4,
 			Hash: fullHash(1), Xattrs: []Xattr{
@@ -49,9 +50,11 @@ func sampleEntries() []*Entry {
 		{Path: "dev/tty", Type: TypeChar, Mode: 0o666, Rdev: 5<<8 | 0, GID: 5},
 		{Path: "run.sock", Type: TypeSocket, Mode: 0o777},
 		{Path: "old", Type: TypeFile, Mode: 0o7777, UID: math.MaxUint32, GID: math.MaxUint32,
-			Size: math.MaxInt64, Mtime: -1, Ctime: math.MinInt64, Inode: math.MaxUint64, Rdev: math.MaxUint64,
-			Hash: fullHash(4)},
-		{Path: "far-future", Type: TypeFile, Mtime: math.MaxInt64, Ctime: -62135596800000000},
+			Size: math.MaxInt64, Mtime: Time{-1, 999999999}, Ctime: Time{math.MinInt64, 999999999},
+			Inode: math.MaxUint64, Rdev: math.MaxUint64, Hash: fullHash(4)},
+		{Path: "far-future", Type: TypeFile, Mtime: Time{math.MaxInt64, 999999999}, Ctime: Time{-62135596800, 0}},
+		{Path: "1600", Type: TypeFile, Mtime: Time{-11661710400, 500000000}, Ctime: Time{math.MinInt64, 0}},
+		{Path: "2446", Type: TypeDir, Mtime: Time{15021255845, 999999999}, Ctime: Time{math.MaxInt64, 0}},
 		{Path: "deep", Type: TypeDir},
 		{Path: deep, Type: TypeSymlink, Target: strings.Repeat("t", MaxPathLen)},
 		{Path: "acl", Type: TypeDir, Mode: 0o750, Xattrs: []Xattr{
@@ -88,7 +91,7 @@ func genEntry(i int) *Entry {
 	}
 	d, f := (i-1)/1000, (i-1)%1000
 	r := splitmix64(uint64(i))
-	mtime := 1600000000_000000000 + int64(i)*1_000_003_117 + int64(r%1e9)
+	mtime := Time{Sec: 1600000000 + int64(i), Nsec: uint32(r % 1e9)}
 	e := &Entry{Path: fmt.Sprintf("home/alice/Pictures/%05d", d), Type: TypeDir, Mode: 0o755,
 		UID: 1000, GID: 1000, Mtime: mtime, Ctime: mtime, Inode: 1e6 + uint64(i)}
 	if f == 0 {
@@ -152,11 +155,17 @@ func decodeFrom(src io.Reader) ([]*Entry, error) {
 // zstd frame, bypassing every check of Writer.
 func rawStream(t testing.TB, records []byte) []byte {
 	t.Helper()
+	return rawStreamVersion(t, version, records)
+}
+
+// rawStreamVersion is rawStream with a header of format version v.
+func rawStreamVersion(t testing.TB, v byte, records []byte) []byte {
+	t.Helper()
 	enc, err := rawEncoder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return enc.EncodeAll(records, append([]byte(magic), version))
+	return enc.EncodeAll(records, append([]byte(magic), v))
 }
 
 // rawEncoder is shared, as creating an encoder costs more than a fuzz
@@ -183,6 +192,16 @@ func entryRecords(es []*Entry) (recs []byte, sum uint64) {
 		prev = e.Path
 	}
 	return recs, d.Sum64()
+}
+
+// v1Fixture returns testdata/v1.manifest, written by the version-1 Writer.
+func v1Fixture(t testing.TB) []byte {
+	t.Helper()
+	data, err := os.ReadFile("testdata/v1.manifest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // records decompresses a manifest produced by a Writer.

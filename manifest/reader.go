@@ -24,6 +24,7 @@ type Reader struct {
 	buf   bytes.Buffer   // the current record, reused
 	sum   *xxhash.Digest // over every entry record read
 	prev  string         // Path of the last entry returned
+	ver   byte           // format version from the header
 	count int64
 	err   error // sticky: the first failure, or io.EOF after the trailer
 
@@ -75,8 +76,9 @@ func NewReader(src io.Reader) (*Reader, error) {
 	if string(hdr[:len(magic)]) != magic {
 		return nil, fmt.Errorf("manifest: %w: bad magic %q", ErrCorrupt, hdr[:len(magic)])
 	}
-	if v := hdr[len(magic)]; v != version {
-		return nil, fmt.Errorf("manifest: %w: unsupported version %d", ErrCorrupt, v)
+	r.ver = hdr[len(magic)]
+	if r.ver != version && r.ver != version1 {
+		return nil, fmt.Errorf("manifest: %w: unsupported version %d", ErrCorrupt, r.ver)
 	}
 	dec, err := zstd.NewReader(in,
 		zstd.WithDecoderConcurrency(1),
@@ -167,7 +169,7 @@ func (r *Reader) readN(n int) error {
 
 // entry decodes and checks an entry record.
 func (r *Reader) entry(rec, payload []byte) (*Entry, error) {
-	e, err := decodeEntry(payload, r.prev)
+	e, err := decodeEntry(payload, r.prev, r.ver)
 	if err == nil {
 		e.Xattrs = withoutAliases(e.Xattrs)
 		if err = checkEntry(e, r.prev, r.count == 0); err != nil {

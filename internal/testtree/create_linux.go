@@ -195,7 +195,7 @@ func (c *creator) meta(path string, m meta) error {
 		}
 	}
 	if !m.mtime.IsZero() {
-		ts := unix.NsecToTimespec(m.mtime.UnixNano())
+		ts := unix.Timespec{Sec: m.mtime.Unix(), Nsec: int64(m.mtime.Nanosecond())}
 		err := unix.UtimesNanoAt(unix.AT_FDCWD, path, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
 		if err != nil {
 			return &os.PathError{Op: "utimensat", Path: path, Err: err}
