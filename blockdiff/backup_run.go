@@ -77,11 +77,16 @@ func newBackupRun(s *source, store ChunkStore, o Options) (*backupRun, error) {
 		b.free <- nil // allocated on first use
 	}
 	if prev := o.Previous; prev != nil {
-		b.known = make(map[ID]uint32, len(prev.Entries))
-		for _, e := range prev.Entries {
+		b.known = make(map[ID]uint32)
+		err := prev.Each(func(_ int, e Entry) error {
 			if !e.Hole() {
 				b.known[e.ID] = e.Stored
 			}
+			return nil
+		})
+		if err != nil {
+			c.close()
+			return nil, fmt.Errorf("previous index: %w", err)
 		}
 	}
 	return b, nil

@@ -265,3 +265,12 @@ func refImageHash(data []byte, chunkSize int) ID {
 	}
 	return ID(h.Sum(nil))
 }
+
+// inMemory returns idx with its entries in memory (Entries set), as
+// Backup returns it, so that tests can index and compare them.
+func inMemory(t testing.TB, idx *Index) *Index {
+	t.Helper()
+	out := &Index{Size: idx.Size, ChunkSize: idx.ChunkSize, Hash: idx.Hash, Entries: []Entry{}}
+	must(t, idx.Each(func(_ int, e Entry) error { out.Entries = append(out.Entries, e); return nil }))
+	return out
+}

@@ -199,7 +199,7 @@ func (v *verifier) verifyBlocks(ctx context.Context, r *repo.Repo, b *repo.Backu
 			Detail: fmt.Sprintf("%s: %v", p.ID, p.Err)})
 	}
 	v.mu.Lock()
-	v.entries += int64(len(idx.Entries))
+	v.entries += int64(idx.Len())
 	v.bytes += idx.Size
 	v.mu.Unlock()
 	return nil
