@@ -203,15 +203,10 @@ func (v *verifier) verifyBlocks(ctx context.Context, r *repo.Repo, b *repo.Backu
 	}
 	var damaged []blockdiff.ID
 	for _, p := range probs {
-		kind := "corrupt"
-		switch {
-		case errors.Is(p.Err, blockdiff.ErrNotFound):
-			kind = "missing" // the next backup that reads it stores it again anyway
-		case errors.Is(p.Err, blockdiff.ErrCorruptChunk):
+		if errors.Is(p.Err, blockdiff.ErrCorruptChunk) { // a missing one is stored again anyway
 			damaged = append(damaged, p.ID)
 		}
-		v.report(Problem{Backup: name, Path: fmt.Sprintf("chunk %d at offset %d", p.Chunk, p.Offset), Kind: kind,
-			Detail: fmt.Sprintf("%s: %v", p.ID, p.Err)})
+		v.report(blockProblem(name, p))
 	}
 	// Recorded so that the next backup reading the data replaces them.
 	if err := blockdiff.UpdateDamaged(r.DamagedChunksPath(), damaged, nil); err != nil {

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/lvback/lvback/blockdiff"
 )
 
 // blockRepo makes a repository with one block backup of a fresh image
@@ -71,4 +74,51 @@ func TestBlockBackupHealsDamagedChunk(t *testing.T) {
 	}
 	mustVerifyClean(t, repoPath) // both backups: the old one shares the healed chunk
 	restoreMatches(t, repoPath, img)
+}
+
+// verify --repair --source: a damaged and a missing chunk are stored
+// again from the source image; afterwards verify is clean and the
+// damaged-chunk list empty.
+func TestRepairBlocksFromImage(t *testing.T) {
+	img, repoPath, chunk := blockRepo(t)
+	flipByte(t, chunk, 10)
+	if _, err := Verify(context.Background(), VerifyOptions{Repo: repoPath}); !errors.Is(err, ErrVerifyFailed) {
+		t.Fatalf("verify of a damaged chunk: %v", err)
+	}
+	other := anyChunkBut(t, repoPath, chunk)
+	if err := os.Remove(other); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := RepairBlocks(context.Background(), BlockRepairOptions{Repo: repoPath, Name: "vm", Source: img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Healed) != 2 || len(rep.Unhealable) != 0 || len(rep.Backups) != 1 {
+		t.Fatalf("repair: %+v", rep)
+	}
+	mustVerifyClean(t, repoPath)
+	r, err := repoOpen(repoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := blockdiff.ReadDamaged(r.DamagedChunksPath()); err != nil || len(ids) != 0 {
+		t.Errorf("damaged-chunk list after repair: %v %v", ids, err)
+	}
+	restoreMatches(t, repoPath, img)
+}
+
+// anyChunkBut returns the path of a stored chunk other than not.
+func anyChunkBut(t *testing.T, repoPath, not string) string {
+	t.Helper()
+	var found string
+	filepath.Walk(filepath.Join(repoPath, "chunks"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() && found == "" && p != not && !strings.HasPrefix(fi.Name(), ".") {
+			found = p
+		}
+		return nil
+	})
+	if found == "" {
+		t.Fatal("only one chunk stored")
+	}
+	return found
 }
