@@ -18,13 +18,21 @@ type Options struct {
 	// Progress, when set, is called with the byte count of each finished
 	// chunk, in image order, from one goroutine at a time.
 	Progress func(n int64)
-	// Previous, when set, is an earlier index whose chunks are all in the
-	// store (the volume's newest complete backup, read under the
-	// repository lock). A chunk it lists is reused without asking the
-	// store: after a cold start each such question is a random metadata
-	// read, and they made a no-change backup of a 1 GiB image half as
-	// fast as reading it. Verify still checks that such chunks exist.
+	// Previous, when set, is an earlier index whose chunks are probably
+	// in the store (the volume's newest complete backup, read under the
+	// repository lock). Before reading, Backup asks the store about all
+	// of its chunks at once (StatMany) instead of one question per chunk
+	// read: after a cold start each question is a random metadata read,
+	// and asked one at a time between reads they made a no-change backup
+	// of a 1 GiB image half as fast as reading it. A chunk it lists that
+	// the store lacks, or holds with another stored length, is stored
+	// again when the source still has it.
 	Previous *Index
+	// Damaged lists chunks whose stored copy is known to be damaged
+	// (verify found them): a chunk in it that the source still has is
+	// stored again, replacing the damaged copy (ChunkStore.Replace), and
+	// is listed in Stats.Healed. Backup does not modify it.
+	Damaged map[ID]bool
 }
 
 // withDefaults fills in the defaults that do not depend on the source
@@ -54,6 +62,11 @@ type Stats struct {
 	StoredBytes  int64 // bytes this backup added to the store
 	ReusedChunks int64 // chunks the store held already, or that repeat an earlier chunk of this image
 	ReadBytes    int64 // bytes read from the source: holes a sparse file reports are not read
+	// Healed lists the chunks this backup stored again over a damaged
+	// copy (in Options.Damaged, or of a stored length other than
+	// Previous records); they count as NewChunks. Chunks the store had
+	// lost and this backup stored again are simply NewChunks.
+	Healed []ID
 }
 
 // Backup reads src (a regular file or a block device) once, sequentially,

@@ -21,10 +21,11 @@ const (
 
 // backupSlot is the state of one chunk in flight.
 type backupSlot struct {
-	mem   []byte // chunk-size aligned buffer, allocated on first use
-	buf   []byte // the chunk's bytes; nil for a hole the file system reported
-	entry Entry
-	kind  chunkKind
+	mem     []byte // chunk-size aligned buffer, allocated on first use
+	buf     []byte // the chunk's bytes; nil for a hole the file system reported
+	entry   Entry
+	kind    chunkKind
+	replace bool // a new chunk replaces a damaged copy
 }
 
 // backupRun is one Backup's pipeline state. The slots are owned by
@@ -49,7 +50,8 @@ type backupRun struct {
 	repeats []int // entries whose stored length is filled in at the end
 	stats   Stats
 
-	known map[ID]uint32 // ids of Options.Previous and their stored lengths; read-only
+	known   map[ID]uint32 // ids of Options.Previous the store holds whole, with their stored lengths; read-only
+	replace map[ID]bool   // ids whose stored copy is damaged: Options.Damaged and more; read-only
 
 	mu     sync.Mutex    // guards stored
 	stored map[ID]uint32 // ids this run stored or found: stored length, 0 while being stored
@@ -76,22 +78,64 @@ func newBackupRun(s *source, store ChunkStore, o Options) (*backupRun, error) {
 	for range buffers {
 		b.free <- nil // allocated on first use
 	}
-	if prev := o.Previous; prev != nil {
-		b.known = make(map[ID]uint32, len(prev.Entries))
-		for _, e := range prev.Entries {
-			if !e.Hole() {
-				b.known[e.ID] = e.Stored
-			}
-		}
+	if err := b.checkPrevious(context.Background()); err != nil {
+		c.close()
+		return nil, err
 	}
 	return b, nil
 }
 
+// checkPrevious fills in known and replace: it asks the store about every
+// chunk of Options.Previous at once and keeps as known those it holds with
+// the stored length Previous records; one it holds with another length is
+// damaged, like those in Options.Damaged.
+func (b *backupRun) checkPrevious(ctx context.Context) error {
+	b.replace = make(map[ID]bool, len(b.o.Damaged))
+	for id := range b.o.Damaged {
+		b.replace[id] = true
+	}
+	prev := b.o.Previous
+	if prev == nil {
+		return nil
+	}
+	want := make(map[ID]uint32)
+	err := prev.Each(func(_ int, e Entry) error {
+		if !e.Hole() {
+			want[e.ID] = e.Stored
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("previous index: %w", err)
+	}
+	ids := make([]ID, 0, len(want))
+	for id := range want {
+		if !b.replace[id] {
+			ids = append(ids, id)
+		}
+	}
+	sizes, err := b.store.StatMany(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("check the chunks of the previous index: %w", err)
+	}
+	b.known = make(map[ID]uint32, len(ids))
+	for i, id := range ids {
+		switch {
+		case sizes[i] == int64(want[id]):
+			b.known[id] = want[id]
+		case sizes[i] >= 0:
+			b.replace[id] = true // a chunk is never rewritten: its length changed by damage
+		}
+	}
+	return nil
+}
+
 // putJob is a new chunk for a writer: its id, stored form, and number.
 type putJob struct {
-	id    ID
-	data  []byte
-	chunk int
+	id      ID
+	data    []byte
+	chunk   int
+	replace bool // the store's copy is damaged: Replace it
 }
 
 // run backs up every chunk and returns the index once every chunk it
@@ -139,7 +183,11 @@ func (b *backupRun) plan(_ context.Context, i int) error {
 // are no more, and returns their buffers.
 func (b *backupRun) write(ctx context.Context) error {
 	for j := range b.puts {
-		err := b.store.Put(ctx, j.id, j.data)
+		put := b.store.Put
+		if j.replace {
+			put = b.store.Replace
+		}
+		err := put(ctx, j.id, j.data)
 		b.free <- j.data // never blocks: it has room for every buffer
 		if err != nil {
 			return fmt.Errorf("chunk %d: %w", j.chunk, err)
@@ -167,20 +215,14 @@ func (b *backupRun) process(ctx context.Context, _, i int) error {
 		sl.kind, sl.entry = kindRepeat, Entry{ID: id}
 		return nil
 	}
-	if stored, ok := b.known[id]; ok {
-		sl.kind, sl.entry = kindReused, Entry{ID: id, Stored: stored}
-		b.mu.Lock()
-		b.stored[id] = stored
-		b.mu.Unlock()
-		return nil
+	stored, reuse, replace, err := b.lookup(ctx, id)
+	sl.replace = replace
+	if err != nil {
+		return fmt.Errorf("chunk %d: %w", i, err)
 	}
-	size, err := b.store.Stat(ctx, id)
-	switch {
-	case err == nil && (size < 2 || size > maxStoredLen):
-		return fmt.Errorf("chunk %d: stored chunk %s is %d bytes: damaged (remove it, then back up again)", i, id, size)
-	case err == nil:
-		sl.kind, sl.entry = kindReused, Entry{ID: id, Stored: uint32(size)}
-	case errors.Is(err, ErrNotFound):
+	if reuse {
+		sl.kind, sl.entry = kindReused, Entry{ID: id, Stored: stored}
+	} else {
 		var buf []byte
 		select {
 		case buf = <-b.free:
@@ -189,18 +231,39 @@ func (b *backupRun) process(ctx context.Context, _, i int) error {
 		}
 		buf = b.codec.encode(buf, sl.buf)
 		select {
-		case b.puts <- putJob{id: id, data: buf, chunk: i}:
+		case b.puts <- putJob{id: id, data: buf, chunk: i, replace: replace}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		sl.kind, sl.entry = kindNew, Entry{ID: id, Stored: uint32(len(buf))}
-	default:
-		return fmt.Errorf("chunk %d: %w", i, err)
 	}
 	b.mu.Lock()
 	b.stored[id] = sl.entry.Stored
 	b.mu.Unlock()
 	return nil
+}
+
+// lookup decides whether the store's copy of id can be reused (and
+// returns its stored length) or id must be stored: because the store
+// lacks it, or because its copy is damaged (replace). A stored length no
+// chunk can have marks a copy damaged too.
+func (b *backupRun) lookup(ctx context.Context, id ID) (stored uint32, reuse, replace bool, err error) {
+	if b.replace[id] {
+		return 0, false, true, nil
+	}
+	if stored, ok := b.known[id]; ok {
+		return stored, true, false, nil
+	}
+	size, err := b.store.Stat(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return 0, false, false, nil
+	case err != nil:
+		return 0, false, false, err
+	case size < 2 || size > maxStoredLen:
+		return 0, false, true, nil
+	}
+	return uint32(size), true, false, nil
 }
 
 // claim reports whether id is new to this run, and marks it seen.
@@ -228,6 +291,9 @@ func (b *backupRun) record(i int) error {
 	case kindHole:
 		b.stats.Holes++
 	case kindNew:
+		if sl.replace {
+			b.stats.Healed = append(b.stats.Healed, sl.entry.ID)
+		}
 		b.stats.NewChunks++
 		b.stats.StoredBytes += int64(sl.entry.Stored)
 	case kindReused:

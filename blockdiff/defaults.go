@@ -72,3 +72,10 @@ const chunkWriters = 4
 // both waits for a direct read or write and hashes or (de)compresses, and
 // while one waits for the disk another can use the CPU.
 func defaultWorkers() int { return 2 * runtime.GOMAXPROCS(0) }
+
+// statWorkers is how many Stats DirStore.StatMany has in flight: a
+// backup with a previous index checks each chunk it reuses this way
+// before reading. Metadata reads of a cold cache wait for the disk, and
+// 16 in flight keep a disk's queue (or an SSD's parallelism) busy without
+// crowding out the backup's own reads; it is not measured beyond that.
+const statWorkers = 16

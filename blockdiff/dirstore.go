@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/lvback/lvback/fileops"
 )
 
@@ -46,8 +48,12 @@ type DirStore struct {
 	pending []pendingChunk  // written, not yet durable nor named
 }
 
-// pendingChunk is a chunk Put wrote to tmp that Sync will rename to final.
-type pendingChunk struct{ tmp, final string }
+// pendingChunk is a chunk Put or Replace wrote to tmp that Sync will
+// rename to final; replacing it when replace is set.
+type pendingChunk struct {
+	tmp, final string
+	replace    bool
+}
 
 var _ ChunkStore = (*DirStore)(nil)
 
@@ -85,23 +91,42 @@ func (s *DirStore) Put(ctx context.Context, id ID, data []byte) error {
 	if _, err := os.Lstat(final); err == nil {
 		return nil // never rewritten
 	}
+	if err := s.write(final, data, false); err != nil {
+		return fmt.Errorf("put chunk %s: %w", id, err)
+	}
+	return nil
+}
+
+// Replace implements ChunkStore: the new copy is written to a temporary
+// file like any Put, made durable by the next Sync, and only then renamed
+// over the old one.
+func (s *DirStore) Replace(ctx context.Context, id ID, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.write(s.path(id), data, true); err != nil {
+		return fmt.Errorf("replace chunk %s: %w", id, err)
+	}
+	return nil
+}
+
+// write writes data to a temporary file beside final and adds it to the
+// pending chunks, flushing them when there are syncBatch.
+func (s *DirStore) write(final string, data []byte, replace bool) error {
 	tmp, newDir, err := writeTemp(final, data)
 	s.mu.Lock()
 	if newDir {
 		s.dirty[s.dir] = true
 	}
 	if err == nil {
-		s.pending = append(s.pending, pendingChunk{tmp, final})
+		s.pending = append(s.pending, pendingChunk{tmp, final, replace})
 	}
 	flush := len(s.pending) >= syncBatch
 	s.mu.Unlock()
 	if err == nil && flush {
 		err = s.flush()
 	}
-	if err != nil {
-		return fmt.Errorf("put chunk %s: %w", id, err)
-	}
-	return nil
+	return err
 }
 
 // syncBatch is how many written chunks Put lets wait for a Sync before it
@@ -122,7 +147,12 @@ func (s *DirStore) flush() error {
 		return err
 	}
 	for _, p := range batch {
-		err := renameNoReplace(p.tmp, p.final)
+		var err error
+		if p.replace {
+			err = os.Rename(p.tmp, p.final)
+		} else {
+			err = renameNoReplace(p.tmp, p.final)
+		}
 		if errors.Is(err, fs.ErrExist) { // another writer was first
 			err = os.Remove(p.tmp)
 		}
@@ -208,6 +238,45 @@ func (s *DirStore) Stat(ctx context.Context, id ID) (int64, error) {
 		return 0, fmt.Errorf("chunk %s: not a regular file", id)
 	}
 	return fi.Size(), nil
+}
+
+// StatMany implements ChunkStore with statWorkers concurrent Stats: on a
+// cold cache each is a random metadata read, and a disk (or its queue)
+// serves many at once faster than one after another.
+func (s *DirStore) StatMany(ctx context.Context, ids []ID) ([]int64, error) {
+	sizes := make([]int64, len(ids))
+	g, ctx := errgroup.WithContext(ctx)
+	next := make(chan int)
+	g.Go(func() error {
+		defer close(next)
+		for i := range ids {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	for range min(statWorkers, len(ids)) {
+		g.Go(func() error {
+			for i := range next {
+				size, err := s.Stat(ctx, ids[i])
+				if errors.Is(err, ErrNotFound) {
+					size, err = -1, nil
+				}
+				if err != nil {
+					return err
+				}
+				sizes[i] = size
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return sizes, nil
 }
 
 // Delete implements ChunkStore. A deletion becomes durable with the next

@@ -4,8 +4,14 @@
 // content-addressed ChunkStore shared by every backup and volume of a
 // repository, and records each backup as an Index (image size, chunk size,
 // image hash, and per chunk a hole or a chunk id). It restores an
-// Index to a file or a device, verifies the chunks an Index needs, and
-// sweeps chunks no Index references.
+// Index to a file or a device, verifies the chunks an Index needs, heals
+// missing or damaged chunks (by the next Backup that reads their data, or
+// from an image with RepairFromImage), and sweeps chunks no Index
+// references.
+//
+// An index read from a file is never held in memory: each pass over its
+// entries decodes the file again, so that reading, verifying, restoring
+// or marking an index costs memory independent of the image's size.
 //
 // It never decides which backups exist or are kept, never takes the
 // repository lock and never prints: package repo owns the layout and the
@@ -50,5 +56,5 @@
 // [MinChunkSize, MaxChunkSize] or not a multiple of 4096, a size above
 // 2^60 or needing more than 2^24 chunks, a count other than
 // ceil(Size/ChunkSize), a Stored of 1 or above 1+MaxChunkSize. It reads
-// entries as they come, never allocating for a count it has not seen.
+// entries as they come and keeps none of them.
 package blockdiff

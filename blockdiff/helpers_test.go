@@ -48,6 +48,26 @@ func (m *memStore) Put(ctx context.Context, id ID, data []byte) error {
 	return nil
 }
 
+func (m *memStore) Replace(ctx context.Context, id ID, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.chunks[id] = append([]byte(nil), data...)
+	return nil
+}
+
+func (m *memStore) StatMany(ctx context.Context, ids []ID) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sizes := make([]int64, len(ids))
+	for i, id := range ids {
+		sizes[i] = -1
+		if d, ok := m.chunks[id]; ok {
+			sizes[i] = int64(len(d))
+		}
+	}
+	return sizes, nil
+}
+
 func (m *memStore) Get(ctx context.Context, id ID) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -264,4 +284,13 @@ func refImageHash(data []byte, chunkSize int) ID {
 		h.Write(sum[:])
 	}
 	return ID(h.Sum(nil))
+}
+
+// inMemory returns idx with its entries in memory (Entries set), as
+// Backup returns it, so that tests can index and compare them.
+func inMemory(t testing.TB, idx *Index) *Index {
+	t.Helper()
+	out := &Index{Size: idx.Size, ChunkSize: idx.ChunkSize, Hash: idx.Hash, Entries: []Entry{}}
+	must(t, idx.Each(func(_ int, e Entry) error { out.Entries = append(out.Entries, e); return nil }))
+	return out
 }

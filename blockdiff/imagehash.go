@@ -2,7 +2,8 @@ package blockdiff
 
 import (
 	"encoding/binary"
-	"fmt"
+	"errors"
+	"io"
 
 	"github.com/zeebo/blake3"
 )
@@ -26,6 +27,7 @@ type imageHasher struct {
 	h         *blake3.Hasher
 	chunkSize int
 	zero      map[int]ID // id of n zero bytes, by n (at most two lengths)
+	buf       ID         // what add writes: a field, so that no id escapes to the heap
 }
 
 // newImageHasher starts the image hash of an image of size bytes cut into
@@ -43,33 +45,42 @@ func (ih *imageHasher) add(id ID, hole bool, n int) {
 	if hole {
 		z, ok := ih.zero[n]
 		if !ok {
-			z = sumID(make([]byte, n))
+			z = zeroID(n)
 			ih.zero[n] = z
 		}
 		id = z
 	}
-	_, _ = ih.h.Write(id[:]) // never fails
+	ih.buf = id
+	_, _ = ih.h.Write(ih.buf[:]) // never fails
 }
 
 // sum returns the image hash.
 func (ih *imageHasher) sum() ID { return ID(ih.h.Sum(nil)) }
 
 // ImageHash returns the image hash that idx's entries imply (see
-// Index.Hash). The entries must be consistent (a decoded index is).
+// Index.Hash), or the zero ID when they cannot be read.
 func (idx *Index) ImageHash() ID {
-	ih := newImageHasher(idx.Size, idx.ChunkSize)
-	for i, e := range idx.Entries {
-		_, n := idx.Extent(i)
-		ih.add(e.ID, e.Hole(), n)
+	r, err := idx.entries(false)
+	if err != nil {
+		return ID{}
 	}
-	return ih.sum()
+	defer r.close()
+	for {
+		if _, _, err := r.next(); errors.Is(err, io.EOF) {
+			return r.ih.sum()
+		} else if err != nil {
+			return ID{}
+		}
+	}
 }
 
-// checkHash reports an index whose recorded image hash differs from what
-// its entries imply: a damaged index.
-func (idx *Index) checkHash() error {
-	if got := idx.ImageHash(); got != idx.Hash {
-		return fmt.Errorf("%w: image hash %s does not match its chunk list (%s)", ErrCorruptIndex, idx.Hash, got)
+// zeroID returns the id of n zero bytes, hashing them from a small buffer:
+// a hole of a 64 MiB chunk costs no 64 MiB of memory.
+func zeroID(n int) ID {
+	var zeros [64 << 10]byte
+	h := blake3.New()
+	for ; n > 0; n -= min(n, len(zeros)) {
+		_, _ = h.Write(zeros[:min(n, len(zeros))]) // never fails
 	}
-	return nil
+	return ID(h.Sum(nil))
 }

@@ -14,10 +14,16 @@ var ErrCorruptIndex = errors.New("corrupt block index")
 // Chunk i covers bytes [i*ChunkSize, min(Size, (i+1)*ChunkSize)) of the
 // image, so there are exactly ceil(Size/ChunkSize) entries.
 type Index struct {
-	Size      int64   // image size in bytes
-	ChunkSize int     // bytes per chunk; the last chunk may be shorter
-	Hash      ID      // image hash: BLAKE3 over the chunk ids (see imageHasher)
-	Entries   []Entry // one per chunk, in image order
+	Size      int64 // image size in bytes
+	ChunkSize int   // bytes per chunk; the last chunk may be shorter
+	Hash      ID    // image hash: BLAKE3 over the chunk ids (see imageHasher)
+	// Entries holds one entry per chunk, in image order, for an index
+	// built in memory (by Backup, or by hand). It is nil for an index
+	// read by ReadIndex or DecodeIndex, which is streamed from its stored
+	// form: use Each, which serves both.
+	Entries []Entry
+
+	src indexSource // the stored form of a read index; nil: Entries
 }
 
 // Entry is one chunk of an image: a hole (all zero bytes, not stored) or
@@ -37,21 +43,6 @@ func (idx *Index) Extent(i int) (off int64, n int) { return extent(idx.Size, idx
 func extent(size int64, chunkSize, i int) (off int64, n int) {
 	off = int64(i) * int64(chunkSize)
 	return off, int(min(int64(chunkSize), size-off))
-}
-
-// Chunks calls fn with the id of every stored chunk the index references,
-// in image order; an id used at several offsets comes once per offset. It
-// stops at fn's first error and returns it. GC's caller marks with it.
-func (idx *Index) Chunks(fn func(id ID) error) error {
-	for _, e := range idx.Entries {
-		if e.Hole() {
-			continue
-		}
-		if err := fn(e.ID); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // chunkCount returns how many chunks of chunkSize an image of size has.
@@ -81,10 +72,14 @@ func checkShape(size int64, chunkSize int) error {
 
 // check reports an index that Encode would not write: a bad shape, the
 // wrong number of entries, a hole with an id, a stored length that cannot
-// hold its chunk.
+// hold its chunk. The entries of a read index are checked as they are
+// read (see Each).
 func (idx *Index) check() error {
 	if err := checkShape(idx.Size, idx.ChunkSize); err != nil {
 		return err
+	}
+	if idx.src != nil {
+		return nil
 	}
 	if want := chunkCount(idx.Size, idx.ChunkSize); int64(len(idx.Entries)) != want {
 		return fmt.Errorf("%d entries for %d chunks", len(idx.Entries), want)

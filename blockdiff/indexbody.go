@@ -9,56 +9,61 @@ import (
 	"math"
 )
 
-// decodeBody parses the decompressed index body; errors are format
-// errors, which DecodeIndex marks as ErrCorruptIndex.
-func decodeBody(br *bufio.Reader) (*Index, error) {
+// indexHeader is what an index body holds before its entries.
+type indexHeader struct {
+	size      int64
+	chunkSize int
+	hash      ID
+}
+
+// decodeHeader parses the start of a decompressed index body, up to the
+// first entry; errors are format errors, which callers mark as
+// ErrCorruptIndex. It checks the declared size against the declared chunk
+// count before anything reads an entry, so a count is never trusted
+// beyond the size it must match, and neither is ever allocated for.
+func decodeHeader(br *bufio.Reader) (indexHeader, error) {
+	var h indexHeader
 	size, err := readUint(br, "size", maxImageSize)
 	if err != nil {
-		return nil, err
+		return h, err
 	}
 	chunkSize, err := readUint(br, "chunk size", MaxChunkSize)
 	if err != nil {
-		return nil, err
+		return h, err
 	}
-	idx := &Index{Size: int64(size), ChunkSize: int(chunkSize)}
-	if err := checkShape(idx.Size, idx.ChunkSize); err != nil {
-		return nil, err
+	h.size, h.chunkSize = int64(size), int(chunkSize)
+	if err := checkShape(h.size, h.chunkSize); err != nil {
+		return h, err
 	}
-	if _, err := io.ReadFull(br, idx.Hash[:]); err != nil {
-		return nil, fmt.Errorf("image hash: %w", err)
+	if _, err := io.ReadFull(br, h.hash[:]); err != nil {
+		return h, fmt.Errorf("image hash: %w", err)
 	}
 	count, err := readUint(br, "chunk count", math.MaxInt64)
 	if err != nil {
-		return nil, err
+		return h, err
 	}
-	if want := chunkCount(idx.Size, idx.ChunkSize); count != uint64(want) {
-		return nil, fmt.Errorf("%d chunks for %d bytes in %d-byte chunks, want %d", count, idx.Size, idx.ChunkSize, want)
+	if want := chunkCount(h.size, h.chunkSize); count != uint64(want) {
+		return h, fmt.Errorf("%d chunks for %d bytes in %d-byte chunks, want %d", count, h.size, h.chunkSize, want)
 	}
-	// Grow as entries arrive: a forged count costs nothing until backed
-	// by data.
-	idx.Entries = make([]Entry, 0, min(count, 1<<12))
-	for i := range count {
-		e, err := readEntry(br)
-		if err != nil {
-			return nil, fmt.Errorf("chunk %d: %w", i, err)
-		}
-		idx.Entries = append(idx.Entries, e)
-	}
-	// Reading to the end also makes zstd check its content checksum.
-	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
-		if err == nil {
-			return nil, errors.New("data after the last entry")
-		}
-		return nil, err
-	}
-	if got := idx.ImageHash(); got != idx.Hash {
-		return nil, fmt.Errorf("image hash %s does not match its chunk list (%s)", idx.Hash, got)
-	}
-	return idx, nil
+	return h, nil
 }
 
-// readEntry parses one entry.
-func readEntry(br *bufio.Reader) (Entry, error) {
+// decodeEnd checks that nothing follows the last entry; reading to the
+// end also makes zstd check its content checksum.
+func decodeEnd(br *bufio.Reader) error {
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return errors.New("data after the last entry")
+		}
+		return err
+	}
+	return nil
+}
+
+// readEntry parses one entry, reading its id through scratch (memory of
+// the caller's that is on the heap already: an entry's own would escape
+// to it, at a cost of one allocation per entry).
+func readEntry(br *bufio.Reader, scratch *ID) (Entry, error) {
 	var e Entry
 	stored, err := readUint(br, "stored length", maxStoredLen)
 	if err != nil {
@@ -66,9 +71,10 @@ func readEntry(br *bufio.Reader) (Entry, error) {
 	}
 	e.Stored = uint32(stored)
 	if !e.Hole() {
-		if _, err := io.ReadFull(br, e.ID[:]); err != nil {
+		if _, err := io.ReadFull(br, scratch[:]); err != nil {
 			return e, fmt.Errorf("chunk id: %w", err)
 		}
+		e.ID = *scratch
 	}
 	return e, checkEntry(e)
 }

@@ -2,8 +2,8 @@ package blockdiff
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +30,9 @@ const (
 
 // Encode writes the index in the index file format (see the package
 // documentation). It refuses an inconsistent index, so it never writes
-// what DecodeIndex would reject.
+// what DecodeIndex would reject. (An index built in memory must hold
+// the image hash of its entries; one that does not fails only after
+// being written.)
 func (idx *Index) Encode(w io.Writer) error {
 	if err := idx.check(); err != nil {
 		return fmt.Errorf("encode index: %w", err)
@@ -47,16 +49,19 @@ func (idx *Index) Encode(w io.Writer) error {
 	buf := binary.AppendUvarint(nil, uint64(idx.Size))
 	buf = binary.AppendUvarint(buf, uint64(idx.ChunkSize))
 	buf = append(buf, idx.Hash[:]...)
-	buf = binary.AppendUvarint(buf, uint64(len(idx.Entries)))
+	buf = binary.AppendUvarint(buf, uint64(idx.Len()))
 	_, _ = bw.Write(buf) // errors stick in bw: checked at Flush
-	for _, e := range idx.Entries {
+	err = idx.Each(func(_ int, e Entry) error {
 		buf = binary.AppendUvarint(buf[:0], uint64(e.Stored))
 		if !e.Hole() {
 			buf = append(buf, e.ID[:]...)
 		}
 		_, _ = bw.Write(buf)
+		return nil
+	})
+	if err == nil {
+		err = bw.Flush()
 	}
-	err = bw.Flush()
 	if cerr := zw.Close(); err == nil {
 		err = cerr
 	}
@@ -88,69 +93,51 @@ func WriteIndex(path string, idx *Index) error {
 	return nil
 }
 
-// ReadIndex reads and checks the index at path.
+// ReadIndex reads and checks the index at path. It keeps none of the
+// entries in memory: Each, Chunks, Verify and Restore decode the file
+// again as they go (see Index.Each), so an index of any size costs a
+// constant amount of memory, however large the image it declares. The
+// file must stay in place while the index is used.
 func ReadIndex(path string) (*Index, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
-	}
-	defer f.Close()
-	idx, err := DecodeIndex(bufio.NewReaderSize(f, indexBufSize))
+	idx, err := decodeFrom(func() (io.ReadCloser, error) { return os.Open(path) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return idx, nil
 }
 
+// maxIndexBytes bounds what DecodeIndex reads: the largest index Encode
+// can write (maxChunks entries of at most 4+32 bytes, with room for
+// headers and incompressible zstd blocks).
+const maxIndexBytes = 64 + maxChunks*40
+
 // DecodeIndex reads one index from r and checks it against the index file
 // format (see the package documentation). It survives any input: it never
-// panics, and its memory is bounded by the entries actually present (at
-// most 2^24).
+// panics, and its memory is bounded by the size of the input (it keeps
+// the compressed form and decodes entries as they are used, see
+// Index.Each), never by the image size or chunk count the input declares.
 func DecodeIndex(r io.Reader) (*Index, error) {
-	er := &errReader{r: r}
-	var hdr [len(indexMagic) + 1]byte
-	if _, err := io.ReadFull(er, hdr[:]); err != nil {
-		return nil, er.wrap(fmt.Errorf("header: %w", err))
+	data, err := io.ReadAll(io.LimitReader(r, maxIndexBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
 	}
-	if string(hdr[:len(indexMagic)]) != indexMagic {
-		return nil, fmt.Errorf("%w: not a block index", ErrCorruptIndex)
+	if len(data) > maxIndexBytes {
+		return nil, fmt.Errorf("%w: larger than any index (%d bytes)", ErrCorruptIndex, maxIndexBytes)
 	}
-	if hdr[len(indexMagic)] != indexVersion {
-		return nil, fmt.Errorf("%w: version %d, this lvback reads %d", ErrCorruptIndex, hdr[len(indexMagic)], indexVersion)
-	}
-	zr, err := zstd.NewReader(er, zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxMemory(indexDecoderMaxMemory))
+	return decodeFrom(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+}
+
+// decodeFrom decodes the index src holds and checks every entry and the
+// image hash in one pass, keeping no entry.
+func decodeFrom(src indexSource) (*Index, error) {
+	s, h, err := openIndexStream(src)
 	if err != nil {
 		return nil, err
 	}
-	defer zr.Close()
-	idx, err := decodeBody(bufio.NewReaderSize(zr, indexBufSize))
-	if err != nil {
-		return nil, er.wrap(err)
+	s.close()
+	idx := &Index{Size: h.size, ChunkSize: h.chunkSize, Hash: h.hash, src: src}
+	if err := idx.checkList(); err != nil {
+		return nil, err
 	}
 	return idx, nil
-}
-
-// errReader remembers the first error of the underlying reader other than
-// io.EOF, so a decoding failure caused by I/O is reported as I/O.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
-		e.err = err
-	}
-	return n, err
-}
-
-// wrap returns the I/O error behind a decoding failure, or the failure
-// marked as ErrCorruptIndex.
-func (e *errReader) wrap(err error) error {
-	if e.err != nil {
-		return fmt.Errorf("read index: %w", e.err)
-	}
-	return fmt.Errorf("%w: %v", ErrCorruptIndex, err)
 }

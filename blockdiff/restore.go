@@ -2,7 +2,9 @@ package blockdiff
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 )
 
 // RestoreOptions tunes Restore. The zero value is valid: defaults apply.
@@ -32,30 +34,32 @@ type RestoreOptions struct {
 // is written and restored last, after an fsync of the rest: a device whose
 // restore failed or was killed holds no recognisable partition table or
 // file system, never a silently partial one. Anything else is refused.
+//
+// Restore reads the index's entries as it goes (see Index.Each): its
+// memory does not depend on the size of the image.
 func Restore(ctx context.Context, idx *Index, store ChunkStore, dst string, o RestoreOptions) error {
-	err := idx.check()
-	if err == nil {
-		err = idx.checkHash()
-	}
-	if err == nil && o.Workers < 0 {
-		err = fmt.Errorf("workers %d: want 0 (default) or more", o.Workers)
-	}
-	if err != nil {
-		return fmt.Errorf("restore to %s: %w", dst, err)
+	if o.Workers < 0 {
+		return fmt.Errorf("restore to %s: workers %d: want 0 (default) or more", dst, o.Workers)
 	}
 	if o.Workers == 0 {
 		o.Workers = defaultWorkers()
+	}
+	if err := idx.check(); err != nil {
+		return fmt.Errorf("restore to %s: %w", dst, err)
 	}
 	t, err := openTarget(dst, idx.Size)
 	if err != nil {
 		return fmt.Errorf("restore to %s: %w", dst, err)
 	}
 	defer t.abort()
+	if err := idx.checkList(); err != nil { // before the first write
+		return fmt.Errorf("restore to %s: %w", dst, err)
+	}
 	r, err := newRestoreRun(idx, store, t, o)
 	if err != nil {
 		return err
 	}
-	defer r.codec.close()
+	defer r.close()
 	if err := r.run(ctx); err != nil {
 		return fmt.Errorf("restore to %s: %w", dst, err)
 	}
@@ -69,6 +73,8 @@ func Restore(ctx context.Context, idx *Index, store ChunkStore, dst string, o Re
 // whichever stage holds chunk i.
 type restoreRun struct {
 	idx    *Index
+	list   *entryReader // the index's entries, read by the producer
+	ents   []Entry      // per slot: the chunk's entry
 	store  ChunkStore
 	t      *target
 	codec  *codec
@@ -80,13 +86,18 @@ type restoreRun struct {
 }
 
 func newRestoreRun(idx *Index, store ChunkStore, t *target, o RestoreOptions) (*restoreRun, error) {
+	list, err := idx.entries(true)
+	if err != nil {
+		return nil, err
+	}
 	c, err := newCodec(o.Workers)
 	if err != nil {
+		list.close()
 		return nil, err
 	}
 	window := inflightPerWorker * o.Workers
 	r := &restoreRun{
-		idx: idx, store: store, t: t, codec: c, window: window,
+		idx: idx, list: list, ents: make([]Entry, window), store: store, t: t, codec: c, window: window,
 		mem: make([][]byte, window), o: o,
 	}
 	if t.device {
@@ -95,9 +106,16 @@ func newRestoreRun(idx *Index, store ChunkStore, t *target, o RestoreOptions) (*
 	return r, nil
 }
 
-// run writes every chunk; on a device the first one last (see Restore).
+// close releases the codec and the index.
+func (r *restoreRun) close() {
+	r.codec.close()
+	r.list.close()
+}
+
+// run writes every chunk; on a device the first one last (see Restore),
+// and only once the index's entries checked out to its end.
 func (r *restoreRun) run(ctx context.Context) error {
-	n := len(r.idx.Entries)
+	n := r.idx.Len()
 	if r.t.device && n > 0 {
 		_, n0 := r.idx.Extent(0)
 		if err := r.t.writeAt(r.zeros[:n0], 0); err != nil {
@@ -107,7 +125,14 @@ func (r *restoreRun) run(ctx context.Context) error {
 			return err
 		}
 	}
-	err := ordered{n: n, workers: r.o.Workers, window: r.window, work: r.fetch, consume: r.progress}.run(ctx)
+	err := ordered{n: n, workers: r.o.Workers, window: r.window, produce: r.next, work: r.fetch, consume: r.progress}.run(ctx)
+	if err == nil {
+		if _, _, err = r.list.next(); errors.Is(err, io.EOF) {
+			err = nil // the list ended as it should and matches its hash
+		} else if err == nil {
+			err = fmt.Errorf("%w: more entries than chunks", ErrCorruptIndex) // cannot happen: next counts
+		}
+	}
 	if err != nil || r.first == nil {
 		return err
 	}
@@ -117,10 +142,21 @@ func (r *restoreRun) run(ctx context.Context) error {
 	return r.t.writeAt(r.first, 0)
 }
 
+// next is the producer: it reads chunk i's entry into its slot.
+func (r *restoreRun) next(_ context.Context, i int) error {
+	_, e, err := r.list.next()
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: fewer entries than chunks", ErrCorruptIndex) // cannot happen: next counts
+	}
+	r.ents[i%r.window] = e
+	return err
+}
+
 // fetch is the worker stage: it gets, decodes, checks and writes chunk i
 // (a device's chunk 0 is kept in r.first instead).
 func (r *restoreRun) fetch(ctx context.Context, _, i int) error {
-	e, slot := r.idx.Entries[i], i%r.window
+	slot := i % r.window
+	e := r.ents[slot]
 	off, n := r.idx.Extent(i)
 	if e.Hole() {
 		if r.t.device && i > 0 {

@@ -11,7 +11,9 @@ import (
 )
 
 // openDevice opens a block device to restore an image of size bytes onto.
-// It refuses a device that /proc/self/mountinfo lists as mounted, that
+// It refuses a device that /proc/self/mountinfo lists as mounted, one
+// whose partitions are mounted or which (or a partition of which) is
+// held or backs a loop device (see deviceUsers), that
 // the kernel reports busy for an exclusive open (mounted, swap, a
 // device-mapper or md member, held by another O_EXCL opener), or that is
 // smaller than size.
@@ -26,6 +28,13 @@ func openDevice(path string, size int64) (*target, error) {
 	}
 	if mnt, ok := mountedAt(info, st.Rdev); ok {
 		return nil, fmt.Errorf("%s is mounted on %s: refusing to overwrite it", path, mnt)
+	}
+	users, err := deviceUsers(sysfsRoot, info, st.Rdev)
+	if err != nil {
+		return nil, fmt.Errorf("%s: find its users: %w", path, err)
+	}
+	if len(users) > 0 {
+		return nil, fmt.Errorf("%s: %s: refusing to overwrite it", path, strings.Join(users, "; "))
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_EXCL|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.EBUSY) {

@@ -19,56 +19,46 @@ import (
 // several offsets is reported at each), and an error only when it could
 // not finish (ctx canceled). A damaged index, including an image hash
 // that does not match the chunk list, is an error.
+//
+// Verify reads the index's entries as it goes (see Index.Each) and
+// remembers the outcome of at most verifyMemo distinct chunks, so its
+// memory does not depend on the size of the image; a chunk used again
+// after that many others may be checked again.
 func Verify(ctx context.Context, idx *Index, store ChunkStore, readFraction float64) ([]Problem, error) {
-	err := idx.check()
-	if err == nil {
-		err = idx.checkHash()
-	}
-	if err != nil {
+	if err := idx.check(); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	uses := chunkUses(idx)
 	workers := defaultWorkers()
 	c, err := newCodec(workers)
 	if err != nil {
 		return nil, err
 	}
 	defer c.close()
-	var (
-		mu       sync.Mutex // guards problems
-		problems []Problem
-	)
+	v := &verifyRun{chunkSize: idx.ChunkSize, store: store, codec: c, readFraction: readFraction, memo: make(map[chunkKey]error)}
 	g, ctx := errgroup.WithContext(ctx)
-	keys := make(chan chunkKey)
+	uses := make(chan chunkUse)
 	g.Go(func() error {
-		defer close(keys)
-		for k := range uses {
+		defer close(uses)
+		return idx.Each(func(i int, e Entry) error {
+			if e.Hole() {
+				return nil
+			}
+			off, n := idx.Extent(i)
 			select {
-			case keys <- k:
+			case uses <- chunkUse{chunkKey{e.ID, n, e.Stored}, i, off}:
+				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		}
-		return nil
+		})
 	})
-	for range min(workers, len(uses)) {
+	for range workers {
 		g.Go(func() error {
-			buf := make([]byte, idx.ChunkSize)
-			for k := range keys {
-				read := readFraction >= 1 || rand.Float64() < readFraction
-				err := checkChunk(ctx, store, c, buf, k, read)
-				if err == nil {
-					continue
+			var buf []byte // allocated on first use: an index of holes needs none
+			for u := range uses {
+				if err := v.check(ctx, &buf, u); err != nil {
+					return err
 				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				mu.Lock()
-				for _, i := range uses[k] {
-					off, _ := idx.Extent(i)
-					problems = append(problems, Problem{Chunk: i, Offset: off, ID: k.id, Err: err})
-				}
-				mu.Unlock()
 			}
 			return nil
 		})
@@ -76,9 +66,14 @@ func Verify(ctx context.Context, idx *Index, store ChunkStore, readFraction floa
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	slices.SortFunc(problems, func(a, b Problem) int { return a.Chunk - b.Chunk })
-	return problems, nil
+	slices.SortFunc(v.problems, func(a, b Problem) int { return a.Chunk - b.Chunk })
+	return v.problems, nil
 }
+
+// verifyMemo is how many distinct chunks' outcomes Verify remembers, so
+// that a chunk an image uses many times is usually read once: 64K
+// entries of about 100 bytes.
+const verifyMemo = 1 << 16
 
 // chunkKey is a distinct chunk of an index: its id, raw and stored length.
 type chunkKey struct {
@@ -87,17 +82,54 @@ type chunkKey struct {
 	stored uint32
 }
 
-// chunkUses maps each distinct stored chunk of idx to the entries using it.
-func chunkUses(idx *Index) map[chunkKey][]int {
-	uses := make(map[chunkKey][]int)
-	for i, e := range idx.Entries {
-		if !e.Hole() {
-			_, n := idx.Extent(i)
-			k := chunkKey{e.ID, n, e.Stored}
-			uses[k] = append(uses[k], i)
+// chunkUse is one entry of an index that references a stored chunk.
+type chunkUse struct {
+	key   chunkKey
+	chunk int
+	off   int64
+}
+
+// verifyRun is one Verify's state shared by its workers.
+type verifyRun struct {
+	chunkSize    int
+	store        ChunkStore
+	codec        *codec
+	readFraction float64
+
+	mu       sync.Mutex         // guards memo and problems
+	memo     map[chunkKey]error // outcome of chunks checked; cleared when full
+	problems []Problem
+}
+
+// check checks one use of a chunk, or recalls the chunk's outcome, and
+// records a problem. Its error is ctx's. Safe for concurrent use; buf is
+// the calling worker's.
+func (v *verifyRun) check(ctx context.Context, buf *[]byte, u chunkUse) error {
+	v.mu.Lock()
+	err, known := v.memo[u.key]
+	v.mu.Unlock()
+	if !known {
+		if *buf == nil {
+			*buf = make([]byte, v.chunkSize)
+		}
+		read := v.readFraction >= 1 || rand.Float64() < v.readFraction
+		err = checkChunk(ctx, v.store, v.codec, *buf, u.key, read)
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
-	return uses
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !known {
+		if len(v.memo) >= verifyMemo {
+			clear(v.memo)
+		}
+		v.memo[u.key] = err
+	}
+	if err != nil {
+		v.problems = append(v.problems, Problem{Chunk: u.chunk, Offset: u.off, ID: u.key.id, Err: err})
+	}
+	return nil
 }
 
 // checkChunk checks one chunk: presence and stored length, and when read

@@ -59,7 +59,12 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if _, err := store.RemoveTemp(ctx); err != nil { // chunk temp files of a killed run
 		return nil, err
 	}
-	opts := blockdiff.Options{ChunkSize: r.BlockChunkSize, Workers: o.Jobs, Previous: previousIndex(r, o.Name, o.Log)}
+	damaged, err := blockdiff.ReadDamaged(r.DamagedChunksPath())
+	if err != nil {
+		return nil, err
+	}
+	opts := blockdiff.Options{ChunkSize: r.BlockChunkSize, Workers: o.Jobs,
+		Previous: previousIndex(r, o.Name, o.Log), Damaged: damaged}
 	started := o.Now()
 	p, err := r.Begin(o.Name, started)
 	if err != nil {
@@ -81,6 +86,12 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		store.Discard()
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
+	}
+	if len(st.Healed) > 0 { // durable: Backup synced the store
+		o.Log.Info("replaced damaged chunks", "count", len(st.Healed))
+		if err := blockdiff.UpdateDamaged(r.DamagedChunksPath(), nil, st.Healed); err != nil {
+			o.Log.Warn("healed chunks stay listed as damaged; the next backup replaces them again", "err", err)
+		}
 	}
 	if o.BeforeCommit != nil {
 		if err := o.BeforeCommit(); err != nil {
@@ -190,16 +201,19 @@ func (v *verifier) verifyBlocks(ctx context.Context, r *repo.Repo, b *repo.Backu
 	if err != nil {
 		return err
 	}
+	var damaged []blockdiff.ID
 	for _, p := range probs {
-		kind := "corrupt"
-		if errors.Is(p.Err, blockdiff.ErrNotFound) {
-			kind = "missing"
+		if errors.Is(p.Err, blockdiff.ErrCorruptChunk) { // a missing one is stored again anyway
+			damaged = append(damaged, p.ID)
 		}
-		v.report(Problem{Backup: name, Path: fmt.Sprintf("chunk %d at offset %d", p.Chunk, p.Offset), Kind: kind,
-			Detail: fmt.Sprintf("%s: %v", p.ID, p.Err)})
+		v.report(blockProblem(name, p))
+	}
+	// Recorded so that the next backup reading the data replaces them.
+	if err := blockdiff.UpdateDamaged(r.DamagedChunksPath(), damaged, nil); err != nil {
+		return err
 	}
 	v.mu.Lock()
-	v.entries += int64(len(idx.Entries))
+	v.entries += int64(idx.Len())
 	v.bytes += idx.Size
 	v.mu.Unlock()
 	return nil

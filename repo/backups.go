@@ -20,6 +20,7 @@ const (
 	InfoFile     = "info.json"
 	IndexFile    = "index.zst" // block mode: the chunk list that replaces tree and manifest
 	chunksDir    = "chunks"
+	damagedList  = "damaged-chunks"
 	partialExt   = ".partial"
 	deletingExt  = ".deleting"
 	idLayout     = "2006-01-02T150405Z"
@@ -104,6 +105,10 @@ func (b *Backup) Blocks() bool { return b.Info != nil && b.Info.Mode == "blocks"
 // ChunksDir is the chunk store every block-mode backup of the repository
 // shares.
 func (r *Repo) ChunksDir() string { return filepath.Join(r.Root, chunksDir) }
+
+// DamagedChunksPath is the list of chunks verify found damaged, which the
+// next block backup replaces (package blockdiff reads and writes it).
+func (r *Repo) DamagedChunksPath() string { return filepath.Join(r.Root, damagedList) }
 
 // Names lists the volume names that have a directory in the repository.
 func (r *Repo) Names() ([]string, error) {

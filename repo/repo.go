@@ -15,6 +15,7 @@
 //	REPO/backups/NAME/ID.deleting/    a backup being pruned (never listed)
 //	REPO/backups/NAME/ID/index.zst    block mode: chunk list (instead of tree and manifest)
 //	REPO/chunks/ab/abcd...            block mode: zstd chunks by BLAKE3, shared by all backups
+//	REPO/damaged-chunks               block mode: ids of chunks verify found damaged (and .lock)
 package repo
 
 import (

@@ -41,8 +41,8 @@ func TestInitChunkSize(t *testing.T) {
 		t.Fatal(b, err)
 	}
 	idx, err := blockdiff.ReadIndex(b.IndexPath())
-	if err != nil || idx.ChunkSize != 1<<20 || len(idx.Entries) != 5 {
-		t.Fatalf("index: %v, chunk size %d, %d entries; want 1 MiB chunks", err, idx.ChunkSize, len(idx.Entries))
+	if err != nil || idx.ChunkSize != 1<<20 || idx.Len() != 5 {
+		t.Fatalf("index: %v, chunk size %d, %d entries; want 1 MiB chunks", err, idx.ChunkSize, idx.Len())
 	}
 	if code, _, e := run(t, "init", "--repo", repoPath); code != exitFailed || !strings.Contains(e, "already") {
 		t.Errorf("init of an existing repository: exit %d %s", code, e)
