@@ -122,3 +122,26 @@ func anyChunkBut(t *testing.T, repoPath, not string) string {
 	}
 	return found
 }
+
+// verify --repair --source IMAGE on a block backup with a damaged and a
+// missing chunk heals both through Verify itself, which then reports them
+// as healed and returns no error; without --source it says what would heal
+// them and fails.
+func TestVerifyRepairHealsBlockBackup(t *testing.T) {
+	img, repoPath, chunk := blockRepo(t)
+	flipByte(t, chunk, 10)
+	if err := os.Remove(anyChunkBut(t, repoPath, chunk)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(context.Background(), VerifyOptions{Repo: repoPath, Repair: true})
+	if !errors.Is(err, ErrVerifyFailed) || rep.Repair == nil || len(rep.Repair.Unhealed) != 2 ||
+		!strings.Contains(rep.Repair.Unhealed[0].Reason, "--source") {
+		t.Fatalf("repair without a source: %v %+v", err, rep.Repair)
+	}
+	rep, err = Verify(context.Background(), VerifyOptions{Repo: repoPath, Repair: true, Source: img})
+	if err != nil || len(rep.Problems) != 0 || rep.Repair == nil || len(rep.Repair.Healed) != 2 || len(rep.Repair.Unhealed) != 0 {
+		t.Fatalf("repair from the image: %v %+v %+v", err, rep.Problems, rep.Repair)
+	}
+	mustVerifyClean(t, repoPath)
+	restoreMatches(t, repoPath, img)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,7 +64,7 @@ func verifyError(rep *VerifyReport) error {
 // holding an intact copy, then drops the healed inodes from the damaged
 // list. Intact inodes are only read. The caller holds the repository lock.
 func (v *verifier) repair(ctx context.Context, r *repo.Repo, o VerifyOptions, found []*damagedInode, backups []repo.Backup, problems []Problem) (*RepairReport, error) {
-	rep := &RepairReport{Healed: []Heal{}, Unhealed: repairBlocks(ctx, r, backups, problems)}
+	rep := &RepairReport{Healed: append([]Heal{}, v.blocksHealed...), Unhealed: repairBlocks(o, backups, problems)}
 	copies, err := findCopies(ctx, r, found)
 	if err != nil {
 		return nil, err
@@ -91,22 +92,52 @@ func (v *verifier) repair(ctx context.Context, r *repo.Repo, o VerifyOptions, fo
 	return rep, nil
 }
 
-// repairBlocks reports the damaged block-mode backups as not repaired.
-//
-// TODO(lead): block repair is not wired. Call the block engineer's chunk
-// healing (engine/repair_blocks.go) here for each block backup with a
-// problem, and return what it could not heal.
-func repairBlocks(_ context.Context, _ *repo.Repo, backups []repo.Backup, problems []Problem) []Heal {
+// healBlocksFirst runs before verify reads anything: with Source naming an
+// image or device (not a directory, which is for file trees), it heals
+// every chosen block-mode backup from it (RepairBlocks), so verify then
+// reports only what is left. It returns one Heal per chunk stored again.
+// The caller holds the repository lock.
+func healBlocksFirst(ctx context.Context, r *repo.Repo, o VerifyOptions, backups []repo.Backup) ([]Heal, error) {
+	if o.Source == "" || !slices.ContainsFunc(backups, func(b repo.Backup) bool { return b.Blocks() }) {
+		return nil, nil
+	}
+	if fi, err := os.Stat(o.Source); err != nil || fi.IsDir() {
+		return nil, nil // a source directory heals file trees; repairBlocks says why blocks stay
+	}
+	var heals []Heal
+	for _, b := range backups {
+		if !b.Blocks() {
+			continue
+		}
+		res, err := RepairBlocks(ctx, BlockRepairOptions{Repo: r.Root, Name: b.Name, ID: b.ID, Source: o.Source, Locked: true, Log: o.Log})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range res.Healed {
+			heals = append(heals, Heal{Files: []FileRef{{Backup: p.Backup, Path: p.Path}}, From: o.Source})
+		}
+	}
+	return heals, nil
+}
+
+// repairBlocks reports the problems verify still found in block-mode
+// backups, after healBlocksFirst, as not repaired, saying what would heal
+// them.
+func repairBlocks(o VerifyOptions, backups []repo.Backup, problems []Problem) []Heal {
 	blocks := map[string]bool{}
 	for _, b := range backups {
 		if b.Blocks() {
 			blocks[b.Name+"/"+b.ID] = true
 		}
 	}
+	reason := "a block backup's chunk heals with --source IMAGE, or when the next backup reads the same data"
+	if fi, err := os.Stat(o.Source); err == nil && !fi.IsDir() {
+		reason = "the source image does not hold this chunk's data"
+	}
 	out := []Heal{}
 	for _, p := range problems {
 		if blocks[p.Backup] {
-			out = append(out, Heal{Files: []FileRef{{Backup: p.Backup, Path: p.Path}}, Reason: "block repair: not wired"})
+			out = append(out, Heal{Files: []FileRef{{Backup: p.Backup, Path: p.Path}}, Reason: reason})
 		}
 	}
 	return out

@@ -118,13 +118,19 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	var blocksHealed []Heal
+	if o.Repair {
+		if blocksHealed, err = healBlocksFirst(ctx, r, o, backups); err != nil {
+			return nil, err
+		}
+	}
 	var total int64
 	for _, b := range backups {
 		total += b.Info.Size
 	}
 	o.Progress.expect(total)
 	v := &verifier{progress: o.Progress, jobs: o.Jobs, hashed: make(map[devIno]hashKey),
-		failed: make(map[devIno]string), problems: []Problem{}}
+		failed: make(map[devIno]string), problems: []Problem{}, blocksHealed: blocksHealed}
 	rep := &VerifyReport{Backups: []string{}, Problems: []Problem{}}
 	pruned := map[string]bool{}
 	for i := range backups {
@@ -206,8 +212,9 @@ func chooseBackups(r *repo.Repo, name, id string) ([]repo.Backup, error) {
 
 // verifier holds state shared by the backups of one Verify call.
 type verifier struct {
-	jobs     int
-	progress *Progress
+	jobs         int
+	progress     *Progress
+	blocksHealed []Heal // chunks healBlocksFirst stored again, before anything was read
 
 	mu       sync.Mutex         // guards everything below
 	hashed   map[devIno]hashKey // inodes hashed in this call: their content's key
