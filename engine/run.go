@@ -27,6 +27,7 @@ type run struct {
 	manifest  string // new manifest path
 	prev      *repo.Backup
 	prevStart int64
+	prevTree  *fileops.Tree // prev's tree, nil without one (see openPrevTree)
 
 	noReflink atomic.Bool // set once FICLONE failed as unsupported
 	st        stats
@@ -109,6 +110,7 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 	defer mw.Abort()
 	prev := r.openPrev()
 	defer prev.close()
+	defer r.openPrevTree()()
 
 	jobs := make(chan []*fileJob, 2*r.o.Jobs)
 	ordered := make(chan *pending, orderedWindow)
