@@ -103,6 +103,10 @@ var createManifest = manifest.Create
 // do walks the source, writes the tree and the manifest, and returns the
 // run's info (without the fields Backup fills in).
 func (r *run) do(ctx context.Context) (*repo.Info, error) {
+	forbidden, err := forbiddenDirs(r.o.Repo, r.dst)
+	if err != nil {
+		return nil, err
+	}
 	mw, err := createManifest(r.manifest)
 	if err != nil {
 		return nil, err
@@ -123,13 +127,13 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 		defer close(ordered)
 		defer close(jobs)
 		opts := walker.Options{Jobs: r.o.Jobs, OneFileSystem: true, Exclude: r.o.Exclude,
-			XattrsKnownEmpty: r.xattrsKnownEmpty(),
-			OnError:          func(path string, err error) error { r.errs.add(path, err); return nil }}
+			XattrsKnownEmpty: r.xattrsKnownEmpty(), Forbidden: forbidden,
+			OnError: func(path string, err error) error { r.errs.add(path, err); return nil }}
 		err := walker.Walk(gctx, r.src, opts, func(we *walker.Entry) error {
 			return r.visit(gctx, we, prev, jobs, ordered)
 		})
 		if err != nil {
-			return err
+			return repoMet(err, r.src, r.o.Repo)
 		}
 		return r.flush(gctx, jobs)
 	})

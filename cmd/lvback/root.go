@@ -108,6 +108,8 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "required flag"):
 		return exitUsage
+	case errors.Is(err, engine.ErrOverlap): // a repository inside the source: bad input, nothing kept
+		return exitUsage
 	case errors.Is(err, repo.ErrLocked):
 		return exitLocked
 	case ctx.Err() != nil:
