@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -165,39 +164,10 @@ func checkSource(source, repoPath string) (string, error) {
 	if !fi.IsDir() {
 		return "", fmt.Errorf("source %s is not a directory", source)
 	}
-	dst, err := resolveMaybeMissing(repoPath)
-	if err != nil {
+	if err := checkOverlap(src, repoPath); err != nil {
 		return "", err
-	}
-	if within(dst, src) || within(src, dst) {
-		return "", fmt.Errorf("repository %s and source %s overlap; put the repository outside the source", repoPath, source)
 	}
 	return src, nil
-}
-
-// resolveMaybeMissing returns the absolute, symlink-free form of a path
-// whose last components may not exist yet.
-func resolveMaybeMissing(p string) (string, error) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", err
-	}
-	var rest []string
-	for cur := abs; ; cur = filepath.Dir(cur) {
-		if real, err := filepath.EvalSymlinks(cur); err == nil {
-			return filepath.Join(append([]string{real}, rest...)...), nil
-		}
-		if cur == filepath.Dir(cur) {
-			return abs, nil
-		}
-		rest = append([]string{filepath.Base(cur)}, rest...)
-	}
-}
-
-// within reports whether path is dir or below it.
-func within(path, dir string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // removePartials deletes the temporary directories of runs that died; the

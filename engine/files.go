@@ -217,8 +217,11 @@ func (r *run) linkToLeader(ctx context.Context, j *fileJob) error {
 // linkPrev shares the previous backup's inode for an unchanged file. When
 // the inode is at the link limit (EMLINK) or missing, it copies instead.
 func (r *run) linkPrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
-	err := link(r.prevPath(e.Path), r.target(e.Path))
-	if errors.Is(err, errTooMany) || errors.Is(err, os.ErrNotExist) {
+	err := errNoPrevTree
+	if r.prevTree != nil {
+		err = r.prevTree.LinkFile(e.Path, r.target(e.Path))
+	}
+	if r.copyInstead(e, err) {
 		return r.copySource(ctx, e)
 	}
 	if err != nil {
@@ -237,14 +240,17 @@ func (r *run) clonePrev(ctx context.Context, e *manifest.Entry, hash [32]byte) e
 		return r.copySource(ctx, e)
 	}
 	dst := r.target(e.Path)
-	err := fileops.OnPath(dst, func(dst string) error {
-		return fileops.OnPath(r.prevPath(e.Path), func(prev string) error { return fileops.Reflink(dst, prev) })
-	})
+	in, err := r.openPrevFile(e)
+	if err == nil {
+		err = fileops.OnPath(dst, func(dst string) error { return fileops.ReflinkFrom(dst, in) })
+		in.Close()
+	}
 	if errors.Is(err, fileops.ErrNoReflink) {
 		r.noReflink.Store(true)
 		return r.copySource(ctx, e)
 	}
 	if err != nil {
+		r.copyInstead(e, err) // says why when it is the previous tree's fault
 		return r.copySource(ctx, e)
 	}
 	e.Hash = hash
@@ -365,8 +371,4 @@ func link(oldpath, newpath string) error {
 	return fileops.OnPath(oldpath, func(o string) error {
 		return fileops.OnPath(newpath, func(n string) error { return os.Link(o, n) })
 	})
-}
-
-func (r *run) prevPath(rel string) string {
-	return r.prev.TreePath() + "/" + rel
 }

@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/manifest"
 	"github.com/lvback/lvback/repo"
 )
@@ -54,8 +53,11 @@ func (r *run) prevDamaged(prev *manifest.Entry) bool {
 	if len(ds) == 0 {
 		return false
 	}
+	if r.prevTree == nil {
+		return false // nothing to link from: everything is copied
+	}
 	var st unix.Stat_t
-	err := fileops.OnPath(r.prevPath(prev.Path), func(p string) error { return unix.Lstat(p, &st) })
+	err := r.prevTree.Lstat(prev.Path, &st)
 	if errors.Is(err, os.ErrNotExist) {
 		return false // nothing to link: linkPrev copies anyway
 	}

@@ -100,6 +100,11 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		return nil, err
 	}
 	defer root.close()
+	tree, err := fileops.OpenTree(b.TreePath())
+	if err != nil {
+		return nil, err
+	}
+	defer tree.Close()
 	mr, err := manifest.Open(b.ManifestPath())
 	if err != nil {
 		return nil, err
@@ -109,7 +114,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		return nil, err
 	}
 	o.Progress.expect(b.Info.Size)
-	rs := &restorer{progress: o.Progress, root: root, tree: b.TreePath(), sub: sub, force: o.Force, log: o.Log,
+	rs := &restorer{progress: o.Progress, root: root, tree: tree, sub: sub, force: o.Force, log: o.Log,
 		dirs: map[string]bool{}}
 	res := &RestoreResult{Backup: b.Name + "/" + b.ID}
 	err = rs.run(ctx, mr.Next, o.Jobs)
@@ -202,7 +207,7 @@ func prepareTarget(target string, force bool) error {
 type restorer struct {
 	progress *Progress
 	root     *rootDir
-	tree     string // the backup's tree, where file contents come from
+	tree     *fileops.Tree // the backup's tree: file contents are read beneath it
 	sub      string
 	force    bool
 	log      *slog.Logger
@@ -363,11 +368,7 @@ func (rs *restorer) restoreEntry(ctx context.Context, g *errgroup.Group, e *mani
 // restoreFile copies one file's content from the backup tree, checks its
 // hash and applies its metadata. It runs on a worker goroutine.
 func (rs *restorer) restoreFile(ctx context.Context, e *manifest.Entry) error {
-	var src *os.File
-	err := fileops.OnPath(rs.tree+"/"+e.Path, func(p string) (err error) {
-		src, err = os.OpenFile(p, os.O_RDONLY|syscallNoFollow, 0)
-		return err
-	})
+	src, err := rs.tree.Open(e.Path)
 	if err != nil {
 		rs.fail(e.Path, err)
 		return nil

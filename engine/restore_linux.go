@@ -13,8 +13,6 @@ import (
 	"github.com/lvback/lvback/manifest"
 )
 
-const syscallNoFollow = unix.O_NOFOLLOW
-
 // rootDir is a restore target. Every operation resolves the entry's parent
 // directory beneath the target with openat2(RESOLVE_BENEATH |
 // RESOLVE_NO_SYMLINKS) (fileops.OpenBeneath: paths of any length), so no

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/manifest"
 )
@@ -89,7 +90,12 @@ func TestRestoreRefusesEscapingManifest(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer root.close()
-			rs := &restorer{root: root, tree: t.TempDir(), log: discardLog(), dirs: map[string]bool{}}
+			tree, err := fileops.OpenTree(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tree.Close()
+			rs := &restorer{root: root, tree: tree, log: discardLog(), dirs: map[string]bool{}}
 			i := 0
 			next := func() (*manifest.Entry, error) {
 				if i == len(tt.entries) {

@@ -27,7 +27,8 @@ type run struct {
 	manifest  string // new manifest path
 	prev      *repo.Backup
 	prevStart int64
-	damaged   damagedSet // verify's damaged inodes of this name, by path
+	damaged   damagedSet    // verify's damaged inodes of this name, by path
+	prevTree  *fileops.Tree // prev's tree, nil without one (see openPrevTree)
 
 	noReflink atomic.Bool // set once FICLONE failed as unsupported
 	st        stats
@@ -104,6 +105,10 @@ var createManifest = manifest.Create
 // do walks the source, writes the tree and the manifest, and returns the
 // run's info (without the fields Backup fills in).
 func (r *run) do(ctx context.Context) (*repo.Info, error) {
+	forbidden, err := forbiddenDirs(r.o.Repo, r.dst)
+	if err != nil {
+		return nil, err
+	}
 	mw, err := createManifest(r.manifest)
 	if err != nil {
 		return nil, err
@@ -111,6 +116,7 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 	defer mw.Abort()
 	prev := r.openPrev()
 	defer prev.close()
+	defer r.openPrevTree()()
 
 	jobs := make(chan []*fileJob, 2*r.o.Jobs)
 	ordered := make(chan *pending, orderedWindow)
@@ -123,13 +129,13 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 		defer close(ordered)
 		defer close(jobs)
 		opts := walker.Options{Jobs: r.o.Jobs, OneFileSystem: true, Exclude: r.o.Exclude,
-			XattrsKnownEmpty: r.xattrsKnownEmpty(),
-			OnError:          func(path string, err error) error { r.errs.add(path, err); return nil }}
+			XattrsKnownEmpty: r.xattrsKnownEmpty(), Forbidden: forbidden,
+			OnError: func(path string, err error) error { r.errs.add(path, err); return nil }}
 		err := walker.Walk(gctx, r.src, opts, func(we *walker.Entry) error {
 			return r.visit(gctx, we, prev, jobs, ordered)
 		})
 		if err != nil {
-			return err
+			return repoMet(err, r.src, r.o.Repo)
 		}
 		return r.flush(gctx, jobs)
 	})

@@ -265,10 +265,14 @@ func (v *verifier) verifyBackup(ctx context.Context, b *repo.Backup) error {
 	}
 	defer mr.Close()
 	c := &treeCheck{v: v, b: b, name: name, mr: mr}
+	if ok, err := c.openTree(); !ok {
+		return err
+	}
+	defer c.tree.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(v.jobs + 1)
 	c.g, c.ctx = g, gctx
-	werr := walker.Walk(gctx, b.TreePath(), walker.Options{Jobs: v.jobs},
+	werr := walker.Walk(gctx, b.TreePath(), walker.Options{Jobs: v.jobs, OnError: c.walkError},
 		func(we *walker.Entry) error { return c.visit(we) })
 	if werr == nil {
 		c.drainBefore("", true)
@@ -285,6 +289,7 @@ type treeCheck struct {
 	b    *repo.Backup
 	name string
 	mr   *manifest.Reader
+	tree *fileops.Tree // the backup's tree: files are read beneath it
 	cur  *manifest.Entry
 	eof  bool
 	g    *errgroup.Group
@@ -340,8 +345,7 @@ func (c *treeCheck) visit(we *walker.Entry) error {
 	}
 	if e.Type == manifest.TypeFile && got.Type == manifest.TypeFile {
 		key := devIno{we.Stat.Dev, we.Stat.Ino}
-		path := c.b.TreePath() + "/" + e.Path
-		c.g.Go(func() error { c.checkContent(e, key, path); return nil })
+		c.g.Go(func() error { c.checkContent(e, key); return nil })
 	}
 	return c.ctx.Err()
 }
@@ -349,10 +353,13 @@ func (c *treeCheck) visit(we *walker.Entry) error {
 // checkLink checks that a hard link still shares its group's inode.
 func (c *treeCheck) checkLink(e *manifest.Entry, we *walker.Entry) {
 	var st unix.Stat_t
-	err := fileops.OnPath(c.b.TreePath()+"/"+e.LinkTo, func(p string) error { return unix.Lstat(p, &st) })
+	err := c.tree.Lstat(e.LinkTo, &st)
 	if err != nil || st.Ino != we.Stat.Ino || st.Dev != we.Stat.Dev {
-		c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "metadata",
-			Detail: "no longer a hard link to " + e.LinkTo})
+		detail := "no longer a hard link to " + e.LinkTo
+		if err != nil {
+			detail += ": " + err.Error()
+		}
+		c.v.report(Problem{Backup: c.name, Path: e.Path, Kind: "metadata", Detail: detail})
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"os"
 
 	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/manifest"
@@ -23,7 +22,7 @@ func keyOf(sum [32]byte) hashKey { return hashKey(binary.BigEndian.Uint64(sum[:8
 
 // checkContent hashes the file (once per inode per Verify call) and
 // compares it with the manifest. It runs on a worker goroutine.
-func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
+func (c *treeCheck) checkContent(e *manifest.Entry, key devIno) {
 	c.v.mu.Lock()
 	k, hashed := c.v.hashed[key]
 	why, failed := c.v.failed[key]
@@ -37,7 +36,7 @@ func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
 			detail = fmt.Sprintf("content hash %016x, manifest says %x", uint64(k), e.Hash[:8])
 		}
 	default:
-		sum, err := hashTreeFile(c.ctx, path, e.Size)
+		sum, err := hashTreeFile(c.ctx, c.tree, e.Path, e.Size)
 		c.v.mu.Lock()
 		if err != nil {
 			c.v.failed[key] = err.Error()
@@ -68,14 +67,11 @@ func (c *treeCheck) checkContent(e *manifest.Entry, key devIno, path string) {
 	c.v.mu.Unlock()
 }
 
-// hashTreeFile returns the BLAKE3 of the first size bytes of a backup's
-// file (see fileops.HashFile).
-func hashTreeFile(ctx context.Context, path string, size int64) ([32]byte, error) {
-	var f *os.File
-	err := fileops.OnPath(path, func(p string) (err error) {
-		f, err = os.Open(p)
-		return err
-	})
+// hashTreeFile returns the BLAKE3 of the first size bytes of the file rel
+// of a backup's tree (see fileops.HashFile), never reading through a
+// symlink (see fileops.Tree).
+func hashTreeFile(ctx context.Context, tree *fileops.Tree, rel string, size int64) ([32]byte, error) {
+	f, err := tree.Open(rel)
 	if err != nil {
 		return [32]byte{}, err
 	}

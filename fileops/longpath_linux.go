@@ -13,33 +13,12 @@ import (
 // limit, so a stretch cut at a slash always fits.
 const pathStretch = 3000
 
-// OpenBeneath opens the directory rel (slash-separated, relative) below
-// the directory descriptor dirfd without following any symlink on the way
-// and without leaving dirfd's tree (openat2 RESOLVE_BENEATH |
-// RESOLVE_NO_SYMLINKS), one stretch of at most pathStretch bytes at a
-// time, so rel may be of any length. flags are the open flags; O_DIRECTORY,
-// O_NOFOLLOW and O_CLOEXEC are added. "" opens dirfd's directory itself.
+// OpenBeneath opens the directory rel below the directory descriptor dirfd
+// without following any symlink on the way and without leaving dirfd's
+// tree: ResolveBeneath with O_DIRECTORY added to flags. "" opens dirfd's
+// directory itself.
 func OpenBeneath(dirfd int, rel string, flags int) (int, error) {
-	how := unix.OpenHow{
-		Flags:   uint64(flags | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC),
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	}
-	if rel == "" {
-		rel = "."
-	}
-	fd, owned := dirfd, false
-	for rel != "" {
-		part, rest := cutStretch(rel)
-		next, err := unix.Openat2(fd, part, &how)
-		if owned {
-			unix.Close(fd)
-		}
-		if err != nil {
-			return -1, err
-		}
-		fd, owned, rel = next, true, rest
-	}
-	return fd, nil
+	return ResolveBeneath(dirfd, rel, flags|unix.O_DIRECTORY)
 }
 
 // cutStretch splits p at a slash into a head of at most pathStretch bytes

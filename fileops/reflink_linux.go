@@ -13,12 +13,19 @@ import (
 // writes to either file do not affect the other. The error wraps ErrNoReflink
 // when the file system, or the pair of file systems, cannot share extents. On
 // any error dst is removed (unless it existed before).
-func Reflink(dst, src string) (err error) {
+func Reflink(dst, src string) error {
 	in, err := os.OpenFile(src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	return ReflinkFrom(dst, in)
+}
+
+// ReflinkFrom is Reflink from the open regular file in (opened for
+// reading), such as one a Tree opened.
+func ReflinkFrom(dst string, in *os.File) (err error) {
+	src := in.Name()
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err

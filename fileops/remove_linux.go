@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -15,11 +16,14 @@ import (
 // RemoveTree deletes path and, if it is a directory, everything under it,
 // like os.RemoveAll, but also when directories in it are read-only (each is
 // made u+rwx before its content is removed). It never follows a symlink: a
-// symlink is removed, its target is not touched. Up to jobs goroutines each
+// symlink is removed, its target is not touched, and every directory below
+// path is reached beneath path's descriptor (ResolveBeneath), so a
+// directory replaced by a symlink meanwhile stops the removal with a
+// *SymlinkError instead of leading it outside. Up to jobs goroutines each
 // take a whole directory, unlink its entries relative to the directory's
-// descriptor (no path lookups) and hand its subdirectories to the others;
-// a directory is removed as soon as it and its subdirectories are empty. A
-// missing path is not an error. No goroutine outlives the call.
+// descriptor and hand its subdirectories to the others; a directory is
+// removed as soon as it and its subdirectories are empty. A missing path
+// is not an error. No goroutine outlives the call.
 func RemoveTree(path string, jobs int) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -31,9 +35,14 @@ func RemoveTree(path string, jobs int) error {
 	if !fi.IsDir() {
 		return ignoreNotExist(os.Remove(path))
 	}
+	top, err := OpenTree(path)
+	if err != nil {
+		return ignoreNotExist(err)
+	}
+	defer top.Close()
 	q := &dirQueue{}
 	q.cond = sync.NewCond(&q.mu)
-	root := &rmDir{path: path}
+	root := &rmDir{top: top}
 	root.pending.Store(1)
 	q.push(root)
 	var g errgroup.Group
@@ -55,15 +64,23 @@ func RemoveTree(path string, jobs int) error {
 // rmDir is a directory being removed. pending counts its own listing plus
 // its subdirectories not yet removed; at zero the directory goes.
 type rmDir struct {
-	path    string
+	top     *Tree  // the directory RemoveTree was given
+	rel     string // below top; "" is top itself
 	parent  *rmDir
 	pending atomic.Int64
+}
+
+func (d *rmDir) path() string {
+	if d.rel == "" {
+		return d.top.path
+	}
+	return d.top.path + "/" + d.rel
 }
 
 // empty unlinks d's non-directory entries, queues its subdirectories and
 // then releases d's own share of pending.
 func (d *rmDir) empty(q *dirQueue) error {
-	f, err := openForRemoval(d.path)
+	f, err := d.openForRemoval()
 	if errors.Is(err, fs.ErrNotExist) {
 		return d.release()
 	}
@@ -76,14 +93,14 @@ func (d *rmDir) empty(q *dirQueue) error {
 		ents, rerr := f.ReadDir(1024)
 		for _, ent := range ents {
 			if ent.IsDir() {
-				c := &rmDir{path: d.path + "/" + ent.Name(), parent: d}
+				c := &rmDir{top: d.top, rel: joinRel(d.rel, ent.Name()), parent: d}
 				c.pending.Store(1)
 				d.pending.Add(1)
 				q.push(c)
 				continue
 			}
 			if err := ignoreNotExist(unix.Unlinkat(fd, ent.Name(), 0)); err != nil {
-				return &os.PathError{Op: "unlink", Path: d.path + "/" + ent.Name(), Err: err}
+				return &os.PathError{Op: "unlink", Path: d.path() + "/" + ent.Name(), Err: err}
 			}
 		}
 		if errors.Is(rerr, io.EOF) {
@@ -97,17 +114,41 @@ func (d *rmDir) empty(q *dirQueue) error {
 }
 
 // release drops one share of pending; the last one removes the directory
-// and releases the parent's share.
+// (from its parent's descriptor, the top one by its path) and releases the
+// parent's share.
 func (d *rmDir) release() error {
 	for ; d != nil; d = d.parent {
 		if d.pending.Add(-1) > 0 {
 			return nil
 		}
-		if err := ignoreNotExist(OnPath(d.path, unix.Rmdir)); err != nil {
-			return &os.PathError{Op: "rmdir", Path: d.path, Err: err}
+		if err := ignoreNotExist(d.rmdir()); err != nil {
+			return &os.PathError{Op: "rmdir", Path: d.path(), Err: err}
 		}
 	}
 	return nil
+}
+
+func (d *rmDir) rmdir() error {
+	if d.rel == "" {
+		return OnPath(d.top.path, unix.Rmdir)
+	}
+	dir, name := "", d.rel
+	if i := strings.LastIndexByte(d.rel, '/'); i >= 0 {
+		dir, name = d.rel[:i], d.rel[i+1:]
+	}
+	pfd, err := OpenBeneath(d.top.fd, dir, unix.O_PATH)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pfd)
+	return unix.Unlinkat(pfd, name, unix.AT_REMOVEDIR)
+}
+
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
 }
 
 // dirQueue hands directories to workers, newest first (depth first keeps
@@ -154,40 +195,46 @@ func (q *dirQueue) finished(err error) {
 	q.cond.Broadcast()
 }
 
-// openForRemoval opens the directory dir without following a symlink and
-// makes it u+rwx, so that its entries can be listed and removed without root.
-func openForRemoval(path string) (*os.File, error) {
-	dir, release, err := ShortPath(path) // trees of any depth
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	const flags = os.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW
-	d, err := os.OpenFile(dir, flags, 0)
-	if errors.Is(err, fs.ErrPermission) {
-		// Unreadable: make it readable by path (lstat just before guards
-		// against a symlink put in its place since the listing), then retry.
-		fi, lerr := os.Lstat(dir)
-		if lerr != nil || !fi.IsDir() {
-			return nil, err
+// openForRemoval opens d beneath the top directory without following a
+// symlink and makes it u+rwx, so that its entries can be listed and
+// removed without root.
+func (d *rmDir) openForRemoval() (*os.File, error) {
+	fd, err := OpenBeneath(d.top.fd, d.rel, unix.O_RDONLY)
+	if errors.Is(err, unix.EACCES) {
+		// Unreadable: make it readable through a descriptor that needs no
+		// permission (the very directory, not what its name says now).
+		if perr := d.chmodUnreadable(); perr != nil {
+			return nil, &os.PathError{Op: "open", Path: d.path(), Err: err}
 		}
-		if err := os.Chmod(dir, fi.Mode()|0o700); err != nil {
-			return nil, err
-		}
-		d, err = os.OpenFile(dir, flags, 0)
+		fd, err = OpenBeneath(d.top.fd, d.rel, unix.O_RDONLY)
 	}
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: d.path(), Err: err}
 	}
-	fi, err := d.Stat()
-	if err == nil && fi.Mode().Perm()&0o700 != 0o700 {
-		err = d.Chmod(fi.Mode() | 0o700)
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	if err == nil && st.Mode&0o700 != 0o700 {
+		err = unix.Fchmod(fd, st.Mode&0o7777|0o700)
 	}
 	if err != nil {
-		_ = d.Close()
-		return nil, err
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "chmod", Path: d.path(), Err: err}
 	}
-	return d, nil
+	return os.NewFile(uintptr(fd), d.path()), nil
+}
+
+// chmodUnreadable adds u+rwx to d, which cannot be opened for reading.
+func (d *rmDir) chmodUnreadable() error {
+	fd, err := OpenBeneath(d.top.fd, d.rel, unix.O_PATH)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	return unix.Chmod(procFD(fd), st.Mode&0o7777|0o700)
 }
 
 // ignoreNotExist returns nil for an error saying the file does not exist.

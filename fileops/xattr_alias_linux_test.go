@@ -111,10 +111,3 @@ func setfacl(t *testing.T, path string, args ...string) {
 		t.Fatalf("setfacl %q %s: %v\n%s", args, path, err, out)
 	}
 }
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}

@@ -40,6 +40,9 @@ func (d *dirNode) load(w *walk) {
 			continue
 		}
 		if e := d.child(fd, name, &w.opts, w.rootDev); e != nil {
+			if w.forbidden(&e.Stat) {
+				e.dir = nil // never read: emit refuses it
+			}
 			d.children = append(d.children, e)
 		}
 	}

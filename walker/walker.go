@@ -47,6 +47,25 @@ type Options struct {
 	// goes on without that entry or listing, an error aborts the walk. A nil
 	// OnError aborts on every error. It is called from fn's goroutine only.
 	OnError func(path string, err error) error
+	// Forbidden lists directories, by device and inode, that the walk must
+	// never reach: meeting one, the root included and whatever the path
+	// (a bind mount, a symlinked parent elsewhere), aborts the walk before
+	// fn sees it with a *ForbiddenError naming the path. A backup forbids
+	// its repository, so that it never backs up into itself.
+	Forbidden []FileID
+}
+
+// FileID identifies a file by device and inode number.
+type FileID struct{ Dev, Ino uint64 }
+
+// ForbiddenError is Walk's error when it meets one of Options.Forbidden.
+type ForbiddenError struct {
+	Path string // where it was met, relative to the walk root
+	ID   FileID
+}
+
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("%q is a directory the walk must not reach (device %d, inode %d)", e.Path, e.ID.Dev, e.ID.Ino)
 }
 
 // maxAhead bounds how many directories may be read ahead of the callback,
@@ -157,6 +176,9 @@ func (w *walk) emit(ctx context.Context, e *Entry, fn func(*Entry) error) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if w.forbidden(&e.Stat) {
+		return &ForbiddenError{Path: e.Path, ID: FileID{e.Stat.Dev, e.Stat.Ino}}
+	}
 	if err := fn(e); err != nil {
 		return err
 	}
@@ -187,4 +209,17 @@ func (w *walk) emit(ctx context.Context, e *Entry, fn func(*Entry) error) error 
 		}
 	}
 	return nil
+}
+
+// forbidden reports whether st is a directory of Options.Forbidden.
+func (w *walk) forbidden(st *unix.Stat_t) bool {
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return false
+	}
+	for _, id := range w.opts.Forbidden {
+		if id.Dev == st.Dev && id.Ino == st.Ino {
+			return true
+		}
+	}
+	return false
 }

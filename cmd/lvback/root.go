@@ -123,6 +123,8 @@ func exitCode(ctx context.Context, err error) int {
 		errors.Is(err, repo.ErrNotFound), errors.Is(err, repo.ErrIncomplete), errors.Is(err, engine.ErrNotApplicable),
 		errors.Is(err, repo.ErrNotLocal):
 		return exitUsage
+	case errors.Is(err, engine.ErrOverlap): // a repository inside the source: bad input, nothing kept
+		return exitUsage
 	case errors.Is(err, repo.ErrLocked):
 		return exitLocked
 	case ctx.Err() != nil:
