@@ -369,7 +369,7 @@ func crashOps() []crashOp {
 			return []string{"restore", "--repo", e.repo, "--name", "files", "--target", e.target, "-q"}
 		},
 		points: []killPoint{
-			{syscall: "openat", when: 200}, // amid the copies
+			{syscall: "openat2", when: 200}, // amid the copies (tree and target are opened beneath their roots with openat2)
 			{syscall: "syncfs", when: 1},   // all written, not yet synced
 			{syscall: "unlinkat", when: 1}, // removing the marker
 		},
