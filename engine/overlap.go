@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/internal/mountinfo"
 	"github.com/lvback/lvback/walker"
 )
 
@@ -26,8 +27,9 @@ const maxDepth = 4096
 // source, or a source inside the repository, by device and inode: it
 // follows ".." up from each to "/" looking for the other, so symlinks and
 // different spellings of one path do not matter. A repository reachable
-// only through a bind mount inside the source is not seen here: the walk
-// refuses it (see forbiddenDirs).
+// through a bind mount inside the source is found in the mount table (see
+// reachableByWalk); should anything still lead the walk into the
+// repository, the walk refuses it too (see forbiddenDirs).
 func checkOverlap(src, repoPath string) error {
 	repoDir, exists, err := nearestExisting(repoPath)
 	if err != nil {
@@ -50,7 +52,70 @@ func checkOverlap(src, repoPath string) error {
 	if in {
 		return fmt.Errorf("%w: repository %s, source %s; put the repository outside the source", ErrOverlap, repoPath, src)
 	}
+	via, err := reachableByWalk(src, repoDir)
+	if err != nil {
+		return fmt.Errorf("compare repository %s with source %s: %w", repoPath, src, err)
+	}
+	if via != "" {
+		return fmt.Errorf("%w: repository %s reached from the source at %s (a bind mount or another path to it); put the repository outside the source",
+			ErrOverlap, repoPath, via)
+	}
 	return nil
+}
+
+// reachableByWalk returns where a walk of src, which stays on src's
+// device, would meet the existing directory dir through a mount inside
+// src that shows the same file system (a bind mount), or "" when it never
+// would. It compares the directories of the file system that src and each
+// such mount show with dir's own, from the mount table, so nothing is
+// walked.
+func reachableByWalk(src, dir string) (string, error) {
+	src, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return "", err
+	}
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return "", err
+	}
+	srcID, err := dirID(src)
+	if err != nil {
+		return "", err
+	}
+	if id, err := dirID(dir); err != nil || id.Dev != srcID.Dev {
+		return "", err // the walk never leaves the source's device
+	}
+	ms, err := mountinfo.Read()
+	if err != nil {
+		return "", err
+	}
+	dm, ok := mountinfo.Containing(ms, dir)
+	sm, ok2 := mountinfo.Containing(ms, src)
+	if !ok || !ok2 {
+		return "", nil
+	}
+	dirFS := fsPath(dm, dir)
+	views := []mountinfo.Entry{{Dev: sm.Dev, Root: fsPath(sm, src), Point: src}}
+	for _, m := range ms {
+		if m.Point == src || !mountinfo.Within(m.Point, src) {
+			continue
+		}
+		if id, err := dirID(m.Point); err == nil && id.Dev == srcID.Dev {
+			views = append(views, m)
+		}
+	}
+	for _, v := range views {
+		if v.Dev == dm.Dev && mountinfo.Within(dirFS, v.Root) {
+			rel, _ := filepath.Rel(v.Root, dirFS)
+			return filepath.Join(v.Point, rel), nil
+		}
+	}
+	return "", nil
+}
+
+// fsPath is the path of p (on mount m) inside m's file system.
+func fsPath(m mountinfo.Entry, p string) string {
+	rel, _ := filepath.Rel(m.Point, p)
+	return filepath.Join(m.Root, rel)
 }
 
 // nearestExisting returns path (absolute) if it exists, else its nearest

@@ -47,6 +47,22 @@ func TestBackupRefusesRepositoryReachedFromSource(t *testing.T) {
 			t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
 			return repoPath, mnt
 		}},
+		{"bind mount of the repository's parent, deeper in the source", func(t *testing.T, base, src string) (string, string) {
+			if !isRoot() {
+				t.Skip("mount --bind needs root")
+			}
+			repoPath := filepath.Join(base, "outer", "repo")
+			if _, err := Init(repoPath, 0); err != nil {
+				t.Fatal(err)
+			}
+			mnt := filepath.Join(src, "a", "deep")
+			must(t, os.MkdirAll(mnt, 0o755))
+			if err := unix.Mount(filepath.Join(base, "outer"), mnt, "", unix.MS_BIND, ""); err != nil {
+				t.Skipf("mount --bind: %v", err)
+			}
+			t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+			return repoPath, filepath.Join(mnt, "repo")
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,9 +76,8 @@ func TestBackupRefusesRepositoryReachedFromSource(t *testing.T) {
 				t.Fatalf("err = %v, want ErrOverlap in one line naming %q", err, metAt)
 			}
 			real, _ := filepath.EvalSymlinks(repoPath)
-			ents, _ := os.ReadDir(filepath.Join(real, "backups", "vol"))
-			if len(ents) != 0 {
-				t.Errorf("the backup left %v", ents)
+			if ents, err := os.ReadDir(filepath.Join(real, "backups", "vol")); !os.IsNotExist(err) {
+				t.Errorf("the backup wrote into the repository before refusing: %v %v", ents, err)
 			}
 			if _, err := os.Stat(filepath.Join(src, "repo")); strings.HasPrefix(tt.name, "symlinked parent, new") && err == nil {
 				t.Error("a repository was created inside the source")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
+	"github.com/lvback/lvback/internal/mountinfo"
 	"github.com/lvback/lvback/internal/testtree"
 )
 
@@ -109,7 +110,7 @@ func (v *fakeVG) assertNothingLeft(keep ...string) {
 // mountAt returns the mount at dir, or nil.
 func mountAt(t *testing.T, dir string) *mountEntry {
 	t.Helper()
-	ms, err := readMounts()
+	ms, err := mountinfo.Read()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lvback/lvback/internal/mountinfo"
 )
 
 // baseMountOptions are the options of every snapshot mount: read-only, and
@@ -61,27 +62,17 @@ func mountSnapshot(ctx context.Context, log *slog.Logger, dev, dir string) error
 	return err
 }
 
-// readMounts returns this process's mount table.
-func readMounts() ([]mountEntry, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return parseMountinfo(f)
-}
-
 // mountsUnder returns the mounts at or below dir, deepest first. dir's
 // symlinks are resolved, as the kernel reports real paths.
 func mountsUnder(dir string) ([]mountEntry, error) {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
-	ms, err := readMounts()
+	ms, err := mountinfo.Read()
 	if err != nil {
 		return nil, err
 	}
-	return under(ms, dir), nil
+	return mountinfo.Under(ms, dir), nil
 }
 
 // isMountPoint reports whether something is mounted at dir.

@@ -1,4 +1,4 @@
-package lvm
+package mountinfo
 
 import (
 	"slices"
@@ -13,12 +13,15 @@ func TestParseMountinfo(t *testing.T) {
 45 43 0:50 / /run/lvback/vg-data-lvback-20261125T031500/inner rw - tmpfs tmpfs rw
 46 22 0:51 / /run/lvback2 rw - tmpfs tmpfs
 `
-	ms, err := parseMountinfo(strings.NewReader(in))
+	ms, err := Parse(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ms) != 5 {
 		t.Fatalf("%d mounts, want 5", len(ms))
+	}
+	if m := ms[0]; m.Dev != "254:0" || m.Root != "/" {
+		t.Errorf("device and root mis-parsed: %+v", m)
 	}
 	m := ms[1]
 	if m.Point != "/run/lvback/vg-data-lvback-20261125T031500" || m.FSType != "ext4" || m.Source != "/dev/loop1" ||
@@ -29,24 +32,36 @@ func TestParseMountinfo(t *testing.T) {
 		t.Errorf("unescaped %q", got)
 	}
 	var points []string
-	for _, m := range under(ms, "/run/lvback/") {
+	for _, m := range Under(ms, "/run/lvback/") {
 		points = append(points, m.Point)
 	}
 	want := []string{"/run/lvback/vg-data-lvback-20261125T031500/inner", "/run/lvback/vg-data-lvback-20261125T031500"}
 	if !slices.Equal(points, want) {
 		t.Errorf("under = %q, want %q (deepest first, not /run/lvback2)", points, want)
 	}
-	if _, err := parseMountinfo(strings.NewReader("1 2 3\n")); err == nil {
+	if _, err := Parse(strings.NewReader("1 2 3\n")); err == nil {
 		t.Error("malformed line accepted")
 	}
 }
 
-func TestUnescapeMount(t *testing.T) {
+func TestUnescape(t *testing.T) {
 	for in, want := range map[string]string{
 		`a\040b`: "a b", `\134`: `\`, `a\`: `a\`, `\04`: `\04`, `\777`: `\777`, `\0401`: " 1", "plain": "plain",
 	} {
-		if got := unescapeMount(in); got != want {
-			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		if got := unescape(in); got != want {
+			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestContaining(t *testing.T) {
+	ms := []Entry{{Point: "/", Dev: "1:1"}, {Point: "/srv", Dev: "2:2"}, {Point: "/srv/data", Dev: "3:3"}, {Point: "/srv", Dev: "4:4"}}
+	for p, want := range map[string]string{"/": "1:1", "/etc/x": "1:1", "/srv": "4:4", "/srv/a": "4:4", "/srv/data/b": "3:3", "/srvx": "1:1"} {
+		if m, ok := Containing(ms, p); !ok || m.Dev != want {
+			t.Errorf("Containing(%q) = %+v %v, want %s", p, m, ok, want)
+		}
+	}
+	if _, ok := Containing(nil, "/"); ok {
+		t.Error("found a mount in an empty table")
 	}
 }
