@@ -116,6 +116,12 @@ func (b *bench) lv(args ...string) []string {
 	return append([]string{b.lvback, "-q"}, args...)
 }
 
+// initRepo creates a repository at path, untimed (as an operator runs
+// `lvback init` once).
+func (b *bench) initRepo(path string) error {
+	return run(b.ctx, b.lv("init", "--repo", path)...)
+}
+
 // have reports whether a peer program is installed, and notes it once in
 // the skipped list when it is not.
 func (b *bench) have(prog, what string) bool {

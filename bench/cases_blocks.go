@@ -40,6 +40,9 @@ func (b *bench) blockRep(d Dataset, rep int) error {
 		return err
 	}
 	defer os.RemoveAll(w)
+	if err := b.initRepo(repo); err != nil {
+		return err
+	}
 	backup := step{tool: toolLvback, argv: b.lv("backup", "--repo", repo, "--name", d.Name, "--mode", "blocks", "--source", d.Path),
 		dest: repo, evict: []string{d.Path, repo}, input: d.Bytes}
 	dd := step{tool: toolDD, argv: []string{"dd", "if=" + d.Path, "of=/dev/null", "bs=4M", "iflag=direct"}, input: d.Bytes}
@@ -99,6 +102,9 @@ func (b *bench) blockMemory(d Dataset, rep int) error {
 		return err
 	}
 	if err := b.bound(caseBlockMem, d, img, rep); err != nil {
+		return err
+	}
+	if err := b.initRepo(filepath.Join(dir, "repo")); err != nil {
 		return err
 	}
 	backup := step{tool: toolLvback, argv: b.lv("backup", "--repo", filepath.Join(dir, "repo"), "--name", d.Name, "--mode", "blocks", "--source", img),

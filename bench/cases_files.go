@@ -27,6 +27,9 @@ func (b *bench) fileRep(d Dataset, rep int) error {
 	}
 	defer os.RemoveAll(w)
 	f := fileRun{d: d, rep: rep, repo: filepath.Join(w, "repo"), rsyncDir: filepath.Join(w, "rsync")}
+	if err := b.initRepo(f.repo); err != nil {
+		return err
+	}
 	cp := filepath.Join(w, "cp")
 	full := b.rsyncStep(f, 0)
 	full.tool = toolRsync

@@ -89,7 +89,7 @@ func TestACLsAcrossFileSystems(t *testing.T) {
 		name := c.src + "-" + c.repo + "-" + c.target
 		t.Run(name, func(t *testing.T) {
 			src := filepath.Join(mnt[c.src], "src-"+name)
-			repoPath := filepath.Join(mnt[c.repo], "repo-"+name)
+			repoPath := newRepo(t, filepath.Join(mnt[c.repo], "repo-"+name))
 			target := filepath.Join(mnt[c.target], "restore-"+name)
 			must(t, os.Mkdir(src, 0o755))
 			testtree.Create(t, src, aclTree())
@@ -189,7 +189,7 @@ func checkACLDump(t *testing.T, what string, want, got []string) {
 func TestRestoreManifestWithXFSAliases(t *testing.T) {
 	mnt := mountACLFS(t)
 	src := filepath.Join(mnt["xfs"], "src")
-	repoPath := filepath.Join(mnt["ext4"], "repo")
+	repoPath := newRepo(t, filepath.Join(mnt["ext4"], "repo"))
 	must(t, os.Mkdir(src, 0o755))
 	testtree.Create(t, src, aclTree())
 	want := aclDump(t, src, "xfs")

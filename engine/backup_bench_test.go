@@ -42,7 +42,7 @@ func BenchmarkBackupFull(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		repoPath := filepath.Join(b.TempDir(), "repo")
+		repoPath := newRepo(b, filepath.Join(b.TempDir(), "repo"))
 		b.StartTimer()
 		if _, err := Backup(context.Background(), BackupOptions{Repo: repoPath, Name: "v", Source: src}); err != nil {
 			b.Fatal(err)
@@ -56,7 +56,7 @@ func BenchmarkBackupFull(b *testing.B) {
 func BenchmarkBackupNoChange(b *testing.B) {
 	src := filepath.Join(b.TempDir(), "src")
 	benchTree(b, src, 10000)
-	repoPath := filepath.Join(b.TempDir(), "repo")
+	repoPath := newRepo(b, filepath.Join(b.TempDir(), "repo"))
 	o := BackupOptions{Repo: repoPath, Name: "v", Source: src}
 	if _, err := Backup(context.Background(), o); err != nil {
 		b.Fatal(err)

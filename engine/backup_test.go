@@ -217,7 +217,7 @@ func TestTwoRunsInOneSecond(t *testing.T) {
 // that shares the previous backup's extents; the old inode keeps its mode.
 func TestMetadataChangeUsesReflink(t *testing.T) {
 	mnt := testtree.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
-	src, repoPath := filepath.Join(mnt, "src"), filepath.Join(mnt, "repo")
+	src, repoPath := filepath.Join(mnt, "src"), newRepo(t, filepath.Join(mnt, "repo"))
 	writeFile(t, filepath.Join(src, "f"), strings.Repeat("data", 100000))
 	old := time.Now().Add(-time.Hour)
 	os.Chtimes(filepath.Join(src, "f"), old, old)

@@ -153,8 +153,8 @@ func restoreBlocks(ctx context.Context, r *repo.Repo, b *repo.Backup, o RestoreO
 }
 
 // Init creates a repository at path whose block-mode backups use
-// chunkSize-byte chunks (0: the default, 2 MiB). Backups create a
-// repository with the defaults on their own; Init is for other settings.
+// chunkSize-byte chunks (0: the default, 2 MiB). It is the only way a
+// repository is made: backups refuse a path without one.
 func Init(path string, chunkSize int) (*repo.Repo, error) {
 	if chunkSize != 0 {
 		if err := blockdiff.CheckChunkSize(chunkSize); err != nil {

@@ -54,7 +54,7 @@ func day(n int) func() time.Time {
 // and prune collects exactly the chunks no backup uses any more.
 func TestBlockModeLifecycle(t *testing.T) {
 	dir := t.TempDir()
-	img, repoPath := filepath.Join(dir, "disk.img"), filepath.Join(dir, "repo")
+	img, repoPath := filepath.Join(dir, "disk.img"), newRepo(t, filepath.Join(dir, "repo"))
 	makeImage(t, img)
 	want1 := sha(t, img)
 	first, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(20)})
@@ -141,7 +141,7 @@ func TestBlockModeRefusesDirectorySource(t *testing.T) {
 // next prune removes the rest.
 func TestBlockPruneInterruptedBeforeSweep(t *testing.T) {
 	dir := t.TempDir()
-	img, repoPath := filepath.Join(dir, "disk.img"), filepath.Join(dir, "repo")
+	img, repoPath := filepath.Join(dir, "disk.img"), newRepo(t, filepath.Join(dir, "repo"))
 	makeImage(t, img)
 	for d := 20; d < 23; d++ {
 		f, _ := os.OpenFile(img, os.O_WRONLY, 0)

@@ -68,12 +68,13 @@ func lockUnlessHeld(r *repo.Repo, held bool) (func(), error) {
 	return l.Unlock, nil
 }
 
-// openForBackup opens the repository at path (creating it when it does
-// not exist or is empty), takes its lock unless the caller holds it, and
+// openForBackup opens the existing repository at path (never creating
+// one: a missing or empty path may be a backup disk that is not mounted,
+// see repo.Open), takes its lock unless the caller holds it, and
 // removes the partial backups of name that killed runs left. The caller
 // calls the returned unlock when done.
 func openForBackup(path, name string, held bool, jobs int, log *slog.Logger) (*repo.Repo, func(), error) {
-	r, err := repo.OpenOrCreate(path)
+	r, err := repo.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -117,6 +117,7 @@ func TestUnreadableFileIsReportedAndSkipped(t *testing.T) {
 		for _, p := range []string{src, filepath.Join(src, "ok"), filepath.Join(src, "secret")} {
 			os.Lchown(p, 65534, 65534)
 		}
+		chownTree(t, repoPath, 65534) // as if that user had run lvback init
 		openUp(t, filepath.Dir(src))
 		cmd := childBackup(t, o)
 		cmd.Path = copyTestBinary(t, filepath.Dir(src))
@@ -213,7 +214,7 @@ func copyTestBinary(t *testing.T, dir string) string {
 func TestFullDiskFailsCleanly(t *testing.T) {
 	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F"}, 64<<20)
 	src := filepath.Join(t.TempDir(), "src")
-	repoPath := filepath.Join(mnt, "repo")
+	repoPath := newRepo(t, filepath.Join(mnt, "repo"))
 	writeFile(t, filepath.Join(src, "small"), "fits")
 	mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
 	buf := make([]byte, 8<<20)
@@ -245,7 +246,7 @@ func TestFullDiskFailsCleanly(t *testing.T) {
 // backup still verifies and restores.
 func TestFullDiskBlockBackupFailsCleanly(t *testing.T) {
 	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 64<<20)
-	repoPath := filepath.Join(mnt, "repo")
+	repoPath := newRepo(t, filepath.Join(mnt, "repo"))
 	img := filepath.Join(t.TempDir(), "disk.img")
 	small := make([]byte, 4<<20)
 	rand.Read(small)
@@ -322,4 +323,18 @@ func TestFullDiskUnderManifest(t *testing.T) {
 		t.Fatalf("backups after the failed manifest write: %+v", bs)
 	}
 	mustVerifyClean(t, repoPath)
+}
+
+// chownTree gives everything below root (and root) to uid, gid uid.
+func chownTree(t *testing.T, root string, uid int) {
+	t.Helper()
+	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, uid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -94,7 +94,7 @@ func mountTroubleFS(t *testing.T) string {
 // unread is recorded.
 func TestBackupOfFaultySource(t *testing.T) {
 	src := mountTroubleFS(t)
-	repoPath := filepath.Join(t.TempDir(), "repo")
+	repoPath := newRepo(t, filepath.Join(t.TempDir(), "repo"))
 	res, err := Backup(context.Background(), BackupOptions{Repo: repoPath, Name: "vol", Source: src, Jobs: 2})
 	if res == nil || !errors.Is(err, ErrEntriesSkipped) {
 		t.Fatalf("backup: %v, want it complete with skipped entries", err)

@@ -16,7 +16,7 @@ import (
 func blockRepo(t *testing.T) (img, repoPath, chunk string) {
 	t.Helper()
 	dir := t.TempDir()
-	img, repoPath = filepath.Join(dir, "disk.img"), filepath.Join(dir, "repo")
+	img, repoPath = filepath.Join(dir, "disk.img"), newRepo(t, filepath.Join(dir, "repo"))
 	makeImage(t, img)
 	if _, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(20)}); err != nil {
 		t.Fatal(err)

@@ -95,14 +95,24 @@ func mustVerifyClean(t *testing.T, repoPath string) *VerifyReport {
 	return rep
 }
 
-// dirs makes a source and a repository path in a fresh temp dir.
+// dirs makes a source directory and a new repository in a fresh temp dir.
 func dirs(t *testing.T) (src, repoPath string) {
 	base := t.TempDir()
 	src = filepath.Join(base, "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return src, filepath.Join(base, "repo")
+	return src, newRepo(t, filepath.Join(base, "repo"))
+}
+
+// newRepo creates a repository at path (as `lvback init` does) and
+// returns path.
+func newRepo(t testing.TB, path string) string {
+	t.Helper()
+	if _, err := Init(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -74,7 +74,7 @@ func TestMtimesBeyondNanoseconds(t *testing.T) {
 	} {
 		t.Run(fs.name, func(t *testing.T) {
 			mnt := fs.mount(t)
-			src, repoPath := filepath.Join(mnt, "src"), filepath.Join(mnt, "repo")
+			src, repoPath := filepath.Join(mnt, "src"), newRepo(t, filepath.Join(mnt, "repo"))
 			createMtimeTree(t, src, nodes)
 			for _, n := range nodes {
 				got := lstatMtime(t, filepath.Join(src, n.path))

@@ -24,7 +24,7 @@ func TestHugeDirectory(t *testing.T) {
 	if isRoot() {
 		base = mountTmpfs(t)
 	}
-	src, repoPath, target := filepath.Join(base, "src"), filepath.Join(base, "repo"), filepath.Join(base, "restored")
+	src, repoPath, target := filepath.Join(base, "src"), newRepo(t, filepath.Join(base, "repo")), filepath.Join(base, "restored")
 	dir := filepath.Join(src, "many")
 	must(t, os.Mkdir(src, 0o755))
 	must(t, os.Mkdir(dir, 0o755))
@@ -64,7 +64,7 @@ func TestSeventyThousandHardLinks(t *testing.T) {
 	for i := 1; i < n; i++ {
 		must(t, os.Link(first, filepath.Join(src, "links", fmt.Sprintf("name-%06d", i))))
 	}
-	repoPath := filepath.Join(repoFS, "repo")
+	repoPath := newRepo(t, filepath.Join(repoFS, "repo"))
 	res := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
 	if res.Info.Files != n || res.Info.Errors != 0 {
 		t.Fatalf("backup: %d files, %d errors; want %d, 0", res.Info.Files, res.Info.Errors, n)

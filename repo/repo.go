@@ -45,6 +45,9 @@ const (
 // ErrNotRepo reports a directory that is not an lvback repository.
 var ErrNotRepo = errors.New("not an lvback repository")
 
+// ErrExists reports a repository created where one already is.
+var ErrExists = errors.New("already an lvback repository")
+
 // DefaultBlockChunkSize is the block-mode chunk size of a repository
 // created without one (and of markers written before the setting
 // existed). Package blockdiff explains the choice; the engine's tests
@@ -98,6 +101,10 @@ func Open(path string) (*Repo, error) {
 	}
 	data, err := os.ReadFile(filepath.Join(abs, MarkerFile))
 	if errors.Is(err, os.ErrNotExist) {
+		if empty, eerr := isEmptyDir(abs); eerr == nil && empty {
+			return nil, fmt.Errorf("%s: %w: it is missing or empty, so the backup disk may not be mounted; "+
+				"create a repository there with `lvback init --repo %s`", abs, ErrNotRepo, path)
+		}
 		return nil, fmt.Errorf("%s: %w (no %s)", abs, ErrNotRepo, MarkerFile)
 	}
 	if err != nil {
@@ -139,22 +146,17 @@ func CheckLocal(path string) error {
 	return nil
 }
 
-// OpenOrCreate opens the repository at path, creating it with default
-// settings when path does not exist or is an empty directory (lost+found
-// alone counts as empty). A non-empty directory without a marker is
-// refused with ErrNotRepo and left untouched.
-func OpenOrCreate(path string) (*Repo, error) {
-	r, err := Open(path)
-	if err == nil || !errors.Is(err, ErrNotRepo) {
-		return r, err
-	}
-	return Create(path, Settings{})
-}
-
 // Create creates a repository with settings s at path, which must not
-// exist or be an empty directory; an existing repository is refused.
+// exist or be an empty directory; an existing repository is refused, and
+// so is a path on a mount point that /etc/fstab lists but nothing is
+// mounted on (the backup disk is missing: the repository would land on the
+// file system below). It is the only way a repository comes to be: every
+// other command refuses a missing or empty path (see Open).
 func Create(path string, s Settings) (*Repo, error) {
 	if err := CheckLocal(path); err != nil {
+		return nil, err
+	}
+	if err := checkMounted(path, fstabPath); err != nil {
 		return nil, err
 	}
 	if s.BlockChunkSize < 0 {
@@ -164,7 +166,7 @@ func Create(path string, s Settings) (*Repo, error) {
 		s.BlockChunkSize = DefaultBlockChunkSize
 	}
 	if _, err := Open(path); err == nil {
-		return nil, fmt.Errorf("%s: already an lvback repository", path)
+		return nil, fmt.Errorf("%s: %w", path, ErrExists)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -9,7 +9,11 @@ import (
 	"time"
 )
 
-func TestOpenOrCreate(t *testing.T) {
+// Open never creates a repository: a missing or empty path (a backup disk
+// that is not mounted) is refused, saying so and how to create one, and is
+// left as it was. Create makes one only where Open found a missing or
+// empty path.
+func TestOpenRefusesCreateMakes(t *testing.T) {
 	tests := []struct {
 		name    string
 		setup   func(t *testing.T, dir string)
@@ -34,8 +38,18 @@ func TestOpenOrCreate(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "repo")
 			os.Mkdir(dir, 0o755)
 			tt.setup(t, dir)
-			before, _ := os.ReadDir(dir)
-			r, err := OpenOrCreate(dir)
+			before, beforeErr := os.ReadDir(dir)
+			_, err := Open(dir)
+			if !errors.Is(err, ErrNotRepo) {
+				t.Fatalf("open: %v, want ErrNotRepo", err)
+			}
+			if msg := err.Error(); tt.wantErr == nil && (!strings.Contains(msg, "may not be mounted") || !strings.Contains(msg, "lvback init")) {
+				t.Fatalf("open of a missing or empty path: %q does not say the disk may not be mounted and how to init", err)
+			}
+			if after, afterErr := os.ReadDir(dir); len(after) != len(before) || (beforeErr == nil) != (afterErr == nil) {
+				t.Fatalf("open changed the directory: %v %v -> %v %v", before, beforeErr, after, afterErr)
+			}
+			r, err := Create(dir, Settings{})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -55,7 +69,7 @@ func TestOpenOrCreate(t *testing.T) {
 }
 
 func TestBeginCommitIDs(t *testing.T) {
-	r, err := OpenOrCreate(t.TempDir())
+	r, err := Create(t.TempDir(), Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +107,7 @@ func TestBeginCommitIDs(t *testing.T) {
 }
 
 func TestForeignAndDamagedDirsAreNotBackups(t *testing.T) {
-	r, err := OpenOrCreate(t.TempDir())
+	r, err := Create(t.TempDir(), Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +130,7 @@ func TestForeignAndDamagedDirsAreNotBackups(t *testing.T) {
 }
 
 func TestLockExcludes(t *testing.T) {
-	r, err := OpenOrCreate(t.TempDir())
+	r, err := Create(t.TempDir(), Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +165,7 @@ func TestValidName(t *testing.T) {
 
 func TestRefusesWritableMarker(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := OpenOrCreate(dir); err != nil {
+	if _, err := Create(dir, Settings{}); err != nil {
 		t.Fatal(err)
 	}
 	os.Chmod(filepath.Join(dir, MarkerFile), 0o666)
@@ -200,7 +214,7 @@ func TestCreateSettings(t *testing.T) {
 // next second: it is listed, latest and parseable (a "-1000000" suffix once
 // made a backup that nothing could list, restore or prune).
 func TestBeginAfterLastSequence(t *testing.T) {
-	r, err := OpenOrCreate(t.TempDir())
+	r, err := Create(t.TempDir(), Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +268,7 @@ func TestNonCanonicalIDsAreNotBackups(t *testing.T) {
 func TestRemoteRepositoryRefused(t *testing.T) {
 	t.Chdir(t.TempDir())
 	for _, p := range []string{"s3:http://host/bucket", "sftp:backup@host:/srv/repo", "host:/srv/repo", "rclone:remote:path", "b2:bucket"} {
-		if _, err := OpenOrCreate(p); !errors.Is(err, ErrNotLocal) {
+		if _, err := Open(p); !errors.Is(err, ErrNotLocal) {
 			t.Errorf("%s: %v, want ErrNotLocal", p, err)
 		}
 		if _, err := Create(p, Settings{}); !errors.Is(err, ErrNotLocal) {
@@ -264,7 +278,7 @@ func TestRemoteRepositoryRefused(t *testing.T) {
 	if ents, _ := os.ReadDir("."); len(ents) != 0 {
 		t.Fatalf("remote names created local entries: %v", ents)
 	}
-	if _, err := OpenOrCreate("./repo:2026"); err != nil {
+	if _, err := Create("./repo:2026", Settings{}); err != nil {
 		t.Fatalf("a local name with a colon: %v", err)
 	}
 }

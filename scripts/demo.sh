@@ -11,6 +11,8 @@ for i in $(seq 1 200); do
 done
 printf 'hostname=demo\n' > "$demo/src/etc/config"
 ln -s ../etc/config "$demo/src/data/config-link"
+echo "== create the repository (the only command that does)"
+"$bin" init --repo "$demo/repo"
 echo "== first backup (copies everything)"
 "$bin" backup --repo "$demo/repo" --name demo --source "$demo/src"
 sleep 1

@@ -96,7 +96,7 @@ func backupCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Repo, "repo", "", "repository directory (created if missing or empty)")
+	f.StringVar(&o.Repo, "repo", "", "repository directory (made by lvback init)")
 	f.StringVar(&o.Name, "name", "", "volume name the backup is filed under")
 	f.StringVar(&source, "source", "", "directory to back up (with --mode blocks: a disk image or block device)")
 	f.StringVar(&mode, "mode", "files", "files: a browsable hard-linked tree; blocks: changed chunks of a raw image or device")

@@ -20,7 +20,7 @@ import (
 // wait. The stopped backup then finishes normally.
 func TestConcurrentRunsOnOneRepository(t *testing.T) {
 	base := t.TempDir()
-	src, repoPath := filepath.Join(base, "src"), filepath.Join(base, "repo")
+	src, repoPath := filepath.Join(base, "src"), initRepo(t, filepath.Join(base, "repo"))
 	mkTree(t, src, "first")
 	e := &lvmEnv{t: t, bin: lvbackBinary(t), repo: repoPath}
 	backup := func(name string) []string {

@@ -72,7 +72,7 @@ const (
 func newCrashEnv(t *testing.T) *crashEnv {
 	base := crashScratch(t)
 	e := &crashEnv{t: t, bin: lvbackBinary(t), src: filepath.Join(base, "src"), img: filepath.Join(base, "disk.img"),
-		repo: filepath.Join(base, "repo"), target: filepath.Join(base, "restored"), imgOut: filepath.Join(base, "out", "disk.img"),
+		repo: initRepo(t, filepath.Join(base, "repo")), target: filepath.Join(base, "restored"), imgOut: filepath.Join(base, "out", "disk.img"),
 		rng: rand.New(rand.NewPCG(uint64(len(t.Name())), 7))}
 	if err := os.MkdirAll(e.src, 0o755); err != nil {
 		t.Fatal(err)
@@ -370,8 +370,8 @@ func crashOps() []crashOp {
 		},
 		points: []killPoint{
 			{syscall: "openat2", when: 200}, // amid the copies (tree and target are opened beneath their roots with openat2)
-			{syscall: "syncfs", when: 1},   // all written, not yet synced
-			{syscall: "unlinkat", when: 1}, // removing the marker
+			{syscall: "syncfs", when: 1},    // all written, not yet synced
+			{syscall: "unlinkat", when: 1},  // removing the marker
 		},
 		check: func(e *crashEnv) { e.checkRestoreAfterKill() },
 		finish: func(e *crashEnv) {

@@ -22,7 +22,7 @@ func hostileNames(pwned string) []string {
 // usage error (exit 2) before anything is read or written.
 func TestHostileNamesAreRefused(t *testing.T) {
 	base := t.TempDir()
-	src, repoPath, pwned := filepath.Join(base, "src"), filepath.Join(base, "repo"), filepath.Join(base, "PWNED")
+	src, repoPath, pwned := filepath.Join(base, "src"), initRepo(t, filepath.Join(base, "repo")), filepath.Join(base, "PWNED")
 	mkTree(t, src, "f")
 	newRepo := filepath.Join(base, "new-repo")
 	if code, _, e := run(t, "backup", "--repo", repoPath, "--name", "ok", "--source", src); code != 0 {
@@ -83,7 +83,7 @@ func TestHostilePathsAreLiteral(t *testing.T) {
 	base := t.TempDir()
 	pwned := filepath.Join(base, "PWNED")
 	weird := "-we;ird $(touch " + pwned + ") 'q' \"dq\" `touch " + pwned + "`\nline"
-	src, repoPath, target := filepath.Join(base, "src "+weird), filepath.Join(base, "repo "+weird), filepath.Join(base, "target "+weird)
+	src, repoPath, target := filepath.Join(base, "src "+weird), initRepo(t, filepath.Join(base, "repo "+weird)), filepath.Join(base, "target "+weird)
 	mkTree(t, src, "f", weird+"/inner")
 	if code, _, e := run(t, "backup", "--repo", repoPath, "--name", "vol", "--source", src); code != 0 {
 		t.Fatalf("backup: %s", e)
@@ -124,6 +124,7 @@ func TestRepositoryIsPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []string{repoPath, premade} {
+		initRepo(t, r)
 		if code, _, e := run(t, "backup", "--repo", r, "--name", "vol", "--source", src); code != 0 {
 			t.Fatal(e)
 		}

@@ -15,8 +15,10 @@ func initCmd(g *globals) *cobra.Command {
 	var repoPath, chunk string
 	cmd := &cobra.Command{
 		Use:   "init --repo REPO [--chunk-size 2M]",
-		Short: "Create a repository with chosen settings (backup creates one with the defaults)",
-		Long: "Create an empty repository (mode 0700). --chunk-size fixes the chunk size of every\n" +
+		Short: "Create a repository (every other command needs one)",
+		Long: "Create an empty repository (mode 0700) at a path that does not exist or is an empty\n" +
+			"directory; a path below a mount point that /etc/fstab lists but nothing is mounted on\n" +
+			"is refused. No other command creates a repository. --chunk-size fixes the chunk size of every\n" +
 			"block-mode backup in it: 64K to 64M, a multiple of 4K, in LVM's binary units (2M is\n" +
 			"2 MiB, the default). Smaller chunks store less per small change, larger ones mean\n" +
 			"fewer files; chunks of different sizes never deduplicate, so it cannot change later.\n\n" + exitHelp,

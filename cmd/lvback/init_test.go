@@ -44,7 +44,7 @@ func TestInitChunkSize(t *testing.T) {
 	if err != nil || idx.ChunkSize != 1<<20 || idx.Len() != 5 {
 		t.Fatalf("index: %v, chunk size %d, %d entries; want 1 MiB chunks", err, idx.ChunkSize, idx.Len())
 	}
-	if code, _, e := run(t, "init", "--repo", repoPath); code != exitFailed || !strings.Contains(e, "already") {
+	if code, _, e := run(t, "init", "--repo", repoPath); code != exitUsage || !strings.Contains(e, "already") {
 		t.Errorf("init of an existing repository: exit %d %s", code, e)
 	}
 	for _, size := range []string{"2000000", "32K", "128M", "1x", "-2M", ""} {

@@ -91,7 +91,7 @@ func newLVMEnv(t *testing.T) *lvmEnv {
 	if ms := fakelvmtest.MountsUnder(t, defaultRunDir); len(ms) > 0 {
 		t.Fatalf("%s is in use (%q): these tests need it to themselves", defaultRunDir, ms)
 	}
-	return &lvmEnv{t: t, vg: vg, bin: lvbackBinary(t), repo: filepath.Join(vg.Base, "repo")}
+	return &lvmEnv{t: t, vg: vg, bin: lvbackBinary(t), repo: initRepo(t, filepath.Join(vg.Base, "repo"))}
 }
 
 // removeMountDirs removes the empty mount directories of testVG's
@@ -109,7 +109,7 @@ func removeMountDirs() {
 // and a log of calls that starts empty.
 func (e *lvmEnv) sub(t *testing.T) *lvmEnv {
 	vg := e.vg.For(t)
-	return &lvmEnv{t: t, vg: vg, bin: e.bin, repo: filepath.Join(t.TempDir(), "repo"), mark: len(vg.Calls())}
+	return &lvmEnv{t: t, vg: vg, bin: e.bin, repo: initRepo(t, filepath.Join(t.TempDir(), "repo")), mark: len(vg.Calls())}
 }
 
 // calls returns the LVM calls since e was made whose tool is one of tools

@@ -197,8 +197,8 @@ path = "/srv"
 			if calls := e.vg.Calls(); len(calls) > 0 {
 				t.Errorf("LVM commands ran: %q", calls)
 			}
-			if _, err := os.Lstat(e.repo); err == nil {
-				t.Error("the repository was created")
+			if ents, _ := os.ReadDir(filepath.Join(e.repo, "backups")); len(ents) != 0 {
+				t.Errorf("a broken config wrote into the repository: %v", ents)
 			}
 			e.assertNoLeftovers(testVG + "/data")
 		})

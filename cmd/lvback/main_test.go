@@ -24,7 +24,7 @@ func TestExitCodesAndOneLineErrors(t *testing.T) {
 	src := filepath.Join(base, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644)
-	repoPath := filepath.Join(base, "repo")
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
 
 	tests := []struct {
 		name string
@@ -59,7 +59,7 @@ func TestLockedRepositoryExitCode(t *testing.T) {
 	base := t.TempDir()
 	src := filepath.Join(base, "src")
 	os.MkdirAll(src, 0o755)
-	r, err := repo.OpenOrCreate(filepath.Join(base, "repo"))
+	r, err := repo.Create(filepath.Join(base, "repo"), repo.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestListJSON(t *testing.T) {
 	src := filepath.Join(base, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f"), []byte("hello"), 0o644)
-	repoPath := filepath.Join(base, "repo")
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
 	for _, name := range []string{"b-vol", "a-vol", "b-vol"} {
 		if code, _, stderr := run(t, "backup", "--repo", repoPath, "--name", name, "--source", src); code != 0 {
 			t.Fatal(stderr)
@@ -117,7 +117,7 @@ func TestListJSON(t *testing.T) {
 func TestDiffCommand(t *testing.T) {
 	base := t.TempDir()
 	src := filepath.Join(base, "src")
-	repoPath := filepath.Join(base, "repo")
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
 	os.MkdirAll(src, 0o755)
 	for _, n := range []string{"keep", "change", "chmod", "remove"} {
 		os.WriteFile(filepath.Join(src, n), []byte(n), 0o644)
@@ -156,7 +156,7 @@ func TestMetricsFile(t *testing.T) {
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f"), []byte("hello"), 0o644)
 	mf := filepath.Join(base, "lvback.prom")
-	repoPath := filepath.Join(base, "repo")
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
 	if code, _, e := run(t, "backup", "--repo", repoPath, "--name", "vol", "--source", src, "--metrics-file", mf); code != 0 {
 		t.Fatal(e)
 	}
@@ -197,7 +197,7 @@ func TestBlockModeCommands(t *testing.T) {
 	if err := os.WriteFile(img, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	repoPath := filepath.Join(base, "repo")
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
 	if code, out, e := run(t, "backup", "--repo", repoPath, "--name", "vm", "--mode", "blocks", "--source", img); code != 0 || !strings.Contains(out, "chunks") {
 		t.Fatalf("exit %d: %s %s", code, out, e)
 	}

@@ -21,16 +21,13 @@ func TestBackupRepositoryInsideSourceIsUsageError(t *testing.T) {
 			if err := os.Symlink(src, filepath.Join(base, "lnk")); err != nil {
 				t.Fatal(err)
 			}
-			return filepath.Join(base, "lnk", "repo")
+			return initRepo(t, filepath.Join(base, "lnk", "repo"))
 		}},
 		{"bind mount", func(t *testing.T, base, src string) string {
 			if os.Geteuid() != 0 {
 				t.Skip("mount --bind needs root")
 			}
-			repoPath := filepath.Join(base, "repo")
-			if code, _, stderr := run(t, "init", "--repo", repoPath); code != exitOK {
-				t.Fatalf("init: %d %s", code, stderr)
-			}
+			repoPath := initRepo(t, filepath.Join(base, "repo"))
 			mnt := filepath.Join(src, "mnt")
 			if err := os.Mkdir(mnt, 0o755); err != nil {
 				t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 // failure still prints the summary and the error.
 func TestQuietRunPrintsNothingOnSuccess(t *testing.T) {
 	base := t.TempDir()
+	initRepo(t, filepath.Join(base, "repo"))
 	mkTree(t, filepath.Join(base, "etc"), "hosts", "fstab")
 	cfg := writeConfig(t, base, `repo = "`+base+`/repo"
 [retention]

@@ -75,7 +75,7 @@ func runCmd(g *globals) *cobra.Command {
 func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool, metricsFile string) error {
 	log := g.logger()
 	sum := &runSummary{Config: cfg.Path(), Repo: cfg.Repo, Started: time.Now().UTC(), Volumes: []volumeResult{}}
-	r, err := repo.OpenOrCreate(cfg.Repo)
+	r, err := repo.Open(cfg.Repo)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,16 @@ func writeConfig(t *testing.T, dir, text string) string {
 	return p
 }
 
+// initRepo creates a repository at path with `lvback init` and returns
+// path.
+func initRepo(t *testing.T, path string) string {
+	t.Helper()
+	if code, _, stderr := run(t, "init", "--repo", path); code != exitOK {
+		t.Fatalf("init %s: exit %d: %s", path, code, stderr)
+	}
+	return path
+}
+
 func mkTree(t *testing.T, dir string, files ...string) {
 	t.Helper()
 	for _, f := range files {
@@ -51,6 +61,7 @@ func completeBackups(t *testing.T, repoPath, name string) int {
 
 func TestRunBacksUpEveryVolumeThenPrunes(t *testing.T) {
 	base := t.TempDir()
+	initRepo(t, filepath.Join(base, "repo"))
 	mkTree(t, filepath.Join(base, "etc"), "hosts", "fstab")
 	mkTree(t, filepath.Join(base, "www"), "index.html", "img/logo.png")
 	hookOut := filepath.Join(base, "hook-ran")
@@ -90,6 +101,7 @@ path = "`+base+`/www"
 
 func TestRunOneFailureDoesNotStopOthersAndRunsHook(t *testing.T) {
 	base := t.TempDir()
+	initRepo(t, filepath.Join(base, "repo"))
 	mkTree(t, filepath.Join(base, "good"), "a")
 	hookOut := filepath.Join(base, "hook-stdin")
 	cfg := writeConfig(t, base, `repo = "`+base+`/repo"
@@ -137,9 +149,10 @@ func TestRunBrokenConfigChangesNothing(t *testing.T) {
 
 func TestRunRefusedWhileLocked(t *testing.T) {
 	base := t.TempDir()
+	initRepo(t, filepath.Join(base, "repo"))
 	mkTree(t, filepath.Join(base, "src"), "a")
 	cfg := writeConfig(t, base, "repo = \""+base+"/repo\"\n[[volume]]\nname = \"a\"\npath = \""+base+"/src\"\n")
-	r, err := repo.OpenOrCreate(base + "/repo")
+	r, err := repo.Open(base + "/repo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +173,7 @@ func TestRunBtrfsVolume(t *testing.T) {
 	}
 	mkTree(t, sub, "db/table1", "db/table2")
 	base := t.TempDir()
+	initRepo(t, filepath.Join(base, "repo"))
 	cfg := writeConfig(t, base, "repo = \""+base+"/repo\"\n[[volume]]\nname = \"data\"\nbtrfs = \""+sub+"\"\n")
 	if code, _, stderr := run(t, "run", "--config", cfg); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -18,7 +18,7 @@ func TestUnknownBackupOrPathIsUsageError(t *testing.T) {
 	os.MkdirAll(filepath.Join(src, "d"), 0o755)
 	os.WriteFile(filepath.Join(src, "d", "file"), []byte("x"), 0o644)
 	os.Symlink("d", filepath.Join(src, "l"))
-	repoPath := filepath.Join(base, "repo")
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
 	if code, _, e := run(t, "backup", "--repo", repoPath, "--name", "v", "--source", src); code != exitOK {
 		t.Fatal(e)
 	}
@@ -67,7 +67,7 @@ func TestFailedRestorePrintsNoSuccess(t *testing.T) {
 	src := filepath.Join(base, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f"), []byte("data"), 0o644)
-	repoPath := filepath.Join(base, "repo")
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
 	img := filepath.Join(base, "disk.img")
 	os.WriteFile(img, []byte(strings.Repeat("chunk", 100000)), 0o644)
 	for _, args := range [][]string{

@@ -41,11 +41,11 @@ func Parse(r io.Reader) ([]Entry, error) {
 		}
 		m := Entry{
 			Dev:     f[2],
-			Root:    unescape(f[3]),
-			Point:   unescape(f[4]),
+			Root:    Unescape(f[3]),
+			Point:   Unescape(f[4]),
 			Options: f[5],
 			FSType:  f[sep+1],
-			Source:  unescape(f[sep+2]),
+			Source:  Unescape(f[sep+2]),
 		}
 		if len(f) > sep+3 {
 			m.Super = f[sep+3]
@@ -58,9 +58,9 @@ func Parse(r io.Reader) ([]Entry, error) {
 	return ms, nil
 }
 
-// unescape undoes the kernel's octal escapes of space, tab, newline and
-// backslash (\040, \011, \012, \134) in a mountinfo path.
-func unescape(s string) string {
+// Unescape undoes the kernel's octal escapes of space, tab, newline and
+// backslash (\040, \011, \012, \134) in a mountinfo or fstab path.
+func Unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}

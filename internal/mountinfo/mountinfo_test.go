@@ -48,8 +48,8 @@ func TestUnescape(t *testing.T) {
 	for in, want := range map[string]string{
 		`a\040b`: "a b", `\134`: `\`, `a\`: `a\`, `\04`: `\04`, `\777`: `\777`, `\0401`: " 1", "plain": "plain",
 	} {
-		if got := unescape(in); got != want {
-			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
+		if got := Unescape(in); got != want {
+			t.Errorf("Unescape(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

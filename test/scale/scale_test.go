@@ -59,6 +59,7 @@ func TestScale(t *testing.T) {
 	backup := []string{lvback, "backup", "--repo", repo, "--name", "scale", "--source", src, "-q"}
 	steps := []step{
 		{"generate", []string{gentree, "-files", strconv.Itoa(files), "-dirs", dirs, "-min", "16", "-max", "4096", "-seed", "1", src}, true},
+		{"init", []string{lvback, "init", "--repo", repo, "-q"}, true},
 		{"full backup", backup, false},
 		{"change 1%", []string{gentree, "-change", "1", "-min", "16", "-max", "4096", "-seed", "2", src}, true},
 		{"incremental backup", backup, false},

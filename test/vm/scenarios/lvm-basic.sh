@@ -91,10 +91,24 @@ step "setup"
 run pvcreate -q /dev/vda
 run vgcreate -q vg /dev/vda
 run mkfs.ext4 -q /dev/vdb
-mkdir -p "$repo" /mnt/data /mnt/dataxfs /mnt/big /mnt/thin
+mkdir -p "$repo" /mnt/data /mnt/dataxfs /mnt/big /mnt/thin /mnt/guard-src
+echo "guard" >/mnt/guard-src/f
+
+step "repository guard: the backup disk is listed in fstab but not mounted"
+echo "/dev/vdb $repo ext4 defaults 0 2" >>/etc/fstab
+# exits_2 CMD...: CMD exits with status 2 (a usage error: nothing changed).
+exits_2() { local s=0; "$@" >/dev/null 2>&1 || s=$?; [ "$s" -eq 2 ]; }
+check "init refuses the unmounted fstab mount point (exit 2)" exits_2 "$lvback" init --repo "$repo"
+check "init refuses a path below it (exit 2)" exits_2 "$lvback" init --repo "$repo/lvback"
+check "backup refuses the empty mount point (exit 2)" exits_2 "$lvback" backup --repo "$repo" --name guard --source /mnt/guard-src
+printf 'repo = "%s"\n[[volume]]\nname = "guard"\npath = "/mnt/guard-src"\n' "$repo" >/tmp/guard.toml
+chmod 600 /tmp/guard.toml
+check "run refuses the empty mount point (exit 2)" exits_2 "$lvback" run --config /tmp/guard.toml
+check "nothing was written onto the root file system's mount point" test -z "$(ls -A "$repo")"
+
+step "setup, continued"
 run mount /dev/vdb "$repo"
-# lvback only creates a repository in an empty directory; a fresh ext4 has lost+found.
-rmdir "$repo/lost+found"
+check "init on the mounted backup disk (a fresh ext4 holds only lost+found)" "$lvback" init --repo "$repo"
 run lvcreate -q -y -L 200M -n data vg
 run mkfs.ext4 -q /dev/vg/data
 run mount /dev/vg/data /mnt/data
