@@ -59,7 +59,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if _, err := store.RemoveTemp(ctx); err != nil { // chunk temp files of a killed run
 		return nil, err
 	}
-	damaged, err := blockdiff.ReadDamaged(r.DamagedChunksPath())
+	damaged, err := damagedChunks(r)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	}
 	if len(st.Healed) > 0 { // durable: Backup synced the store
 		o.Log.Info("replaced damaged chunks", "count", len(st.Healed))
-		if err := blockdiff.UpdateDamaged(r.DamagedChunksPath(), nil, st.Healed); err != nil {
+		if err := recordDamagedChunks(r, nil, st.Healed); err != nil {
 			o.Log.Warn("healed chunks stay listed as damaged; the next backup replaces them again", "err", err)
 		}
 	}
@@ -209,7 +209,7 @@ func (v *verifier) verifyBlocks(ctx context.Context, r *repo.Repo, b *repo.Backu
 		v.report(blockProblem(name, p))
 	}
 	// Recorded so that the next backup reading the data replaces them.
-	if err := blockdiff.UpdateDamaged(r.DamagedChunksPath(), damaged, nil); err != nil {
+	if err := recordDamagedChunks(r, damaged, nil); err != nil {
 		return err
 	}
 	v.mu.Lock()
@@ -217,4 +217,35 @@ func (v *verifier) verifyBlocks(ctx context.Context, r *repo.Repo, b *repo.Backu
 	v.bytes += idx.Size
 	v.mu.Unlock()
 	return nil
+}
+
+// damagedChunks reads the chunks the repository's damaged list records
+// (repo.DamagedChunks) as the set blockdiff.Options.Damaged takes.
+func damagedChunks(r *repo.Repo) (map[blockdiff.ID]bool, error) {
+	list, err := r.DamagedChunks()
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[blockdiff.ID]bool, len(list))
+	for _, s := range list {
+		id, err := blockdiff.ParseID(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", repo.DamagedFile, err)
+		}
+		set[id] = true
+	}
+	return set, nil
+}
+
+// recordDamagedChunks adds chunks to the repository's damaged list and
+// drops others from it, durably (repo.RecordDamagedChunks).
+func recordDamagedChunks(r *repo.Repo, add, drop []blockdiff.ID) error {
+	hex := func(ids []blockdiff.ID) []string {
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = id.String()
+		}
+		return out
+	}
+	return r.RecordDamagedChunks(hex(add), hex(drop))
 }

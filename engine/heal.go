@@ -89,12 +89,14 @@ type damagedInode struct {
 	names []treeName
 }
 
-// treeName is one name of an inode: a path in a backup's tree.
+// treeName is one name of an inode: a path in a backup's tree, only ever
+// reached beneath the tree (see repair_fs.go).
 type treeName struct {
 	b    *repo.Backup
 	path string
 }
 
+// abs is n's full path, for messages: no system call is given it.
 func (n treeName) abs() string { return n.b.TreePath() + "/" + n.path }
 
 func (n treeName) ref() FileRef { return FileRef{Backup: n.b.Name + "/" + n.b.ID, Path: n.path} }

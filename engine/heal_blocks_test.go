@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/lvback/lvback/blockdiff"
 )
 
 // blockRepo makes a repository with one block backup of a fresh image
@@ -60,8 +58,9 @@ func TestBlockBackupRestoresMissingChunk(t *testing.T) {
 	}
 }
 
-// A chunk verify found damaged is replaced by the next backup that reads
-// the same data; afterwards every backup verifies clean.
+// A chunk verify found damaged is recorded in the repository's damaged
+// list, replaced by the next backup that reads the same data and dropped
+// from the list; afterwards every backup verifies clean.
 func TestBlockBackupHealsDamagedChunk(t *testing.T) {
 	img, repoPath, chunk := blockRepo(t)
 	flipByte(t, chunk, 10)
@@ -69,8 +68,14 @@ func TestBlockBackupHealsDamagedChunk(t *testing.T) {
 	if !errors.Is(err, ErrVerifyFailed) || len(rep.Problems) == 0 || rep.Problems[0].Kind != "corrupt" {
 		t.Fatalf("verify of a damaged chunk: %v %+v", err, rep)
 	}
+	if ids := damagedChunkList(t, repoPath); len(ids) != 1 || ids[0] != filepath.Base(chunk) {
+		t.Fatalf("damaged chunks listed after verify: %v, want %s", ids, filepath.Base(chunk))
+	}
 	if _, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(21)}); err != nil {
 		t.Fatal(err)
+	}
+	if ids := damagedChunkList(t, repoPath); len(ids) != 0 {
+		t.Errorf("damaged chunks listed after the backup replaced them: %v", ids)
 	}
 	mustVerifyClean(t, repoPath) // both backups: the old one shares the healed chunk
 	restoreMatches(t, repoPath, img)
@@ -78,12 +83,15 @@ func TestBlockBackupHealsDamagedChunk(t *testing.T) {
 
 // verify --repair --source: a damaged and a missing chunk are stored
 // again from the source image; afterwards verify is clean and the
-// damaged-chunk list empty.
+// damaged list holds no chunk.
 func TestRepairBlocksFromImage(t *testing.T) {
 	img, repoPath, chunk := blockRepo(t)
 	flipByte(t, chunk, 10)
 	if _, err := Verify(context.Background(), VerifyOptions{Repo: repoPath}); !errors.Is(err, ErrVerifyFailed) {
 		t.Fatalf("verify of a damaged chunk: %v", err)
+	}
+	if ids := damagedChunkList(t, repoPath); len(ids) != 1 {
+		t.Fatalf("damaged chunks listed after verify: %v, want one", ids)
 	}
 	other := anyChunkBut(t, repoPath, chunk)
 	if err := os.Remove(other); err != nil {
@@ -101,8 +109,8 @@ func TestRepairBlocksFromImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids, err := blockdiff.ReadDamaged(r.DamagedChunksPath()); err != nil || len(ids) != 0 {
-		t.Errorf("damaged-chunk list after repair: %v %v", ids, err)
+	if ids, err := r.DamagedChunks(); err != nil || len(ids) != 0 {
+		t.Errorf("damaged chunks listed after repair: %v %v", ids, err)
 	}
 	restoreMatches(t, repoPath, img)
 }
@@ -144,4 +152,18 @@ func TestVerifyRepairHealsBlockBackup(t *testing.T) {
 	}
 	mustVerifyClean(t, repoPath)
 	restoreMatches(t, repoPath, img)
+}
+
+// damagedChunkList reads the damaged chunks recorded in the repository.
+func damagedChunkList(t *testing.T, repoPath string) []string {
+	t.Helper()
+	r, err := repoOpen(repoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := r.DamagedChunks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lvback/lvback/manifest"
+	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -69,9 +68,11 @@ func (v *verifier) repair(ctx context.Context, r *repo.Repo, o VerifyOptions, fo
 	if err != nil {
 		return nil, err
 	}
+	src := openHealSource(o.Source)
+	defer src.close()
 	var healed []repo.DamagedInode
 	for _, d := range found {
-		h, err := v.heal(ctx, r, d, copies[d.e.Hash], o.Source)
+		h, err := v.heal(ctx, r, d, copies[d.e.Hash], src)
 		if err != nil {
 			return nil, err
 		}
@@ -166,28 +167,33 @@ func (rep *RepairReport) covered(problems []Problem) int {
 // heal replaces one damaged inode: an intact copy with the manifest's
 // metadata goes to a temporary name beside its first name and is fsynced,
 // then renamed over that name; every other name gets a link to the new
-// inode renamed over it. The names' directories keep their times. Only a
+// inode renamed over it. The names' directories keep their times. Every
+// name is reached beneath its backup's tree (see repair_fs.go). Only a
 // cancelled ctx is an error; everything else is the Heal's Reason.
-func (v *verifier) heal(ctx context.Context, r *repo.Repo, d *damagedInode, copies []treeName, source string) (h Heal, _ error) {
+func (v *verifier) heal(ctx context.Context, r *repo.Repo, d *damagedInode, copies healCopies, src *healSource) (h Heal, _ error) {
 	names, nlink, err := allNames(r, d)
 	h.Files = refs(names)
 	if err != nil {
 		h.Files, h.Reason = refs(d.names), err.Error()
 		return h, nil
 	}
-	dirs := saveDirTimes(names)
+	dirs, err := openNameDirs(names)
+	if err != nil {
+		h.Reason = err.Error() + "; nothing changed"
+		return h, nil
+	}
 	defer func() {
 		if err := dirs.restore(); err != nil {
 			h.Note = strings.TrimPrefix(h.Note+"; ", "; ") + err.Error()
 		}
 	}()
-	tmp, from, note, err := v.writeIntact(ctx, names[0], d, copies, source)
+	tmp, from, note, err := v.writeIntact(ctx, dirs.of[0].Dir, d, copies, src)
 	if err != nil {
 		h.Reason = err.Error()
 		return h, ctx.Err()
 	}
 	h.Note = note
-	if n, err := replaceNames(names, tmp); err != nil {
+	if n, err := replaceNames(names, dirs, tmp); err != nil {
 		h.Reason = fmt.Sprintf("replaced %d of %d names: %v", n, len(names), err)
 		return h, nil
 	}
@@ -208,155 +214,54 @@ func refs(names []treeName) []FileRef {
 	return out
 }
 
-// allNames returns every name of the damaged inode: the ones verify saw
-// that still hold it, and its recorded paths in every other backup of the
-// volume (a backup links a file at the same path). It also returns the
-// inode's link count, which says whether a name was missed.
+// allNames returns every name of the damaged inode: its recorded paths
+// (the ones verify saw it under) in every backup of the volume that still
+// hold it (a backup links a file at the same path), oldest backup first,
+// each looked at beneath its backup's tree. It also returns the inode's
+// link count, which says whether a name was missed. A symlink met where a
+// directory was is not followed: when the names found do not account for
+// every link, it may hide one, and the error names it.
 func allNames(r *repo.Repo, d *damagedInode) ([]treeName, int, error) {
 	bs, err := r.Backups(d.name)
 	if err != nil {
 		return nil, 0, err
 	}
 	var names []treeName
+	var hidden []string
 	nlink := 0
-	add := func(n treeName) {
-		if slices.ContainsFunc(names, func(m treeName) bool { return m.abs() == n.abs() }) {
-			return
+	symlink := func(n treeName, err error) bool {
+		var se *fileops.SymlinkError
+		if errors.As(err, &se) {
+			hidden = append(hidden, fmt.Sprintf("%s: %v", n.ref(), se))
 		}
-		if st, err := lstat(n.abs()); err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG &&
-			(devIno{st.Dev, st.Ino}) == d.key {
-			names = append(names, n)
-			nlink = int(st.Nlink)
-		}
-	}
-	for _, n := range d.names {
-		add(n)
+		return se != nil
 	}
 	for i := range bs {
 		if bs[i].Blocks() {
 			continue
 		}
-		for _, p := range d.paths() {
-			add(treeName{b: &bs[i], path: p})
-		}
+		b := &bs[i]
+		err := withTree(b, func(t *fileops.Tree) error {
+			for _, p := range d.paths() {
+				n := treeName{b: b, path: p}
+				var st unix.Stat_t
+				err := t.Lstat(p, &st)
+				if !symlink(n, err) && err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG &&
+					(devIno{st.Dev, st.Ino}) == d.key {
+					names = append(names, n)
+					nlink = int(st.Nlink)
+				}
+			}
+			return nil
+		})
+		symlink(treeName{b: b}, err)
 	}
-	if len(names) == 0 {
+	switch {
+	case len(hidden) > 0 && (len(names) == 0 || len(names) < nlink):
+		return nil, 0, fmt.Errorf("%s; it may hide a name of the damaged inode (%d of %d links found): nothing changed",
+			strings.Join(hidden, "; "), len(names), nlink)
+	case len(names) == 0:
 		return nil, 0, errors.New("no longer in the repository")
 	}
 	return names, nlink, nil
-}
-
-// writeIntact copies d's content to a new, fsynced temporary file beside
-// first, with the manifest's metadata, from the first candidate whose
-// content hashes to the manifest's hash: another inode of the repository
-// (copies), else the file at the same path under source. It returns the
-// temporary file, what it read, and a note; errNotHealed says why no
-// candidate would do, and nothing was left behind.
-func (v *verifier) writeIntact(ctx context.Context, first treeName, d *damagedInode, copies []treeName, source string) (tmp, from, note string, err error) {
-	var cands, whys []string
-	for _, c := range copies {
-		if st, err := lstat(c.abs()); err == nil && !v.isDamaged(devIno{st.Dev, st.Ino}) {
-			cands = append(cands, c.abs())
-		}
-	}
-	if len(cands) == 0 {
-		whys = append(whys, fmt.Sprintf("no other backup of %s holds content %x", d.name, d.e.Hash[:8]))
-	}
-	if source == "" {
-		whys = append(whys, "no --source given")
-	}
-	for _, p := range d.paths() {
-		if source != "" {
-			cands = append(cands, filepath.Join(source, filepath.FromSlash(p)))
-		}
-	}
-	dir := filepath.Dir(first.abs())
-	for _, c := range cands {
-		tmp, note, err := copyIntact(ctx, dir, c, d.e)
-		if err == nil {
-			return tmp, c, note, nil
-		}
-		if ctx.Err() != nil {
-			return "", "", "", ctx.Err()
-		}
-		whys = append(whys, err.Error())
-	}
-	return "", "", "", fmt.Errorf("%w: %s", errNotHealed, strings.Join(whys, "; "))
-}
-
-func (v *verifier) isDamaged(k devIno) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	_, bad := v.damaged[k]
-	return bad
-}
-
-// findCopies returns, for each content hash of found, up to maxHealCopies
-// other inodes of the same volume whose manifests record that hash,
-// newest backup first: the candidates repair copies from (hashed again
-// while copied). Inodes found damaged are left out.
-func findCopies(ctx context.Context, r *repo.Repo, found []*damagedInode) (map[[32]byte][]treeName, error) {
-	want := map[string]map[[32]byte]bool{}
-	bad := map[devIno]bool{}
-	for _, d := range found {
-		if want[d.name] == nil {
-			want[d.name] = map[[32]byte]bool{}
-		}
-		want[d.name][d.e.Hash] = true
-		bad[d.key] = true
-	}
-	out := map[[32]byte][]treeName{}
-	for name, hashes := range want {
-		bs, err := r.Backups(name)
-		if err != nil {
-			return nil, err
-		}
-		c := copyScan{want: hashes, bad: bad, out: out, seen: map[devIno]bool{}}
-		for i := len(bs) - 1; i >= 0; i-- {
-			if bs[i].Complete && !bs[i].Blocks() {
-				if err := c.scan(ctx, &bs[i]); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	return out, nil
-}
-
-// copyScan collects the copies of one volume name.
-type copyScan struct {
-	want map[[32]byte]bool
-	bad  map[devIno]bool // damaged inodes, never a copy
-	seen map[devIno]bool // inodes already collected
-	out  map[[32]byte][]treeName
-}
-
-// scan reads b's manifest for files with a wanted hash. A manifest that
-// cannot be read holds no copies; only a cancelled ctx is an error.
-func (c *copyScan) scan(ctx context.Context, b *repo.Backup) error {
-	mr, err := manifest.Open(b.ManifestPath())
-	if err != nil {
-		return nil
-	}
-	defer mr.Close()
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		e, err := mr.Next()
-		if err != nil {
-			return nil
-		}
-		if e.Type != manifest.TypeFile || !c.want[e.Hash] || len(c.out[e.Hash]) >= maxHealCopies {
-			continue
-		}
-		n := treeName{b: b, path: e.Path}
-		st, err := lstat(n.abs())
-		k := devIno{st.Dev, st.Ino}
-		if err != nil || c.bad[k] || c.seen[k] {
-			continue
-		}
-		c.seen[k] = true
-		c.out[e.Hash] = append(c.out[e.Hash], n)
-	}
 }

@@ -34,7 +34,7 @@ type BlockRepairReport struct {
 // chunk a backup references that the store lacks or holds damaged is
 // read from the source at the offset the backup's index names, checked
 // against its id and stored again (see blockdiff.RepairFromImage); the
-// healed ones leave the repository's damaged-chunk list. It takes the
+// healed ones leave the repository's damaged list (repo.DamagedFile). It takes the
 // repository lock (unless o.Locked), since it writes chunks. File-mode
 // backups among the chosen ones are skipped. An error means it could not
 // finish; unhealable chunks are not an error but are listed.
@@ -93,7 +93,7 @@ func repairBackup(ctx context.Context, r *repo.Repo, store *blockdiff.DirStore, 
 		rep.Unhealable = append(rep.Unhealable, blockProblem(name, p))
 	}
 	o.Log.Info("repaired block backup", "backup", name, "healed", len(res.Healed), "unhealable", len(res.Unhealable))
-	return blockdiff.UpdateDamaged(r.DamagedChunksPath(), nil, healed)
+	return recordDamagedChunks(r, nil, healed)
 }
 
 // blockProblem describes a chunk problem of backup name as verify does.

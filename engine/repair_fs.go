@@ -8,26 +8,63 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/manifest"
+	"github.com/lvback/lvback/repo"
 )
 
 // The file system steps of verify --repair: a checked copy beside the
 // damaged file, renames over its names, and the directories' times.
+// Every path is reached beneath its root, a backup's tree or --source,
+// without following a symlink (fileops.Tree, fileops.Dir): a directory
+// replaced by a symlink never makes repair read, link, rename or time
+// anything outside the tree.
 
-// copyIntact copies the file at src to a new temporary file in dir with
+// withTree calls fn with b's tree, open for the call.
+func withTree(b *repo.Backup, fn func(*fileops.Tree) error) error {
+	t, err := fileops.OpenTree(b.TreePath())
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return fn(t)
+}
+
+// lstatName lstats n beneath its backup's tree.
+func lstatName(n treeName) (st unix.Stat_t, err error) {
+	err = withTree(n.b, func(t *fileops.Tree) error { return t.Lstat(n.path, &st) })
+	return st, err
+}
+
+// splitPath splits a tree path into its directory ("" for the root) and
+// its last component.
+func splitPath(rel string) (dir, base string) {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		return rel[:i], rel[i+1:]
+	}
+	return "", rel
+}
+
+// openRegular opens the regular file rel beneath root for reading.
+func openRegular(root *fileops.Tree, rel string) (*os.File, error) {
+	dir, base := splitPath(rel)
+	d, err := root.OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.OpenFile(base)
+}
+
+// copyIntact copies the candidate c to a new temporary file in dir with
 // e's metadata, checks while copying that its content hashes to e.Hash,
 // and fsyncs it. On any error nothing is left in dir.
-func copyIntact(ctx context.Context, dir, src string, e *manifest.Entry) (tmp, note string, err error) {
-	var f *os.File
-	err = fileops.OnPath(src, func(p string) (err error) {
-		f, err = os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
-		return err
-	})
+func copyIntact(ctx context.Context, dir *fileops.Dir, c candidate, e *manifest.Entry) (tmp, note string, err error) {
+	f, err := c.open()
 	if err != nil {
 		return "", "", err
 	}
@@ -37,46 +74,59 @@ func copyIntact(ctx context.Context, dir, src string, e *manifest.Entry) (tmp, n
 		return "", "", err
 	}
 	if !fi.Mode().IsRegular() || fi.Size() != e.Size {
-		return "", "", fmt.Errorf("%s: %s of %d bytes, manifest says a file of %d", src, fi.Mode().Type(), fi.Size(), e.Size)
+		return "", "", fmt.Errorf("%s: %s of %d bytes, manifest says a file of %d", c.label, fi.Mode().Type(), fi.Size(), e.Size)
 	}
-	tmp = filepath.Join(dir, healTempName())
-	var sum [32]byte
-	err = fileops.OnPath(tmp, func(t string) (err error) {
-		sum, _, err = fileops.CopyFileMeta(ctx, t, f, e)
-		return err
-	})
+	tmp = healTempName()
+	sum, _, err := fileops.CopyFileMeta(ctx, dir.At(tmp), f, e)
 	if errors.Is(err, fileops.ErrNotPermitted) {
 		note, err = err.Error(), nil
 	}
+	if err != nil {
+		err = fmt.Errorf("copy %s into %s: %w", c.label, dir.Path(), err)
+	}
 	if err == nil && sum != e.Hash {
-		err = fmt.Errorf("%s: content hash %x, manifest says %x", src, sum[:8], e.Hash[:8])
+		err = fmt.Errorf("%s: content hash %x, manifest says %x", c.label, sum[:8], e.Hash[:8])
 	}
 	if err == nil {
-		err = syncFile(tmp)
+		err = syncFile(dir, tmp)
 	}
 	if err != nil {
-		_ = fileops.OnPath(tmp, os.Remove)
+		_ = dir.Remove(tmp)
 		return "", "", err
 	}
 	return tmp, note, nil
 }
 
-// replaceNames renames tmp over names[0], then links each other name to
-// the new inode through a temporary name renamed over it. It returns how
-// many names now hold the new inode.
-func replaceNames(names []treeName, tmp string) (int, error) {
-	if err := rename(tmp, names[0].abs()); err != nil {
-		_ = fileops.OnPath(tmp, os.Remove)
+// syncFile fsyncs the regular file name of dir.
+func syncFile(dir *fileops.Dir, name string) error {
+	f, err := dir.OpenFile(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// replaceNames renames tmp, in the directory of names[0], over names[0],
+// then links each other name to the new inode through a temporary name
+// renamed over it; dirs.of[i] is the directory of names[i]. It returns
+// how many names now hold the new inode.
+func replaceNames(names []treeName, dirs *nameDirs, tmp string) (int, error) {
+	first := dirs.of[0].Dir
+	_, base0 := splitPath(names[0].path)
+	if err := fileops.Rename(first, tmp, first, base0); err != nil {
+		_ = first.Remove(tmp)
 		return 0, err
 	}
-	for i, n := range names[1:] {
-		t := filepath.Join(filepath.Dir(n.abs()), healTempName())
-		if err := link(names[0].abs(), t); err != nil {
-			return i + 1, err
+	for i := 1; i < len(names); i++ {
+		d, t := dirs.of[i].Dir, healTempName()
+		_, base := splitPath(names[i].path)
+		if err := fileops.Link(first, base0, d, t); err != nil {
+			return i, err
 		}
-		if err := rename(t, n.abs()); err != nil {
-			_ = fileops.OnPath(t, os.Remove)
-			return i + 1, err
+		if err := fileops.Rename(d, t, d, base); err != nil {
+			_ = d.Remove(t)
+			return i, err
 		}
 	}
 	return len(names), nil
@@ -90,62 +140,79 @@ func healTempName() string {
 	return ".lvback-heal-" + hex.EncodeToString(b[:])
 }
 
-// dirTimes are directories' access and modification times, saved before
-// repair writes in them.
-type dirTimes map[string][2]unix.Timespec
+// nameDir is a directory holding names of a damaged inode, opened beneath
+// its backup's tree, with the times it had before repair wrote in it.
+type nameDir struct {
+	*fileops.Dir
+	atime, mtime unix.Timespec
+}
 
-func saveDirTimes(names []treeName) dirTimes {
-	t := dirTimes{}
+// nameDirs are the directories of a damaged inode's names, each opened
+// once.
+type nameDirs struct {
+	of  []*nameDir // of[i] holds names[i]
+	all []*nameDir
+}
+
+// openNameDirs opens the directory of each name beneath its backup's
+// tree. A directory that cannot be opened so (a symlink on the way) is an
+// error naming it; nothing is left open then.
+func openNameDirs(names []treeName) (*nameDirs, error) {
+	ds := &nameDirs{}
+	byPath := map[string]*nameDir{}
 	for _, n := range names {
-		dir := filepath.Dir(n.abs())
-		if _, ok := t[dir]; ok {
-			continue
+		rel, _ := splitPath(n.path)
+		key := n.b.TreePath() + "/" + rel
+		d := byPath[key]
+		if d == nil {
+			err := withTree(n.b, func(t *fileops.Tree) error {
+				var err error
+				d, err = openNameDir(t, rel)
+				return err
+			})
+			if err != nil {
+				ds.close()
+				return nil, fmt.Errorf("%s: %w", n.ref(), err)
+			}
+			byPath[key] = d
+			ds.all = append(ds.all, d)
 		}
-		if st, err := lstat(dir); err == nil {
-			t[dir] = [2]unix.Timespec{st.Atim, st.Mtim}
-		}
+		ds.of = append(ds.of, d)
 	}
-	return t
+	return ds, nil
+}
+
+func openNameDir(t *fileops.Tree, rel string) (*nameDir, error) {
+	d, err := t.OpenDir(rel)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := d.Stat(&st); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &nameDir{Dir: d, atime: st.Atim, mtime: st.Mtim}, nil
 }
 
 // restore puts the saved times back (verify compares a directory's mtime
-// with its manifest) and fsyncs each directory, making the renames in it
-// durable.
-func (t dirTimes) restore() error {
+// with its manifest), fsyncs each directory, making the renames in it
+// durable, and closes them.
+func (ds *nameDirs) restore() error {
 	var errs []error
-	for dir, ts := range t {
-		err := fileops.OnPath(dir, func(p string) error {
-			if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
-				return &os.PathError{Op: "utimensat", Path: dir, Err: err}
-			}
-			return fileops.SyncDir(p)
-		})
+	for _, d := range ds.all {
+		err := d.SetTimes(d.atime, d.mtime)
+		if err == nil {
+			err = d.Sync()
+		}
 		errs = append(errs, err)
 	}
+	ds.close()
 	return errors.Join(errs...)
 }
 
-func lstat(path string) (unix.Stat_t, error) {
-	var st unix.Stat_t
-	err := fileops.OnPath(path, func(p string) error { return unix.Lstat(p, &st) })
-	return st, err
-}
-
-// rename renames oldpath to newpath, whatever their lengths.
-func rename(oldpath, newpath string) error {
-	return fileops.OnPath(oldpath, func(o string) error {
-		return fileops.OnPath(newpath, func(n string) error { return os.Rename(o, n) })
-	})
-}
-
-// syncFile fsyncs the regular file at path.
-func syncFile(path string) error {
-	return fileops.OnPath(path, func(p string) error {
-		f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		return f.Sync()
-	})
+func (ds *nameDirs) close() {
+	for _, d := range ds.all {
+		d.Close()
+	}
 }

@@ -15,15 +15,14 @@ import (
 
 // Names of the parts of one backup directory.
 const (
-	TreeDir           = "tree"
-	ManifestFile      = "manifest.zst"
-	InfoFile          = "info.json"
-	IndexFile         = "index.zst" // block mode: the chunk list that replaces tree and manifest
-	chunksDir         = "chunks"
-	damagedChunksFile = "damaged-chunks"
-	partialExt        = ".partial"
-	deletingExt       = ".deleting"
-	idLayout          = "2006-01-02T150405Z"
+	TreeDir      = "tree"
+	ManifestFile = "manifest.zst"
+	InfoFile     = "info.json"
+	IndexFile    = "index.zst" // block mode: the chunk list that replaces tree and manifest
+	chunksDir    = "chunks"
+	partialExt   = ".partial"
+	deletingExt  = ".deleting"
+	idLayout     = "2006-01-02T150405Z"
 )
 
 var (
@@ -105,10 +104,6 @@ func (b *Backup) Blocks() bool { return b.Info != nil && b.Info.Mode == "blocks"
 // ChunksDir is the chunk store every block-mode backup of the repository
 // shares.
 func (r *Repo) ChunksDir() string { return filepath.Join(r.Root, chunksDir) }
-
-// DamagedChunksPath is the list of chunks verify found damaged, which the
-// next block backup replaces (package blockdiff reads and writes it).
-func (r *Repo) DamagedChunksPath() string { return filepath.Join(r.Root, damagedChunksFile) }
 
 // Names lists the volume names that have a directory in the repository.
 func (r *Repo) Names() ([]string, error) {

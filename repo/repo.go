@@ -1,12 +1,13 @@
 // Package repo owns the layout of an lvback repository on disk: its marker,
-// its lock, and the dated backup directories of each volume name with their
-// complete/incomplete state. It never reads or writes backed-up data.
+// its lock, the dated backup directories of each volume name with their
+// complete/incomplete state, and the list of what verify found damaged. It
+// never reads or writes backed-up data.
 //
 // Layout:
 //
 //	REPO/lvback-repository.json       marker (format, version, id, block chunk size)
 //	REPO/lock                         flock(2) lock held by a running backup
-//	REPO/damaged.json                 inodes verify found damaged (see DamagedFile); absent when none
+//	REPO/damaged.json                 inodes and block chunks verify found damaged (see DamagedFile); absent when none
 //	REPO/damaged.lock                 flock(2) lock held while damaged.json is rewritten
 //	REPO/backups/NAME/ID/tree/        the browsable copy of the volume
 //	REPO/backups/NAME/ID/manifest.zst one record per entry (package manifest)
@@ -15,7 +16,6 @@
 //	REPO/backups/NAME/ID.deleting/    a backup being pruned (never listed)
 //	REPO/backups/NAME/ID/index.zst    block mode: chunk list (instead of tree and manifest)
 //	REPO/chunks/ab/abcd...            block mode: zstd chunks by BLAKE3, shared by all backups
-//	REPO/damaged-chunks               block mode: ids of chunks verify found damaged (and .lock)
 package repo
 
 import (
