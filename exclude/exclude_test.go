@@ -119,7 +119,7 @@ func TestMarkers(t *testing.T) {
 	if r.IsCacheTag(CacheTagName) {
 		t.Fatal("an if-present CACHEDIR.TAG needs no signature")
 	}
-	if !ValidCacheTag([]byte(CacheTagSignature + "\n# x")) || ValidCacheTag([]byte(CacheTagSignature[:42])) ||
+	if !ValidCacheTag([]byte(CacheTagSignature+"\n# x")) || ValidCacheTag([]byte(CacheTagSignature[:42])) ||
 		ValidCacheTag([]byte("signature: 8a477f597d28d172789f06886806bc55")) {
 		t.Fatal("ValidCacheTag")
 	}

@@ -9,18 +9,18 @@
 // Patterns are matched against paths relative to the volume root,
 // slash-separated, component by component, like restic's and gitignore's:
 //
-//	*          any run of characters within one component (also a leading dot)
-//	?          one character within a component
-//	[a-z] [^x] a character class (path.Match syntax)
-//	\c         the character c itself (\*, \?, \[, \\, \!, \#)
-//	**         as a whole component: any number of components (zero or more);
-//	           as the last component: one or more (a/** is what is inside a)
-//	/p         anchored: p matches from the volume root only
-//	a/b        a pattern with a slash inside is anchored too (gitignore's rule;
-//	           write **/a/b for "a/b at any depth")
-//	name       a pattern without a slash matches that name at any depth
-//	p/         a trailing slash matches directories only
-//	!p         negation: a path p matches is kept again
+//   - any run of characters within one component (also a leading dot)
+//     ?          one character within a component
+//     [a-z] [^x] a character class (path.Match syntax)
+//     \c         the character c itself (\*, \?, \[, \\, \!, \#)
+//     **         as a whole component: any number of components (zero or more);
+//     as the last component: one or more (a/** is what is inside a)
+//     /p         anchored: p matches from the volume root only
+//     a/b        a pattern with a slash inside is anchored too (gitignore's rule;
+//     write **/a/b for "a/b at any depth")
+//     name       a pattern without a slash matches that name at any depth
+//     p/         a trailing slash matches directories only
+//     !p         negation: a path p matches is kept again
 //
 // Rules apply in order and the last matching rule wins, so "*.log" then
 // "!keep.log" keeps every keep.log. A negation cannot bring back anything
