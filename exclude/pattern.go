@@ -9,23 +9,31 @@
 // Patterns are matched against paths relative to the volume root,
 // slash-separated, component by component, like restic's and gitignore's:
 //
-//   - any run of characters within one component (also a leading dot)
-//     ?          one character within a component
-//     [a-z] [^x] a character class (path.Match syntax)
-//     \c         the character c itself (\*, \?, \[, \\, \!, \#)
-//     **         as a whole component: any number of components (zero or more);
-//     as the last component: one or more (a/** is what is inside a)
-//     /p         anchored: p matches from the volume root only
-//     a/b        a pattern with a slash inside is anchored too (gitignore's rule;
-//     write **/a/b for "a/b at any depth")
-//     name       a pattern without a slash matches that name at any depth
-//     p/         a trailing slash matches directories only
-//     !p         negation: a path p matches is kept again
+//	*.o         * is any run of characters within one component (dot files too)
+//	file?.txt   ? is one character within a component
+//	[a-z]*.log  a character class, [^a-z] its complement (path.Match syntax)
+//	\*.o        \c is the character c itself (\*, \?, \[, \\, \!, \#)
+//	/a/**/b     ** as a whole component is any number of components (zero or
+//	            more); as the last one, one or more: a/** is what is inside a
+//	/tmp        a leading slash anchors the pattern at the volume root
+//	var/tmp     a slash inside anchors it too (gitignore's rule; write
+//	            **/var/tmp for var/tmp at any depth)
+//	core        a pattern without a slash matches that name at any depth
+//	cache/      a trailing slash matches directories only
+//	!keep.log   a leading ! negates: what it matches is kept again
 //
 // Rules apply in order and the last matching rule wins, so "*.log" then
 // "!keep.log" keeps every keep.log. A negation cannot bring back anything
 // inside an excluded directory: the walker never reads an excluded
 // directory. A matched directory is left out with everything below it.
+//
+// # Marked directories
+//
+// With Spec.Caches, a directory holding a CACHEDIR.TAG file that begins
+// with the tagging spec's signature keeps only that file; with
+// Spec.IfPresent, a directory holding an entry of one of the given names
+// keeps only that entry. The directory itself stays (as restic does), so a
+// restored tree is marked the same way.
 package exclude
 
 import (
