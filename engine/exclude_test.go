@@ -31,6 +31,7 @@ var excludeTree = map[string]string{
 	"logs/keep.log":                "l",
 	"tmp/x":                        "x",
 	"var/tmp/y":                    "y",
+	"srv/var/tmp/z":                "z",
 	"docs/guide.md":                "g",
 	"home/ann/.cache/CACHEDIR.TAG": exclude.CacheTagSignature + "\n# made by a browser\n",
 	"home/ann/.cache/blob":         "b",
@@ -114,7 +115,7 @@ func TestBackupExcludes(t *testing.T) {
 	// What stays, listed by hand: the oracle.
 	kept := sortedPaths("keep.txt", "src", "src/main.c", "src/deep", "src/deep/er", "src/deep/er/still",
 		"src/deep/er/still/d.c", "logs", "logs/keep.log", "var", "var/tmp", "var/tmp/y",
-		"home", "home/ann", "home/ann/.cache", "home/ann/.cache/CACHEDIR.TAG",
+		"srv", "srv/var", "srv/var/tmp", "srv/var/tmp/z", "home", "home/ann", "home/ann/.cache", "home/ann/.cache/CACHEDIR.TAG",
 		"home/ann/fake", "home/ann/fake/CACHEDIR.TAG", "home/ann/fake/data",
 		"home/bob", "home/bob/.nobackup")
 	left := []string{"a.o", "docs", "home/ann/.cache/blob", "home/ann/.cache/sub", "home/bob/dir",
@@ -144,6 +145,7 @@ func TestBackupExcludes(t *testing.T) {
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	kept2 := sortedPaths("keep.txt", "src", "src/deep", "src/deep/er", "src/deep/er/still",
 		"src/deep/er/still/d.c", "logs", "logs/app.log", "logs/keep.log", "var",
+		"srv", "srv/var", "srv/var/tmp", "srv/var/tmp/z",
 		"docs", "docs/guide.md", "home", "home/ann", "home/ann/.cache", "home/ann/.cache/CACHEDIR.TAG",
 		"home/ann/.cache/blob", "home/ann/.cache/sub", "home/ann/.cache/sub/blob",
 		"home/ann/fake", "home/ann/fake/CACHEDIR.TAG", "home/ann/fake/data",
