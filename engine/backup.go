@@ -105,7 +105,6 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err := os.Mkdir(p.TreePath(), 0o700); err != nil {
 		return nil, fmt.Errorf("begin backup: %w", err)
 	}
-	last := prev
 	if prev != nil && prev.Blocks() {
 		prev = nil // a block-mode image is no base for a file tree
 	}
@@ -126,7 +125,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 			return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
 		}
 	}
-	o.recordExcludes(info, last)
+	o.recordExcludes(info, prev)
 	info.Source, info.Mode = src, "files"
 	if o.Label != "" {
 		info.Source = o.Label

@@ -66,8 +66,8 @@ func compileExcludes(s exclude.Spec) (*exclude.Rules, error) {
 }
 
 // recordExcludes fills in the rules of info and, when they differ from
-// those of prev (the previous complete backup of the name, if any), what
-// changed, which it also logs.
+// those of prev (the previous complete file-mode backup of the name, if
+// any), what changed, which it also logs.
 func (o *BackupOptions) recordExcludes(info *repo.Info, prev *repo.Backup) {
 	if !o.Excludes.Empty() {
 		info.Excludes = &repo.Excludes{Spec: o.Excludes, Hash: o.Excludes.Hash()}
