@@ -32,6 +32,7 @@ fuzz-short: ## run every fuzz target for FUZZTIME (10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./config
 	$(GO) test -run='^$$' -fuzz='^FuzzParseReport$$' -fuzztime=$(FUZZTIME) ./lvm
 	$(GO) test -run='^$$' -fuzz='^FuzzIndex$$' -fuzztime=$(FUZZTIME) ./blockdiff
+	$(GO) test -run='^$$' -fuzz='^FuzzPattern$$' -fuzztime=$(FUZZTIME) ./exclude
 
 .PHONY: test-scale
 test-scale: ## back up, change 1%, back up, verify and prune a generated 1,000,000-file tree; prints wall time and peak RSS (< 300 MB) of each (~10 min, not part of make test)

@@ -36,6 +36,18 @@ type Defaults struct {
 	SnapshotSize string `toml:"snapshot_size"`
 	Jobs         int    `toml:"jobs"`
 	Checksum     bool   `toml:"checksum"`
+	Excludes
+}
+
+// Excludes are the exclude keys of [defaults] and of a [[volume]] (a
+// volume's add to the defaults; see Config.Excludes).
+type Excludes struct {
+	Exclude          []string `toml:"exclude"`            // patterns, package exclude's syntax
+	ExcludeFile      string   `toml:"exclude_file"`       // absolute path of a file of patterns, read by Load
+	ExcludeCaches    *bool    `toml:"exclude_caches"`     // a volume's setting overrides the default's
+	ExcludeIfPresent []string `toml:"exclude_if_present"` // marker names
+
+	filePatterns []string // read from ExcludeFile by Load
 }
 
 // Retention is a [retention] table: retention.Policy with a text duration.
@@ -61,6 +73,7 @@ type Volume struct {
 	Jobs         int        `toml:"jobs"`
 	Checksum     *bool      `toml:"checksum"`
 	Retention    *Retention `toml:"retention"` // overrides the global [retention]
+	Excludes
 }
 
 // Kind says what a volume's source is: "lv", "path" or "btrfs".
@@ -119,6 +132,9 @@ func Load(path string) (*Config, error) {
 	}
 	c, err := Parse(path, data)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.readExcludeFiles(data); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -188,7 +204,7 @@ func (c *Config) validate(data []byte) error {
 		}
 		seen[v.Name] = true
 	}
-	return nil
+	return c.validateExcludes(data)
 }
 
 func (v *Volume) validate() error {

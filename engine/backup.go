@@ -12,19 +12,24 @@ import (
 
 	"github.com/zeebo/blake3"
 
+	"github.com/lvback/lvback/exclude"
 	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/repo"
 )
 
 // BackupOptions says what to back up into which repository.
 type BackupOptions struct {
-	Repo     string   // repository directory; created when missing or empty
-	Name     string   // volume name the backup is filed under
-	Source   string   // directory to back up (a mounted snapshot, or a live tree)
-	Label    string   // what info.json names as the source (e.g. the LV); default Source
-	Exclude  []string // relative paths left out with everything below them
-	Jobs     int      // concurrent file workers; 0 means DefaultJobs()
-	Checksum bool     // hash unchanged-looking source files against the previous manifest (never the tree: see decide)
+	Repo    string   // repository directory; created when missing or empty
+	Name    string   // volume name the backup is filed under
+	Source  string   // directory to back up (a mounted snapshot, or a live tree)
+	Label   string   // what info.json names as the source (e.g. the LV); default Source
+	Exclude []string // relative paths left out with everything below them (lvback's own, not recorded)
+	// Excludes are the user's exclude rules: what they leave out is in
+	// neither the tree nor the manifest, but in the excluded list, and
+	// info.json records them (and how they changed since the last backup).
+	Excludes exclude.Spec
+	Jobs     int  // concurrent file workers; 0 means DefaultJobs()
+	Checksum bool // hash unchanged-looking source files against the previous manifest (never the tree: see decide)
 	// Now is the clock that names the backup; nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// BeforeCommit, when set, runs after the backup's data and manifest are
@@ -68,6 +73,10 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err := repo.ValidName(o.Name); err != nil {
 		return nil, err
 	}
+	rules, err := compileExcludes(o.Excludes)
+	if err != nil {
+		return nil, err
+	}
 	src, err := checkSource(o.Source, o.Repo)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
@@ -99,6 +108,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 		prev = nil // a block-mode image is no base for a file tree
 	}
 	rn := newRun(o, src, p, prev)
+	rn.rules = rules
 	if rn.damaged, err = loadDamaged(r, o.Name); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
@@ -114,6 +124,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 			return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
 		}
 	}
+	o.recordExcludes(info, prev)
 	info.Source, info.Mode = src, "files"
 	if o.Label != "" {
 		info.Source = o.Label

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lvback/lvback/exclude"
 	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/manifest"
 	"github.com/lvback/lvback/repo"
@@ -21,14 +22,16 @@ import (
 // run is the state of one backup. Fields without a comment are set once
 // before the run starts.
 type run struct {
-	o         BackupOptions
-	src       string // source root
-	dst       string // new tree root
-	manifest  string // new manifest path
-	prev      *repo.Backup
-	prevStart int64
-	damaged   damagedSet    // verify's damaged inodes of this name, by path
-	prevTree  *fileops.Tree // prev's tree, nil without one (see openPrevTree)
+	o            BackupOptions
+	src          string // source root
+	dst          string // new tree root
+	manifest     string // new manifest path
+	prev         *repo.Backup
+	prevStart    int64
+	damaged      damagedSet     // verify's damaged inodes of this name, by path
+	prevTree     *fileops.Tree  // prev's tree, nil without one (see openPrevTree)
+	rules        *exclude.Rules // the user's exclude rules; nil for none
+	excludedPath string         // where the excluded list goes
 
 	noReflink atomic.Bool // set once FICLONE failed as unsupported
 	st        stats
@@ -89,7 +92,7 @@ func (p *pending) finish(err error) {
 
 func newRun(o BackupOptions, src string, p *repo.Pending, prev *repo.Backup) *run {
 	r := &run{o: o, src: src, dst: p.TreePath(), manifest: p.ManifestPath(), prev: prev,
-		groups: make(map[devIno]*pending)}
+		excludedPath: p.ExcludedPath(), groups: make(map[devIno]*pending)}
 	r.errs.log = o.Log
 	if prev != nil {
 		r.prevStart = prev.Info.Started.UnixNano()
@@ -114,6 +117,11 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 		return nil, err
 	}
 	defer mw.Abort()
+	xl, err := r.openExcluded()
+	if err != nil {
+		return nil, err
+	}
+	defer xl.abort()
 	prev := r.openPrev()
 	defer prev.close()
 	defer r.openPrevTree()()
@@ -129,8 +137,11 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 		defer close(ordered)
 		defer close(jobs)
 		opts := walker.Options{Jobs: r.o.Jobs, OneFileSystem: true, Exclude: r.o.Exclude,
-			XattrsKnownEmpty: r.xattrsKnownEmpty(), Forbidden: forbidden,
+			XattrsKnownEmpty: r.xattrsKnownEmpty(), Forbidden: forbidden, Rules: r.rules,
 			OnError: func(path string, err error) error { r.errs.add(path, err); return nil }}
+		if xl != nil {
+			opts.OnExcluded = xl.add
+		}
 		err := walker.Walk(gctx, r.src, opts, func(we *walker.Entry) error {
 			return r.visit(gctx, we, prev, jobs, ordered)
 		})
@@ -155,7 +166,13 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read back manifest: %w", err)
 	}
-	return r.info(mw.Count(), sum), nil
+	excluded, err := xl.commit()
+	if err != nil {
+		return nil, err
+	}
+	info := r.info(mw.Count(), sum)
+	info.Excluded = excluded
+	return info, nil
 }
 
 // writeOrdered adds entries to the manifest in walk order as their work

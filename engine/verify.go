@@ -258,6 +258,9 @@ func (v *verifier) verifyBackup(ctx context.Context, b *repo.Backup) error {
 	if sum, err := hashFile(b.ManifestPath()); err != nil || sum != b.Info.ManifestBLAKE3 {
 		v.report(Problem{Backup: name, Kind: "manifest", Detail: "manifest file does not match the hash in info.json"})
 	}
+	if err := checkExcludedList(b); err != nil {
+		v.report(Problem{Backup: name, Kind: "manifest", Detail: err.Error()})
+	}
 	mr, err := manifest.Open(b.ManifestPath())
 	if err != nil {
 		v.report(Problem{Backup: name, Kind: "manifest", Detail: err.Error()})

@@ -90,6 +90,9 @@ func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
 		return Backup(ctx, o.Backup)
 	}
 	b := o.Backup
+	if !b.Excludes.Empty() {
+		return nil, fmt.Errorf("%s: exclude rules apply to file mode only", b.Name)
+	}
 	return BackupBlocks(ctx, BlockOptions{Repo: b.Repo, Name: b.Name, Source: b.Source, Label: b.Label,
 		Locked: b.Locked, BeforeCommit: b.BeforeCommit, Now: b.Now, Log: b.Log, Progress: b.Progress})
 }

@@ -57,3 +57,42 @@ func sortEntries(es []*Entry) []*Entry {
 	}
 	return es
 }
+
+func TestDiffExcluded(t *testing.T) {
+	dir := func(p string) *Entry { return &Entry{Path: p, Type: TypeDir, Mode: 0o755} }
+	file := func(p string) *Entry { return &Entry{Path: p, Type: TypeFile, Mode: 0o644} }
+	entries := func(es ...*Entry) *Reader { return encodeReader(t, sortEntries(es)) }
+	// old excluded "b" (a directory) and "x.o"; new excludes "a/c" (a
+	// directory), "a/d.o", "a.o" and "z", and "gone" was deleted.
+	old := entries(dir(""), dir("a"), dir("a/c"), file("a/c/1"), dir("a/c/2"), file("a/c/2/3"), file("a/d.o"), file("a/e"),
+		file("a.o"), file("gone"), file("z"))
+	oldExcl := entries(dir("b"), file("x.o"))
+	new := entries(dir(""), dir("a"), file("a/e"), dir("b"), file("b/1"), dir("b/2"), file("b/2/3"), file("new"), file("x.o"))
+	newExcl := entries(dir("a/c"), file("a/d.o"), file("a.o"), file("z"))
+	var got []string
+	err := DiffExcluded(old, new, oldExcl, newExcl, func(c Change) error {
+		if c.Kind != "changed" {
+			got = append(got, c.Kind+" "+c.Path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"excluded a/c", "excluded a/c/1", "excluded a/c/2", "excluded a/c/2/3", "excluded a/d.o",
+		"excluded a.o", "included b", "included b/1", "included b/2", "included b/2/3", "removed gone",
+		"added new", "included x.o", "excluded z"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestDiffExcludedWithoutLists(t *testing.T) {
+	file := func(p string) *Entry { return &Entry{Path: p, Type: TypeFile, Mode: 0o644} }
+	var got []string
+	err := DiffExcluded(encodeReader(t, []*Entry{file("a")}), encodeReader(t, []*Entry{file("b")}), nil, nil,
+		func(c Change) error { got = append(got, c.Kind+" "+c.Path); return nil })
+	if err != nil || strings.Join(got, ",") != "removed a,added b" {
+		t.Fatalf("%v %q", err, got)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lvback/lvback/exclude"
 )
 
 // Names of the parts of one backup directory.
@@ -18,7 +20,8 @@ const (
 	TreeDir      = "tree"
 	ManifestFile = "manifest.zst"
 	InfoFile     = "info.json"
-	IndexFile    = "index.zst" // block mode: the chunk list that replaces tree and manifest
+	IndexFile    = "index.zst"    // block mode: the chunk list that replaces tree and manifest
+	ExcludedFile = "excluded.zst" // the entries exclude rules left out: a manifest (see Info.Excludes)
 	chunksDir    = "chunks"
 	partialExt   = ".partial"
 	deletingExt  = ".deleting"
@@ -68,6 +71,21 @@ type Info struct {
 	ErrorSamples    []EntryError `json:"error_samples,omitempty"`
 	ManifestEntries int64        `json:"manifest_entries"`
 	ManifestBLAKE3  string       `json:"manifest_blake3"`
+	// Excludes are the exclude rules the backup applied; nil when none.
+	// Then ExcludedFile lists, as manifest entries, the entries they left
+	// out (not what is below them), and Excluded counts them.
+	Excludes *Excludes `json:"excludes,omitempty"`
+	Excluded int64     `json:"excluded,omitempty"`
+	// ExcludesChanged says how the rules differ from those of the previous
+	// backup of the name (one line each); empty when they do not.
+	ExcludesChanged []string `json:"excludes_changed,omitempty"`
+}
+
+// Excludes are a backup's exclude rules as given (exclude files as the
+// patterns read from them), with their exclude.Spec.Hash.
+type Excludes struct {
+	exclude.Spec
+	Hash string `json:"hash"`
 }
 
 // EntryError is one path the run could not back up, and why.
@@ -93,6 +111,10 @@ func (b *Backup) TreePath() string { return filepath.Join(b.Dir, TreeDir) }
 
 // ManifestPath is the backup's manifest file.
 func (b *Backup) ManifestPath() string { return filepath.Join(b.Dir, ManifestFile) }
+
+// ExcludedPath is the list of entries the backup's exclude rules left out
+// (present only when Info.Excludes is set).
+func (b *Backup) ExcludedPath() string { return filepath.Join(b.Dir, ExcludedFile) }
 
 // IndexPath is a block-mode backup's chunk index.
 func (b *Backup) IndexPath() string { return filepath.Join(b.Dir, IndexFile) }

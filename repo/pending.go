@@ -24,6 +24,9 @@ func (p *Pending) TreePath() string { return filepath.Join(p.Dir, TreeDir) }
 // ManifestPath is where the run writes the manifest.
 func (p *Pending) ManifestPath() string { return filepath.Join(p.Dir, ManifestFile) }
 
+// ExcludedPath is where the run lists the entries its exclude rules left out.
+func (p *Pending) ExcludedPath() string { return filepath.Join(p.Dir, ExcludedFile) }
+
 // IndexPath is where a block-mode run writes its chunk index.
 func (p *Pending) IndexPath() string { return filepath.Join(p.Dir, IndexFile) }
 

@@ -3,11 +3,13 @@ package walker
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/exclude"
 	"github.com/lvback/lvback/fileops"
 )
 
@@ -34,12 +36,14 @@ func (d *dirNode) load(w *walk) {
 		return
 	}
 	slices.Sort(names)
+	markers := d.markers(fd, names, w.opts.Rules)
 	d.children = make([]*Entry, 0, len(names))
 	for _, name := range names {
-		if w.excluded(d.path, name) {
+		if w.excludedPath(d.path, name) {
 			continue
 		}
-		if e := d.child(fd, name, &w.opts, w.rootDev); e != nil {
+		leftOut := markers != nil && !slices.Contains(markers, name)
+		if e := d.child(fd, name, &w.opts, w.rootDev, leftOut); e != nil {
 			if w.forbidden(&e.Stat) {
 				e.dir = nil // never read: emit refuses it
 			}
@@ -48,7 +52,9 @@ func (d *dirNode) load(w *walk) {
 	}
 }
 
-func (d *dirNode) child(dirfd int, name string, opts *Options, rootDev uint64) *Entry {
+// child lstats one entry; leftOut (or opts.Rules) marks it excluded, and
+// then nothing more is read.
+func (d *dirNode) child(dirfd int, name string, opts *Options, rootDev uint64, leftOut bool) *Entry {
 	rel := name
 	if d.path != "" {
 		rel = d.path + "/" + name
@@ -59,6 +65,10 @@ func (d *dirNode) child(dirfd int, name string, opts *Options, rootDev uint64) *
 			d.fail(rel, fmt.Errorf("lstat: %w", err))
 		}
 		return nil
+	}
+	if leftOut || opts.Rules.Excluded(rel, e.Stat.Mode&unix.S_IFMT == unix.S_IFDIR) {
+		e.excluded = true
+		return e
 	}
 	switch e.Stat.Mode & unix.S_IFMT {
 	case unix.S_IFLNK:
@@ -109,12 +119,78 @@ func readlinkat(dirfd int, name string) (string, error) {
 	}
 }
 
-// excluded reports whether dir/name is in Options.Exclude.
-func (w *walk) excluded(dir, name string) bool {
+// excludedPath reports whether dir/name is in Options.Exclude.
+func (w *walk) excludedPath(dir, name string) bool {
 	for _, x := range w.opts.Exclude {
 		if dir == "" && x == name || dir != "" && len(x) == len(dir)+1+len(name) && x == dir+"/"+name {
 			return true
 		}
 	}
 	return false
+}
+
+// markers returns the marker entries of a directory that Rules marks (see
+// Options.Rules), or nil when it is not marked: then nothing in it is left
+// out for a marker. An unreadable cache tag is recorded and does not mark.
+func (d *dirNode) markers(dirfd int, names []string, rules *exclude.Rules) []string {
+	var found []string
+	marked := false
+	for _, m := range rules.Markers() {
+		if _, ok := slices.BinarySearch(names, m); !ok {
+			continue
+		}
+		found = append(found, m)
+		if !rules.IsCacheTag(m) {
+			marked = true
+			continue
+		}
+		valid, err := validCacheTag(dirfd, m)
+		if err != nil {
+			d.fail(join(d.path, m), fmt.Errorf("read cache tag: %w", err))
+		}
+		marked = marked || valid
+	}
+	if !marked {
+		return nil
+	}
+	return found
+}
+
+// validCacheTag reads the beginning of a regular file name below dirfd
+// (never through a symlink, never opening a FIFO or device) and checks the
+// cache tag signature. A file that vanished is no tag.
+func validCacheTag(dirfd int, name string) (bool, error) {
+	var st unix.Stat_t
+	err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false, nil
+	}
+	var fd int
+	if err == nil {
+		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	}
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false, err // replaced since the lstat
+	}
+	head := make([]byte, len(exclude.CacheTagSignature))
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return exclude.ValidCacheTag(head[:n]), nil
+}
+
+func join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/exclude"
 	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/manifest"
 )
@@ -23,7 +24,8 @@ type Entry struct {
 	Target string // symlink target
 	Xattrs []manifest.Xattr
 
-	dir *dirNode // listing of a directory that Walk descends into
+	dir      *dirNode // listing of a directory that Walk descends into
+	excluded bool     // left out by Options.Rules: handed to OnExcluded only
 }
 
 // Options tune a walk. The zero value walks with one reader.
@@ -36,6 +38,15 @@ type Options struct {
 	// Exclude lists paths (relative, slash-separated) that are left out of
 	// the walk together with everything below them.
 	Exclude []string
+	// Rules, when set, leaves out the entries its patterns match (a
+	// directory with everything below it, never read) and everything but
+	// the markers in a directory holding one of Rules.Markers (a
+	// CACHEDIR.TAG only when it is valid).
+	Rules *exclude.Rules
+	// OnExcluded, when set, is called with each entry Rules left out (not
+	// with what is below it), in walk order, from fn's goroutine; its
+	// Xattrs and Target are not read. An error aborts the walk.
+	OnExcluded func(*Entry) error
 	// XattrsKnownEmpty, when set, is asked about each entry below the root
 	// (from several goroutines at once); when it returns true, Walk does not
 	// read the entry's xattrs and leaves Entry.Xattrs nil. A backup answers
@@ -204,6 +215,12 @@ func (w *walk) emit(ctx context.Context, e *Entry, fn func(*Entry) error) error 
 	children := d.children
 	d.children, d.errs = nil, nil // free the listing as we go
 	for _, c := range children {
+		if c.excluded {
+			if err := w.excluded(c); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := w.emit(ctx, c, fn); err != nil {
 			return err
 		}
@@ -222,4 +239,12 @@ func (w *walk) forbidden(st *unix.Stat_t) bool {
 		}
 	}
 	return false
+}
+
+// excluded hands an entry Rules left out to OnExcluded.
+func (w *walk) excluded(e *Entry) error {
+	if w.opts.OnExcluded == nil {
+		return nil
+	}
+	return w.opts.OnExcluded(e)
 }

@@ -54,6 +54,12 @@ func backupCmd(g *globals) *cobra.Command {
 			default:
 				return usagef("--mode must be files or blocks")
 			}
+			if _, err := o.Excludes.Compile(); err != nil {
+				return usageError{err}
+			}
+			if vo.Blocks && !o.Excludes.Empty() {
+				return usagef("--exclude and its kin apply to file mode only")
+			}
 			o.Log = g.logger()
 			start := time.Now()
 			var stop func()
@@ -106,6 +112,7 @@ func backupCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent file workers")
 	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
 	f.BoolVar(&o.Checksum, "checksum", false, "compare file contents by hash, not only metadata")
+	addExcludeFlags(f, &o.Excludes)
 	return cmd
 }
 

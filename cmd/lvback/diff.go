@@ -19,7 +19,9 @@ func diffCmd(g *globals) *cobra.Command {
 		Short: "List paths added, removed and changed between two backups, from their manifests",
 		Long: "Compare two backups' manifests without reading file data. Each line is\n" +
 			"'+ PATH' (added), '- PATH' (removed) or 'M PATH (what)' where what lists\n" +
-			"content, size, mode, owner, mtime, xattrs, type, target, device, hardlink.",
+			"content, size, mode, owner, mtime, xattrs, type, target, device, hardlink.\n" +
+			"A path ID2's exclude rules left out is 'x PATH (excluded)', not removed; one\n" +
+			"ID1's rules left out is '+ PATH (no longer excluded)' (JSON kinds excluded, included).",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if repoPath == "" || name == "" {
@@ -32,7 +34,7 @@ func diffCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			readers := make([]*manifest.Reader, 2)
+			var readers, excluded [2]*manifest.Reader
 			for i, id := range args {
 				b, err := r.Pick(name, id)
 				if err != nil {
@@ -42,8 +44,14 @@ func diffCmd(g *globals) *cobra.Command {
 					return err
 				}
 				defer readers[i].Close()
+				if b.Info.Excludes != nil { // made with exclude rules: they left these out
+					if excluded[i], err = manifest.Open(b.ExcludedPath()); err != nil {
+						return err
+					}
+					defer excluded[i].Close()
+				}
 			}
-			return printDiff(g, readers[0], readers[1], asJSON)
+			return printDiff(g, readers, excluded, asJSON)
 		},
 	}
 	f := cmd.Flags()
@@ -59,10 +67,12 @@ type diffItem struct {
 	What []string `json:"what,omitempty"`
 }
 
-// printDiff streams the differences: constant memory for any manifest size.
-func printDiff(g *globals, old, new *manifest.Reader, asJSON bool) error {
+// printDiff streams the differences of two manifests, knowing what the
+// exclude rules of each backup left out (excluded lists, nil for none):
+// constant memory for any manifest size.
+func printDiff(g *globals, m, excluded [2]*manifest.Reader, asJSON bool) error {
 	sep := "["
-	err := manifest.Diff(old, new, func(c manifest.Change) error {
+	err := manifest.DiffExcluded(m[0], m[1], excluded[0], excluded[1], func(c manifest.Change) error {
 		if asJSON {
 			b, err := json.Marshal(diffItem{Path: c.Path, Kind: c.Kind, What: c.What})
 			if err != nil {
@@ -77,6 +87,10 @@ func printDiff(g *globals, old, new *manifest.Reader, asJSON bool) error {
 			fmt.Fprintf(g.stdout, "+ %s\n", quotePath(c.Path))
 		case "removed":
 			fmt.Fprintf(g.stdout, "- %s\n", quotePath(c.Path))
+		case "excluded":
+			fmt.Fprintf(g.stdout, "x %s (excluded)\n", quotePath(c.Path))
+		case "included":
+			fmt.Fprintf(g.stdout, "+ %s (no longer excluded)\n", quotePath(c.Path))
 		default:
 			fmt.Fprintf(g.stdout, "M %s (%s)\n", quotePath(c.Path), strings.Join(c.What, ", "))
 		}

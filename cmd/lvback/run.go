@@ -139,7 +139,7 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 	}
 	o := engine.VolumeOptions{
 		Backup: engine.BackupOptions{Repo: cfg.Repo, Name: v.Name, Jobs: jobs, Checksum: checksum,
-			Locked: true, Log: g.logger().With("volume", v.Name)},
+			Excludes: cfg.Excludes(v), Locked: true, Log: g.logger().With("volume", v.Name)},
 		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs, Blocks: v.Mode == "blocks",
 		Snapshot: lvm.Options{Size: size, RunDir: defaultRunDir, Log: g.logger().With("volume", v.Name)},
 	}
