@@ -105,9 +105,6 @@ func TestBackupExcludes(t *testing.T) {
 	for p, c := range excludeTree {
 		writeFile(t, filepath.Join(src, p), c)
 	}
-	if _, err := repo.Create(repoPath, repo.Settings{}); err != nil {
-		t.Fatal(err)
-	}
 	first := exclude.Spec{Patterns: []string{"*.o", "*.log", "!keep.log", "/tmp", "docs/"},
 		Caches: true, IfPresent: []string{".nobackup"}}
 	res := mustBackup(t, BackupOptions{Repo: repoPath, Name: "v", Source: src, Excludes: first, Log: discardLog()})
@@ -209,9 +206,6 @@ func TestVerifyDamagedExcludedList(t *testing.T) {
 	src, repoPath := dirs(t)
 	writeFile(t, filepath.Join(src, "a.o"), "o")
 	writeFile(t, filepath.Join(src, "b"), "b")
-	if _, err := repo.Create(repoPath, repo.Settings{}); err != nil {
-		t.Fatal(err)
-	}
 	res := mustBackup(t, BackupOptions{Repo: repoPath, Name: "v", Source: src,
 		Excludes: exclude.Spec{Patterns: []string{"*.o"}}, Log: discardLog()})
 	mustVerifyClean(t, repoPath)
