@@ -110,7 +110,11 @@ func (s *lvSnapshot) setUp(ctx context.Context, o Options, args []string) error 
 			if !s.thin {
 				s.realLeft = dmName(s.vg, s.origin) + "-real"
 			}
-			return false, fmt.Errorf("%w: %w: %w", ErrCreate, ErrFrozen, err)
+			// LVM's own words end in "Manual intervention required":
+			// not so, Release undoes it, so keep them out of the error.
+			s.log.Info("lvcreate could not suspend the origin", "err", err)
+			return false, fmt.Errorf("%w: %w (lvcreate -s of %s: suspend: Device or resource busy; its leftovers are removed)",
+				ErrCreate, ErrFrozen, lvRef(s.vg, s.origin))
 		}
 		// A failed lvcreate leaves nothing, unless it was killed; an
 		// existing volume of the same name is someone else's.
