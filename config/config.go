@@ -1,7 +1,7 @@
 // Package config reads lvback's TOML configuration: one repository, many
-// volumes, defaults, retention and a failure hook. It validates everything
-// before anything is touched and reports problems as "file:line: message".
-// It never runs anything.
+// volumes, defaults, retention and the operator's hooks. It validates
+// everything before anything is touched and reports problems as
+// "file:line: message". It never runs anything.
 package config
 
 import (
@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -21,8 +22,22 @@ import (
 
 // Config is a whole configuration file.
 type Config struct {
-	Repo        string     `toml:"repo"`
-	OnFailure   string     `toml:"on_failure"`   // run through /bin/sh with the run's summary on stdin, only when something failed
+	Repo string `toml:"repo"`
+	// BeforeSnapshot and AfterSnapshot are commands run right before and
+	// right after each LV or btrfs volume's snapshot is created (see
+	// Volume); a volume may set its own.
+	BeforeSnapshot string `toml:"before_snapshot"`
+	AfterSnapshot  string `toml:"after_snapshot"`
+	// OnSuccess runs once after a run in which everything succeeded,
+	// OnFailure once after a run in which anything failed (a volume, a
+	// hook, retention, the repository lock, or the config itself when
+	// FailureFallback can still read OnFailure). Both get the run's JSON
+	// summary on stdin.
+	OnSuccess string `toml:"on_success"`
+	OnFailure string `toml:"on_failure"`
+	// HookTimeout bounds each hook ("30s", "5m"); empty means 5 minutes.
+	// A hook still running then is killed with its process group.
+	HookTimeout string     `toml:"hook_timeout"`
 	MetricsFile string     `toml:"metrics_file"` // Prometheus text-format metrics written after each run
 	Defaults    Defaults   `toml:"defaults"`
 	Retention   *Retention `toml:"retention"` // applied after the backups by `run`; nil means no pruning
@@ -74,6 +89,14 @@ type Volume struct {
 	Checksum     *bool      `toml:"checksum"`
 	Retention    *Retention `toml:"retention"` // overrides the global [retention]
 	Excludes
+	// BeforeSnapshot and AfterSnapshot replace the global hooks for this
+	// volume; nil keeps the global one, "" runs none. Only LV and btrfs
+	// volumes take a snapshot, so a path volume may not set them.
+	BeforeSnapshot *string `toml:"before_snapshot"`
+	AfterSnapshot  *string `toml:"after_snapshot"`
+	// HookTimeout bounds this volume's snapshot hooks; empty keeps the
+	// global hook_timeout.
+	HookTimeout string `toml:"hook_timeout"`
 }
 
 // Kind says what a volume's source is: "lv", "path" or "btrfs".
@@ -89,6 +112,29 @@ func (v *Volume) Kind() string {
 
 // Source is the LV device, directory or subvolume the volume backs up.
 func (v *Volume) Source() string { return v.LV + v.Path + v.Btrfs }
+
+// SnapshotHooks returns the commands run right before and right after the
+// snapshot of v ("" for none) and their timeout (0 means the default).
+func (c *Config) SnapshotHooks(v *Volume) (before, after string, timeout time.Duration) {
+	before, after = c.BeforeSnapshot, c.AfterSnapshot
+	if v.BeforeSnapshot != nil {
+		before = *v.BeforeSnapshot
+	}
+	if v.AfterSnapshot != nil {
+		after = *v.AfterSnapshot
+	}
+	timeout = c.RunHookTimeout()
+	if v.HookTimeout != "" {
+		timeout, _ = parseTimeout(v.HookTimeout) // validated by Load
+	}
+	return before, after, timeout
+}
+
+// RunHookTimeout is the global hook_timeout; 0 means the default.
+func (c *Config) RunHookTimeout() time.Duration {
+	d, _ := parseTimeout(c.HookTimeout) // validated by Load
+	return d
+}
 
 // Path is the file the configuration was read from.
 func (c *Config) Path() string { return c.path }
@@ -189,6 +235,9 @@ func (c *Config) validate(data []byte) error {
 			return where(tableLine(data, "[retention]", 0), "retention: %v", err)
 		}
 	}
+	if key, err := c.validateHooks(); err != nil {
+		return where(topKeyLine(data, key), "%v", err)
+	}
 	if len(c.Volumes) == 0 {
 		return fmt.Errorf("%s: no [[volume]] tables", c.path)
 	}
@@ -198,6 +247,9 @@ func (c *Config) validate(data []byte) error {
 		line := tableLine(data, "[[volume]]", i)
 		if err := v.validate(); err != nil {
 			return where(line, "volume %d: %v", i+1, err)
+		}
+		if key, err := v.validateHooks(); err != nil {
+			return where(volumeKeyLine(data, i, key), "volume %d: %s: %v", i+1, v.Name, err)
 		}
 		if seen[v.Name] {
 			return where(line, "volume name %q is used twice", v.Name)
@@ -247,6 +299,107 @@ func (v *Volume) validate() error {
 		}
 	}
 	return nil
+}
+
+// validateHooks checks the global hooks and hook_timeout; the error's key
+// names the offending one.
+func (c *Config) validateHooks() (key string, err error) {
+	if _, err := parseTimeout(c.HookTimeout); err != nil {
+		return "hook_timeout", err
+	}
+	for _, h := range []struct{ key, cmd string }{
+		{"before_snapshot", c.BeforeSnapshot}, {"after_snapshot", c.AfterSnapshot},
+		{"on_success", c.OnSuccess}, {"on_failure", c.OnFailure},
+	} {
+		if err := checkCommand(h.key, h.cmd); err != nil {
+			return h.key, err
+		}
+	}
+	return "", nil
+}
+
+// validateHooks checks a volume's own snapshot hooks and hook_timeout.
+func (v *Volume) validateHooks() (key string, err error) {
+	if _, err := parseTimeout(v.HookTimeout); err != nil {
+		return "hook_timeout", err
+	}
+	for _, h := range []struct {
+		key string
+		cmd *string
+	}{{"before_snapshot", v.BeforeSnapshot}, {"after_snapshot", v.AfterSnapshot}} {
+		if h.cmd == nil {
+			continue
+		}
+		if v.Path != "" {
+			return h.key, fmt.Errorf("%s needs lv or btrfs: a path volume takes no snapshot", h.key)
+		}
+		if *h.cmd != "" {
+			if err := checkCommand(h.key, *h.cmd); err != nil {
+				return h.key, err
+			}
+		}
+	}
+	return "", nil
+}
+
+// checkCommand refuses a hook command that is set but holds no program
+// (blanks only) or a NUL byte, which no exec can pass.
+func checkCommand(key, cmd string) error {
+	switch {
+	case cmd == "":
+		return nil
+	case strings.TrimSpace(cmd) == "":
+		return fmt.Errorf("%s is blank: leave it out or name a command", key)
+	case strings.ContainsRune(cmd, 0):
+		return fmt.Errorf("%s holds a NUL byte", key)
+	}
+	return nil
+}
+
+// parseTimeout parses a hook_timeout: a positive Go duration ("30s",
+// "5m", "1h30m"); "" is 0, the default.
+func parseTimeout(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("hook_timeout %q: use a positive duration like 30s or 5m", s)
+	}
+	return d, nil
+}
+
+// topKeyLine returns the line of key's assignment before the first table
+// header, or 1.
+func topKeyLine(data []byte, key string) int {
+	re := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(key) + `\s*=`)
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "[") {
+			break
+		}
+		if re.MatchString(l) {
+			return i + 1
+		}
+	}
+	return 1
+}
+
+// volumeKeyLine returns the line of key's assignment in the n-th
+// [[volume]] table, or that table's header line.
+func volumeKeyLine(data []byte, n int, key string) int {
+	start := tableLine(data, "[[volume]]", n)
+	re := regexp.MustCompile(`^\s*` + regexp.QuoteMeta(key) + `\s*=`)
+	lines := strings.Split(string(data), "\n")
+	for i := start; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "[[") || (strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "[volume.")) {
+			break
+		}
+		if re.MatchString(lines[i]) {
+			return i + 1
+		}
+	}
+	return start
 }
 
 // tableLine returns the 1-based line of the n-th header equal to header.

@@ -99,6 +99,7 @@ func TestLoadRefusesWritableConfig(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
+	f.Add([]byte(hooks))
 	f.Add([]byte("repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n"))
 	f.Add([]byte("[[volume]]\n[[volume]]\n[retention]\nkeep_within=\"1y\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -118,4 +119,111 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+const hooks = `repo = "/mnt/backup"
+before_snapshot = "virsh domfsfreeze web"
+after_snapshot = "virsh domfsthaw web"
+on_success = "curl -fsS -m 10 https://hc-ping.com/uuid"
+on_failure = "curl -fsS -m 10 https://hc-ping.com/uuid/fail"
+hook_timeout = "2m"
+
+[[volume]]
+name = "web"
+lv = "/dev/vg/web"
+
+[[volume]]
+name = "db"
+lv = "/dev/vg/db"
+before_snapshot = "psql -c 'CHECKPOINT'"
+after_snapshot = ""
+hook_timeout = "30s"
+
+[[volume]]
+name = "etc"
+path = "/etc"
+`
+
+func TestParseHooks(t *testing.T) {
+	c, err := Parse("x.toml", []byte(hooks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OnSuccess == "" || c.OnFailure == "" || c.RunHookTimeout() != 2*time.Minute {
+		t.Fatalf("%+v", c)
+	}
+	tests := []struct {
+		vol           int
+		before, after string
+		timeout       time.Duration
+	}{
+		{0, "virsh domfsfreeze web", "virsh domfsthaw web", 2 * time.Minute},
+		{1, "psql -c 'CHECKPOINT'", "", 30 * time.Second}, // its own, none, its own
+	}
+	for _, tt := range tests {
+		b, a, to := c.SnapshotHooks(&c.Volumes[tt.vol])
+		if b != tt.before || a != tt.after || to != tt.timeout {
+			t.Errorf("volume %d: hooks %q, %q, %v; want %q, %q, %v", tt.vol, b, a, to, tt.before, tt.after, tt.timeout)
+		}
+	}
+	if c, _ := Parse("x.toml", []byte("repo = \"/r\"\n[[volume]]\nname=\"a\"\nlv=\"/dev/vg/a\"\n")); c.RunHookTimeout() != 0 {
+		t.Errorf("default hook_timeout %v, want 0 (the runner's default)", c.RunHookTimeout())
+	}
+}
+
+func TestParseHookErrorsNameFileAndLine(t *testing.T) {
+	vol := "[[volume]]\nname=\"a\"\nlv=\"/dev/vg/a\"\n"
+	tests := []struct{ name, doc, want string }{
+		{"bad timeout", "repo = \"/r\"\nhook_timeout = \"5 minutes\"\n" + vol, `x.toml:2: hook_timeout "5 minutes": use a positive duration`},
+		{"zero timeout", "repo = \"/r\"\nhook_timeout = \"0s\"\n" + vol, "x.toml:2: hook_timeout \"0s\""},
+		{"negative timeout", "repo = \"/r\"\nhook_timeout = \"-1m\"\n" + vol, "x.toml:2: hook_timeout \"-1m\""},
+		{"timeout not a string", "repo = \"/r\"\nhook_timeout = 300\n" + vol, "x.toml:2:"},
+		{"blank hook", "repo = \"/r\"\n\non_success = \"  \"\n" + vol, "x.toml:3: on_success is blank"},
+		{"hook not a string", "repo = \"/r\"\nbefore_snapshot = [\"a\"]\n" + vol, "x.toml:2:"},
+		{"unknown hook key", "repo = \"/r\"\nbefore_mount = \"x\"\n" + vol, `x.toml:2: unknown key "before_mount"`},
+		{"volume timeout", "repo = \"/r\"\n" + vol + "hook_timeout = \"soon\"\n", `x.toml:5: volume 1: a: hook_timeout "soon"`},
+		{"volume blank hook", "repo = \"/r\"\n" + vol + "\nafter_snapshot = \" \"\n", "x.toml:6: volume 1: a: after_snapshot is blank"},
+		{"path volume hook", "repo = \"/r\"\n" + vol + "[[volume]]\nname=\"b\"\npath=\"/b\"\nbefore_snapshot = \"x\"\n", "x.toml:8: volume 2: b: before_snapshot needs lv or btrfs"},
+		{"on_success per volume", "repo = \"/r\"\n" + vol + "on_success = \"x\"\n", `x.toml:5: unknown key "volume.on_success"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.toml", []byte(tt.doc))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFailureFallback(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		mode os.FileMode
+		want Fallback
+	}{
+		{"invalid volume", "repo = \"/r\"\non_failure = \"notify\"\nhook_timeout = \"1m\"\nmetrics_file = \"/m.prom\"\n[[volume]]\nname = \"a\"\n",
+			0o600, Fallback{Repo: "/r", OnFailure: "notify", HookTimeout: time.Minute, MetricsFile: "/m.prom"}},
+		{"unknown key", "repo = \"/r\"\non_failure = \"notify\"\nrepository = 1\n", 0o600, Fallback{Repo: "/r", OnFailure: "notify"}},
+		{"bad timeout", "on_failure = \"notify\"\nhook_timeout = \"x\"\n", 0o600, Fallback{OnFailure: "notify"}},
+		{"syntax error", "on_failure = \"notify\"\nrepo = \n", 0o600, Fallback{}},
+		{"wrong type", "on_failure = 7\n", 0o600, Fallback{}},
+		{"group-writable", "on_failure = \"notify\"\n", 0o620, Fallback{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "lvback.toml")
+			if err := os.WriteFile(p, []byte(tt.doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(p, tt.mode)
+			if got := FailureFallback(p); got != tt.want {
+				t.Errorf("FailureFallback = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	if got := FailureFallback(filepath.Join(t.TempDir(), "missing.toml")); got != (Fallback{}) {
+		t.Errorf("missing file: %+v", got)
+	}
 }

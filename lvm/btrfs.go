@@ -20,6 +20,8 @@ import (
 //
 // The snapshot, and so the backup, holds .lvback-snapshots as an empty
 // directory: a snapshot does not contain the subvolumes nested in it.
+// o.BeforeCreate and o.AfterCreate run right around btrfs subvolume
+// snapshot.
 func SnapshotBtrfs(ctx context.Context, subvol string, o Options) (Snapshot, error) {
 	o = o.withDefaults()
 	src, err := filepath.Abs(subvol)
@@ -48,12 +50,16 @@ func SnapshotBtrfs(ctx context.Context, subvol string, o Options) (Snapshot, err
 		lock.unlock()
 		return nil, fmt.Errorf("%w: %s already exists", ErrCreate, s.path)
 	}
-	err = runChange(ctx, o.Log, "btrfs", "subvolume", "snapshot", "-r", src, s.path)
-	_, statErr := os.Lstat(s.path)
-	s.made = statErr == nil
-	if err != nil {
-		err = fmt.Errorf("%w: %w", ErrCreate, err)
-	} else {
+	err = o.aroundCreate(ctx, func() (bool, error) {
+		err := runChange(ctx, o.Log, "btrfs", "subvolume", "snapshot", "-r", src, s.path)
+		_, statErr := os.Lstat(s.path)
+		s.made = statErr == nil
+		if err != nil {
+			return s.made, fmt.Errorf("%w: %w", ErrCreate, err)
+		}
+		return s.made, nil
+	})
+	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {

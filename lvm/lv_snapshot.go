@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -15,6 +16,7 @@ import (
 type lvSnapshot struct {
 	log      *slog.Logger
 	vg, name string // the snapshot volume
+	origin   string // the origin's name in vg
 	thin     bool
 	pool     string // the thin pool, when thin
 	mnt      string // "" with Options.NoMount
@@ -23,6 +25,7 @@ type lvSnapshot struct {
 	mu sync.Mutex // guards the fields below; held for all of Release
 	// What is still to undo.
 	mounted, dirMade, lvMade bool
+	realLeft                 string   // a device-mapper "-real" device a failed lvcreate left, or ""
 	lock                     *runLock // dropped once all is undone
 	released                 bool
 }
@@ -141,6 +144,10 @@ func (s *lvSnapshot) Release(ctx context.Context) error {
 			s.log.Info("snapshot removed", "lv", lvRef(s.vg, s.name))
 		}
 	}
+	if s.realLeft != "" && !s.lvMade {
+		removeUnusedDM(ctx, s.log, s.realLeft)
+		s.realLeft = ""
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("release snapshot %s: %w", lvRef(s.vg, s.name), errors.Join(errs...))
 	}
@@ -163,6 +170,27 @@ func removeLV(ctx context.Context, log *slog.Logger, vg, name string) error {
 	return retryOnce(ctx, log, "lvremove "+lvRef(vg, name), func() error {
 		return runChange(ctx, log, "lvremove", "-f", lvRef(vg, name))
 	})
+}
+
+// removeUnusedDM removes the device-mapper device name if nothing has it
+// open: the origin's "-real" device a failed lvcreate -s left beside the
+// unchanged origin. LVM reuses such a device, so failing to remove it is
+// only logged.
+func removeUnusedDM(ctx context.Context, log *slog.Logger, name string) {
+	out, err := run(ctx, log, "dmsetup", "info", "-c", "--noheadings", "-o", "open", name)
+	if err != nil {
+		log.Warn("unused device-mapper device not removed", "device", name, "err", err)
+		return
+	}
+	if open := strings.TrimSpace(string(out)); open != "0" {
+		log.Warn("device-mapper device in use, left in place", "device", name, "open", open)
+		return
+	}
+	if err := runChange(ctx, log, "dmsetup", "remove", name); err != nil {
+		log.Warn("unused device-mapper device not removed", "device", name, "err", err)
+		return
+	}
+	log.Info("removed unused device-mapper device", "device", name)
 }
 
 // withCause is an error saying msg, wrapping err if there is one.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,12 @@ func mountDir(runDir, vg, name string) string {
 
 // lvRef is the "VG/LV" form LVM commands take.
 func lvRef(vg, name string) string { return vg + "/" + name }
+
+// dmName is the device-mapper name of vg/lv: both parts with every "-"
+// doubled, joined by "-" (vg-data, my--vg-root).
+func dmName(vg, lv string) string {
+	return strings.ReplaceAll(vg, "-", "--") + "-" + strings.ReplaceAll(lv, "-", "--")
+}
 
 // sizeArgs turns Options.Size into lvcreate's arguments: -L for a size
 // with a unit ("2G", "512M", "1.5T"), -l for a share ("20%ORIGIN",

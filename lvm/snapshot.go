@@ -61,6 +61,14 @@ var ErrOverflow = errors.New("snapshot overflowed: its copy-on-write area filled
 // the command and includes its stderr.
 var ErrCreate = errors.New("snapshot creation failed")
 
+// ErrFrozen means lvcreate -s could not suspend the origin because its file
+// system is frozen (fsfreeze -f): the kernel cannot freeze it a second time.
+// lvback needs no fsfreeze: device-mapper freezes a mounted origin's file
+// system itself for the instant the snapshot is made. An error wrapping
+// ErrFrozen also wraps ErrCreate; SnapshotLV has removed what the failed
+// lvcreate left.
+var ErrFrozen = errors.New("the origin's file system is frozen (fsfreeze -f?); thaw it (fsfreeze -u MOUNTPOINT): lvback needs no fsfreeze, device-mapper freezes the file system itself while it makes the snapshot")
+
 // Options configures SnapshotLV and SnapshotBtrfs. The zero value is
 // usable.
 type Options struct {
@@ -80,6 +88,36 @@ type Options struct {
 	// NoMount makes SnapshotLV stop after creating (and activating) the
 	// snapshot: block-mode backups read Device() instead of files.
 	NoMount bool
+	// BeforeCreate, when set, runs right before the snapshot is created
+	// (lvcreate -s, btrfs subvolume snapshot), after every check that could
+	// refuse the volume: an operator's hook that quiesces an application.
+	// Its error stops SnapshotLV and SnapshotBtrfs with nothing created.
+	BeforeCreate func(ctx context.Context) error
+	// AfterCreate, when set, runs right after the snapshot command ended,
+	// whenever BeforeCreate was called (also when it failed, since it may
+	// have half-quiesced the application) or, without BeforeCreate, when
+	// the command ran; made says whether the snapshot exists. Its ctx is
+	// never cancelled (the caller bounds it). Its error makes SnapshotLV
+	// and SnapshotBtrfs fail and undo the snapshot.
+	AfterCreate func(ctx context.Context, made bool) error
+}
+
+// aroundCreate runs create between o.BeforeCreate and o.AfterCreate (see
+// Options); made tells whether create made the snapshot.
+func (o Options) aroundCreate(ctx context.Context, create func() (made bool, err error)) error {
+	after := func(made bool) error {
+		if o.AfterCreate == nil {
+			return nil
+		}
+		return o.AfterCreate(context.WithoutCancel(ctx), made)
+	}
+	if o.BeforeCreate != nil {
+		if err := o.BeforeCreate(ctx); err != nil {
+			return errors.Join(err, after(false))
+		}
+	}
+	made, err := create()
+	return errors.Join(err, after(made))
 }
 
 // withDefaults fills in the zero fields of o.

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/hook"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
 )
@@ -19,6 +20,7 @@ func backupCmd(g *globals) *cobra.Command {
 	var vo engine.VolumeOptions
 	o := &vo.Backup
 	var metricsFile, source, mode string
+	var hooks snapshotHooks
 	cmd := &cobra.Command{
 		Use:   "backup --repo REPO --name NAME (--source DIR | --lv /dev/VG/LV [--snapshot-size 2G] | --btrfs SUBVOL)",
 		Short: "Make a new dated backup of a directory, an LVM volume or a btrfs subvolume",
@@ -26,7 +28,10 @@ func backupCmd(g *globals) *cobra.Command {
 			"complete backup of NAME; changed and new files are copied. With --lv the volume is\n" +
 			"snapshotted (classic, or thin for a thin LV), mounted read-only under " + defaultRunDir + ",\n" +
 			"backed up, unmounted and removed; a snapshot that overflowed makes the backup fail.\n" +
-			"With --btrfs a read-only btrfs snapshot is used the same way.\n\n" + exitHelp,
+			"With --btrfs a read-only btrfs snapshot is used the same way. --before-snapshot and\n" +
+			"--after-snapshot run right before and right after the snapshot is created (e.g. to\n" +
+			"quiesce a guest or a database for that instant); after-snapshot runs whenever\n" +
+			"before-snapshot ran, and a failing hook fails the backup.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n := 0
@@ -47,6 +52,12 @@ func backupCmd(g *globals) *cobra.Command {
 				}
 			}
 			vo.Path = source
+			if source != "" && (hooks.before != "" || hooks.after != "") {
+				return usagef("--before-snapshot and --after-snapshot need --lv or --btrfs: --source takes no snapshot")
+			}
+			if hooks.timeout <= 0 {
+				return usagef("--hook-timeout must be positive")
+			}
 			switch mode {
 			case "files":
 			case "blocks":
@@ -67,6 +78,7 @@ func backupCmd(g *globals) *cobra.Command {
 			defer stop()
 			if vo.LV != "" || vo.Btrfs != "" {
 				vo.Snapshot.RunDir, vo.Snapshot.Log = defaultRunDir, o.Log
+				hooks.apply(&vo, o.Log)
 				cleanLeftovers(cmd.Context(), vo.Btrfs, o.Log)
 			}
 			res, err := engine.BackupVolume(cmd.Context(), vo)
@@ -86,7 +98,7 @@ func backupCmd(g *globals) *cobra.Command {
 				}
 			}
 			if metricsFile != "" {
-				v := volumeResult{Name: o.Name, OK: err == nil, Duration: time.Since(start)}
+				v := volumeResult{Name: o.Name, Source: source + vo.LV + vo.Btrfs, OK: err == nil, Duration: time.Since(start)}
 				if res != nil {
 					v.fill(&res.Info)
 				}
@@ -94,7 +106,7 @@ func backupCmd(g *globals) *cobra.Command {
 					v.Error = err.Error()
 				}
 				v.LastSuccess = lastSuccess(o.Repo, o.Name)
-				if merr := writeMetrics(metricsFile, []volumeResult{v}); merr != nil && err == nil {
+				if merr := writeMetrics(metricsFile, err == nil, []volumeResult{v}); merr != nil && err == nil {
 					err = merr
 				}
 			}
@@ -113,6 +125,9 @@ func backupCmd(g *globals) *cobra.Command {
 	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
 	f.BoolVar(&o.Checksum, "checksum", false, "compare file contents by hash, not only metadata")
 	addExcludeFlags(f, &o.Excludes)
+	f.StringVar(&hooks.before, "before-snapshot", "", "command to run right before the snapshot is created (no shell unless it needs one)")
+	f.StringVar(&hooks.after, "after-snapshot", "", "command to run right after the snapshot is created, also when that failed")
+	f.DurationVar(&hooks.timeout, "hook-timeout", hook.DefaultTimeout, "kill a hook (and its process group) still running after this long")
 	return cmd
 }
 

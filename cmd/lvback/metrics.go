@@ -15,6 +15,7 @@ import (
 // volumeResult is the outcome of backing up one volume in this process.
 type volumeResult struct {
 	Name        string        `json:"name"`
+	Source      string        `json:"source,omitempty"` // the LV, directory or subvolume`
 	OK          bool          `json:"ok"`
 	Error       string        `json:"error,omitempty"`
 	ID          string        `json:"id,omitempty"`
@@ -60,9 +61,14 @@ var metrics = []metric{
 }
 
 // writeMetrics writes the results in the Prometheus text format, atomically
-// (node_exporter's textfile collector must never read half a file).
-func writeMetrics(path string, results []volumeResult) error {
+// (node_exporter's textfile collector must never read half a file), with
+// lvback_run_success saying whether the whole run (or backup command)
+// succeeded: it is 0 also when no volume was tried (the repository was
+// locked, the config invalid), and then the file has no per-volume gauges.
+func writeMetrics(path string, runOK bool, results []volumeResult) error {
 	var b bytes.Buffer
+	fmt.Fprintf(&b, "# HELP lvback_run_success 1 if the last run succeeded, else 0 (also when it backed up nothing: locked repository, invalid config).\n")
+	fmt.Fprintf(&b, "# TYPE lvback_run_success gauge\nlvback_run_success %s\n", strconv.FormatFloat(b2f(runOK), 'g', -1, 64))
 	for _, m := range metrics {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", m.name, m.help, m.name)
 		for _, v := range results {

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"text/tabwriter"
 	"time"
 
@@ -22,13 +19,15 @@ import (
 // defaultRunDir is where snapshots are mounted, and where cleanup looks.
 const defaultRunDir = "/run/lvback"
 
-// runSummary is what `run` prints with --json and pipes to on_failure.
+// runSummary is what `run` prints with --json and pipes to on_success and
+// on_failure.
 type runSummary struct {
 	Config      string         `json:"config"`
 	Repo        string         `json:"repo"`
 	Started     time.Time      `json:"started"`
 	Finished    time.Time      `json:"finished"`
 	OK          bool           `json:"ok"`
+	Error       string         `json:"error,omitempty"` // why no volume was tried: the config, the lock
 	Interrupted bool           `json:"interrupted,omitempty"`
 	Cleaned     []string       `json:"cleaned_up,omitempty"`
 	Volumes     []volumeResult `json:"volumes"`
@@ -43,8 +42,10 @@ func runCmd(g *globals) *cobra.Command {
 		Short: "Back up every volume of a config file (for cron), then apply retention",
 		Long: "Back up the volumes of FILE one after another: snapshot, mount read-only, copy,\n" +
 			"unmount, remove. One failing volume does not stop the others. Retention runs after\n" +
-			"the backups, only for volumes whose backup succeeded. on_failure runs once, with\n" +
-			"the JSON summary on stdin, when anything failed.\n\n" + exitHelp,
+			"the backups, only for volumes whose backup succeeded. before_snapshot and\n" +
+			"after_snapshot run right around each snapshot's creation; on_success or on_failure\n" +
+			"runs once at the end, with the JSON summary on stdin (on_failure also when the\n" +
+			"repository is locked or the config is invalid but its on_failure is readable).\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath == "" {
@@ -52,6 +53,9 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			cfg, err := config.Load(cfgPath)
 			if err != nil {
+				if !dryRun {
+					reportBadConfig(cmd.Context(), g, cfgPath, metricsFile, err)
+				}
 				return usageError{err}
 			}
 			if dryRun {
@@ -71,10 +75,53 @@ func runCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// runConfig backs up every volume under one repository lock.
+// runConfig backs up every volume under one repository lock, then reports
+// the run: summary, metrics, on_success or on_failure.
 func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool, metricsFile string) error {
 	log := g.logger()
 	sum := &runSummary{Config: cfg.Path(), Repo: cfg.Repo, Started: time.Now().UTC(), Volumes: []volumeResult{}}
+	err := backupAll(ctx, g, cfg, sum)
+	sum.Finished = time.Now().UTC()
+	sum.Interrupted = sum.Interrupted || ctx.Err() != nil
+	sum.OK = err == nil && !sum.Interrupted
+	for _, v := range sum.Volumes {
+		sum.OK = sum.OK && v.OK
+	}
+	if err != nil {
+		sum.Error = oneLine(err.Error())
+	}
+	switch {
+	case asJSON:
+		printSummary(g, sum, true)
+	case err == nil && (!g.quiet || !sum.OK || skippedAny(sum)): // -q on a clean run: nothing for cron to mail
+		printSummary(g, sum, false)
+	}
+	if metricsFile != "" {
+		if merr := writeMetrics(metricsFile, sum.OK, sum.Volumes); merr != nil {
+			log.Error("metrics not written", "err", merr)
+		}
+	}
+	command := cfg.OnFailure
+	if sum.OK {
+		command = cfg.OnSuccess
+	}
+	runEndHook(ctx, sum, command, cfg.RunHookTimeout(), log)
+	switch {
+	case err != nil:
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case !sum.OK:
+		return errors.New("some volumes failed (see the summary)")
+	}
+	return nil
+}
+
+// backupAll takes the repository lock, removes what killed runs left, and
+// backs up every volume, then applies retention, filling sum. Its error is
+// one that stopped the run before any volume (the repository, its lock).
+func backupAll(ctx context.Context, g *globals, cfg *config.Config, sum *runSummary) error {
+	log := g.logger()
 	r, err := repo.Open(cfg.Repo)
 	if err != nil {
 		return err
@@ -95,31 +142,28 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 		}
 		sum.Volumes = append(sum.Volumes, backupOne(ctx, g, cfg, &cfg.Volumes[i]))
 	}
-	sum.Interrupted = sum.Interrupted || ctx.Err() != nil
 	sum.Prune = applyRetention(ctx, cfg, sum, log)
-	sum.Finished = time.Now().UTC()
-	sum.OK = !sum.Interrupted && ctx.Err() == nil
-	for _, v := range sum.Volumes {
-		sum.OK = sum.OK && v.OK
+	return nil
+}
+
+// reportBadConfig reports a config that Load refused the way the config
+// asked, as far as it can be read (config.FailureFallback): on_failure with
+// the summary on stdin, and the metrics file (lvback_run_success 0).
+func reportBadConfig(ctx context.Context, g *globals, path, metricsFile string, cfgErr error) {
+	fb := config.FailureFallback(path)
+	if metricsFile == "" {
+		metricsFile = fb.MetricsFile
 	}
-	if asJSON || !g.quiet || !sum.OK || skippedAny(sum) {
-		printSummary(g, sum, asJSON) // -q on a clean run: nothing for cron to mail
-	}
+	now := time.Now().UTC()
+	sum := &runSummary{Config: path, Repo: fb.Repo, Started: now, Finished: now, Volumes: []volumeResult{},
+		Error: "config: " + oneLine(cfgErr.Error())}
+	log := g.logger()
 	if metricsFile != "" {
-		if err := writeMetrics(metricsFile, sum.Volumes); err != nil {
+		if err := writeMetrics(metricsFile, false, nil); err != nil {
 			log.Error("metrics not written", "err", err)
 		}
 	}
-	if !sum.OK && cfg.OnFailure != "" {
-		runHook(cfg.OnFailure, sum, log)
-	}
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case !sum.OK:
-		return errors.New("some volumes failed (see the summary)")
-	}
-	return nil
+	runEndHook(ctx, sum, fb.OnFailure, fb.HookTimeout, log)
 }
 
 // backupOne backs up one configured volume and describes the outcome.
@@ -137,17 +181,21 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 	if v.Checksum != nil {
 		checksum = *v.Checksum
 	}
+	log := g.logger().With("volume", v.Name)
 	o := engine.VolumeOptions{
 		Backup: engine.BackupOptions{Repo: cfg.Repo, Name: v.Name, Jobs: jobs, Checksum: checksum,
-			Excludes: cfg.Excludes(v), Locked: true, Log: g.logger().With("volume", v.Name)},
+			Excludes: cfg.Excludes(v), Locked: true, Log: log},
 		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs, Blocks: v.Mode == "blocks",
-		Snapshot: lvm.Options{Size: size, RunDir: defaultRunDir, Log: g.logger().With("volume", v.Name)},
+		Snapshot: lvm.Options{Size: size, RunDir: defaultRunDir, Log: log},
 	}
+	var h snapshotHooks
+	h.before, h.after, h.timeout = cfg.SnapshotHooks(v)
+	h.apply(&o, log)
 	var stop func()
 	o.Backup.Progress, stop = g.startProgress(v.Name)
 	res, err := engine.BackupVolume(ctx, o)
 	stop()
-	out := volumeResult{Name: v.Name, OK: err == nil, Duration: time.Since(start)}
+	out := volumeResult{Name: v.Name, Source: v.Source(), OK: err == nil, Duration: time.Since(start)}
 	out.Seconds = out.Duration.Seconds()
 	if res != nil {
 		out.fill(&res.Info)
@@ -231,20 +279,6 @@ func printSummary(g *globals, sum *runSummary, asJSON bool) {
 	_ = tw.Flush()
 	for _, p := range sum.Prune {
 		fmt.Fprintf(g.stdout, "pruned %s\n", p)
-	}
-}
-
-// runHook runs the operator's on_failure command through /bin/sh with the
-// summary as JSON on stdin (the only command lvback runs through a shell).
-func runHook(command string, sum *runSummary, log interface{ Error(string, ...any) }) {
-	data, _ := json.MarshalIndent(sum, "", "  ")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	c := exec.CommandContext(ctx, "/bin/sh", "-c", command)
-	c.Stdin = bytes.NewReader(data)
-	c.Stdout, c.Stderr = os.Stderr, os.Stderr
-	if err := c.Run(); err != nil {
-		log.Error("on_failure hook failed", "err", err)
 	}
 }
 

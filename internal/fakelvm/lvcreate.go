@@ -52,6 +52,16 @@ func (f *fake) lvcreate(args []string) error {
 	if f.fault(state.FailLvcreate, false) {
 		return failed("Volume group %q has insufficient free space (3 extents): 26 required.", origin.VG)
 	}
+	if f.fault(state.FrozenOrigin, false) {
+		f.st.LVs = append(f.st.LVs, state.LV{VG: origin.VG, Name: name, Tags: tags, Attr: "-wi-i-----", Segtype: "linear"})
+		return failed("%s", strings.Join([]string{
+			"device-mapper: suspend ioctl on  (254:0) failed: Device or resource busy",
+			"Unable to suspend " + origin.VG + "-" + origin.Name + " (254:0)",
+			"Failed to suspend logical volume " + originRef + ".",
+			"Device " + origin.VG + "-" + origin.Name + "-real (254:1) is used by another device.",
+			"Failed to revert logical volume " + originRef + ".",
+			"Aborting. Manual intervention required."}, "\n  "))
+	}
 	if f.st.Find(origin.VG, name) != nil {
 		return failed("Logical Volume %q already exists in volume group %q", name, origin.VG)
 	}

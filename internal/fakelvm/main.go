@@ -1,4 +1,5 @@
 // Command fakelvm stands in for LVM's lvs, lvcreate, lvchange and lvremove
+// (and the two dmsetup calls lvback makes after a failed lvcreate)
 // in lvback's tests, on machines whose kernel has no device-mapper. Each
 // logical volume is an image file attached to a loop device, and lv_path
 // is that loop device, so the real blkid, mount and umount work on it; a
@@ -38,6 +39,7 @@ var tools = map[string]func(*fake, []string) error{
 	"lvcreate": (*fake).lvcreate,
 	"lvchange": (*fake).lvchange,
 	"lvremove": (*fake).lvremove,
+	"dmsetup":  (*fake).dmsetup,
 }
 
 // exitError is a failure with LVM's exit status.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -61,6 +62,27 @@ func find(name, path string, fallback []string) (string, error) {
 		hint = "; install the Debian package " + pkg
 	}
 	return "", fmt.Errorf("program %s %w in PATH or %s%s", name, ErrNotFound, strings.Join(fallback, ":"), hint)
+}
+
+// SearchPath is the search path Find uses, as a PATH value: $PATH followed
+// by those of /usr/local/sbin, /usr/sbin, /sbin, /usr/bin and /bin it lacks.
+// lvback gives it to the commands it runs through /bin/sh (operators'
+// hooks), so that the shell finds a program where Find would.
+func SearchPath() string {
+	return searchPath(os.Getenv("PATH"), fallbackDirs)
+}
+
+func searchPath(path string, fallback []string) string {
+	dirs := filepath.SplitList(path)
+	if path == "" {
+		dirs = nil
+	}
+	for _, d := range fallback {
+		if !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	return strings.Join(dirs, string(os.PathListSeparator))
 }
 
 // isExecutable reports whether p is a regular file (after symlinks) with

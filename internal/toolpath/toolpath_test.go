@@ -69,3 +69,17 @@ func TestFindUnderCronPath(t *testing.T) {
 	}
 	t.Skip("no ldconfig, blkid or losetup in /usr/sbin or /sbin on this machine")
 }
+
+func TestSearchPath(t *testing.T) {
+	fallback := []string{"/usr/sbin", "/sbin", "/usr/bin"}
+	tests := []struct{ path, want string }{
+		{"/usr/bin:/bin", "/usr/bin:/bin:/usr/sbin:/sbin"}, // cron's PATH
+		{"", "/usr/sbin:/sbin:/usr/bin"},
+		{"/opt/x:/sbin", "/opt/x:/sbin:/usr/sbin:/usr/bin"},
+	}
+	for _, tt := range tests {
+		if got := searchPath(tt.path, fallback); got != tt.want {
+			t.Errorf("searchPath(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}

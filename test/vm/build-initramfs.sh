@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build-initramfs.sh OUTDIR — builds the initramfs that test/vm/run.sh boots:
-# static busybox, the real LVM, device-mapper, util-linux, mkfs and fsck tools
-# (with every library ldd lists), the kernel modules LVM snapshots, thin pools,
+# static busybox, the real LVM, device-mapper, util-linux, mkfs and fsck tools,
+# acl, attr and rsync (the oracle for ACLs and xattrs), with every library ldd
+# lists, the kernel modules LVM snapshots, thin pools,
 # virtio disks and the 9p host share need, and an /init that runs
 # /host/scenario.sh under bash and reports its exit status on the console.
 #
@@ -48,8 +49,9 @@ programs=(
 	/usr/bin/truncate /usr/bin/du /usr/bin/df /usr/bin/date /usr/bin/env /usr/bin/mktemp
 	/usr/bin/timeout /usr/bin/readlink /usr/bin/realpath /usr/bin/basename /usr/bin/dirname
 	/usr/bin/diff /usr/bin/cmp /usr/bin/find /usr/bin/xargs /usr/bin/grep /usr/bin/sed /usr/bin/jq
+	/usr/bin/flock /usr/bin/setfacl /usr/bin/getfacl /usr/bin/setfattr /usr/bin/getfattr /usr/bin/rsync
 )
-optional_programs=(/usr/bin/btrfs /usr/sbin/mkfs.btrfs /usr/bin/setfattr /usr/bin/getfattr)
+optional_programs=(/usr/bin/btrfs /usr/sbin/mkfs.btrfs)
 
 # Symlinks that name a multi-call program (lvcreate -> lvm, thin_check -> pdata_tools, …).
 multicall=(lvm pdata_tools kmod mke2fs e2fsck btrfs)
@@ -64,7 +66,7 @@ command -v depmod >/dev/null || die "depmod is missing (apt-get install kmod)"
 for p in "${programs[@]}"; do [ -x "$p" ] || die "$p is missing (see test/vm/deps.sh for the packages)"; done
 
 # Cache key: kernel version + this script + the versions of the packages copied.
-pkgs=$(dpkg-query -W busybox-static lvm2 dmsetup thin-provisioning-tools e2fsprogs xfsprogs btrfs-progs util-linux kmod jq libc6 2>/dev/null || true)
+pkgs=$(dpkg-query -W busybox-static lvm2 dmsetup thin-provisioning-tools e2fsprogs xfsprogs btrfs-progs util-linux kmod jq acl attr rsync libc6 2>/dev/null || true)
 key=$( { cat "$0"; echo "$pkgs"; } | sha256sum | cut -c1-12)
 image=$outdir/initramfs-$KVER-$key.img
 if [ -s "$image" ]; then

@@ -21,6 +21,9 @@ pkgs=(
 	"diffutils /usr/bin/diff"
 	"findutils /usr/bin/find"
 	"jq /usr/bin/jq"
+	"acl /usr/bin/setfacl"
+	"attr /usr/bin/setfattr"
+	"rsync /usr/bin/rsync"
 )
 missing=()
 for entry in "${pkgs[@]}"; do

@@ -29,6 +29,15 @@ func TestRealLVM(t *testing.T) {
 	runScenario(t, "scenarios/lvm-basic.sh", "2G", "2G")
 }
 
+// TestCronHooks runs `lvback run` under cron's environment with
+// before/after_snapshot, on_success and on_failure hooks that live only in
+// /usr/sbin, over ext4 and XFS LVs with ACLs and xattrs; then a failing
+// hook, a held repository lock and a frozen origin
+// (scenarios/cron-hooks.sh).
+func TestCronHooks(t *testing.T) {
+	runScenario(t, "scenarios/cron-hooks.sh", "1G", "1G")
+}
+
 // runScenario runs run.sh SCENARIO DISKS..., logging the VM console line by line.
 func runScenario(t *testing.T, scenario string, disks ...string) {
 	t.Helper()

@@ -28,7 +28,7 @@ var (
 )
 
 // tools are the LVM commands the fake acts as.
-var tools = []string{"lvcreate", "lvs", "lvchange", "lvremove"}
+var tools = []string{"lvcreate", "lvs", "lvchange", "lvremove", "dmsetup"}
 
 var (
 	buildOnce sync.Once
@@ -37,7 +37,7 @@ var (
 )
 
 // BuildTools builds the fake LVM once per test binary and returns a
-// directory holding it as lvcreate, lvs, lvchange and lvremove. Call
+// directory holding it as lvcreate, lvs, lvchange, lvremove and dmsetup. Call
 // RemoveTools from TestMain after m.Run to delete it.
 func BuildTools(t testing.TB) string {
 	t.Helper()

@@ -36,6 +36,12 @@ const (
 	// Percent holds the fill ("85.00") lvs reports for every classic
 	// snapshot and thin pool.
 	Percent = "percent"
+	// FrozenOrigin makes every lvcreate fail as LVM's does on an origin
+	// whose file system is frozen (fsfreeze -f): exit 5 with "suspend ioctl
+	// ... Device or resource busy" on stderr, leaving the half-made volume
+	// (lv_attr -wi-i-----, with its tags) in the state, as measured in
+	// test/vm. dmsetup then reports the origin's "-real" device unused.
+	FrozenOrigin = "frozen-origin"
 	// FailLvremoveOnce makes the next lvremove exit 5; the file is removed
 	// then.
 	FailLvremoveOnce = "fail-lvremove-once"
