@@ -32,15 +32,6 @@ exit %d
 	return p
 }
 
-// initRepo creates e's repository with `lvback init` (backup will stop
-// creating repositories implicitly).
-func (e *lvmEnv) initRepo() {
-	e.t.Helper()
-	if code, _, stderr := e.lvback("init", "--repo", e.repo); code != exitOK {
-		e.t.Fatalf("lvback init: exit %d: %s", code, stderr)
-	}
-}
-
 // hookCalls returns the fake LVM's calls to lvcreate and lvremove and the
 // hooks' lines, in the order they happened (the hooks append to the
 // fake's own log), the snapshot's time stamp as "@".
@@ -87,7 +78,6 @@ func TestLVMSnapshotHooks(t *testing.T) {
 
 	t.Run("run", func(t *testing.T) {
 		e := e.sub(t)
-		e.initRepo()
 		cfg := e.config(fmt.Sprintf(`before_snapshot = "%s"
 after_snapshot = "%s"
 on_success = "%s"
@@ -118,7 +108,6 @@ snapshot_size = "1G"
 
 	t.Run("backup flags", func(t *testing.T) {
 		e := e.sub(t)
-		e.initRepo()
 		code, _, stderr := e.lvback("backup", "--repo", e.repo, "--name", "data", "--lv", lv("data"), "--snapshot-size", "1G",
 			"--before-snapshot", before, "--after-snapshot", after, "--hook-timeout", "1m")
 		if code != exitOK {
@@ -176,7 +165,6 @@ func TestLVMHookFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := e.sub(t)
-			e.initRepo()
 			if tt.fault != "" {
 				e.vg.Fault(tt.fault, "1")
 				defer os.Remove(filepath.Join(e.vg.State, tt.fault))
