@@ -177,7 +177,7 @@ func collectChunks(ctx context.Context, r *repo.Repo) (int, error) {
 	if _, err := os.Stat(r.ChunksDir()); err != nil {
 		return 0, nil // no block-mode backup was ever made
 	}
-	live := map[blockdiff.ID]bool{}
+	live := &blockdiff.LiveSet{} // 8 bytes a distinct chunk, whatever the image sizes
 	names, err := r.Names()
 	if err != nil {
 		return 0, err
@@ -200,12 +200,12 @@ func collectChunks(ctx context.Context, r *repo.Repo) (int, error) {
 	if _, err := store.RemoveTemp(ctx); err != nil {
 		return 0, err
 	}
-	return blockdiff.GC(ctx, store, func(id blockdiff.ID) bool { return live[id] })
+	return blockdiff.GC(ctx, store, live.Has)
 }
 
 // markChunks adds the chunks of the index at path to live; a backup
 // without an index (a file tree) adds nothing.
-func markChunks(path string, live map[blockdiff.ID]bool) error {
+func markChunks(path string, live *blockdiff.LiveSet) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -213,5 +213,5 @@ func markChunks(path string, live map[blockdiff.ID]bool) error {
 	if err != nil {
 		return err // never sweep with an unreadable index: its chunks may be needed
 	}
-	return idx.Chunks(func(id blockdiff.ID) error { live[id] = true; return nil })
+	return idx.Chunks(func(id blockdiff.ID) error { live.Add(id); return nil })
 }
