@@ -61,3 +61,82 @@ func TestVerifyRepairCLI(t *testing.T) {
 		t.Fatalf("damaged list left after repair: %v", err)
 	}
 }
+
+// The whole healing flow on one repository holding a file tree and a block
+// image: damage a file and a chunk, lose another chunk; verify reports all
+// three (exit 1); the next backups copy the file and store both chunks
+// again; verify --repair heals the older tree; verify is clean, and both
+// restore to the sources.
+func TestHealFileAndChunkCLI(t *testing.T) {
+	base := t.TempDir()
+	src, img, repoPath := filepath.Join(base, "src"), filepath.Join(base, "disk.img"), initRepo(t, filepath.Join(base, "repo"))
+	mkTree(t, src, "etc/fstab", "data/a")
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(src, "etc/fstab"), old, old)
+	image := make([]byte, 6<<20) // three 2 MiB chunks, each different
+	for i := range image {
+		image[i] = byte(i/(2<<20)*7 + i%251)
+	}
+	os.WriteFile(img, image, 0o644)
+	backup := func() {
+		t.Helper()
+		for _, args := range [][]string{
+			{"backup", "--repo", repoPath, "--name", "v", "--source", src},
+			{"backup", "--repo", repoPath, "--name", "vm", "--mode", "blocks", "--source", img},
+		} {
+			if code, _, stderr := run(t, args...); code != exitOK {
+				t.Fatalf("%v: exit %d: %s", args, code, stderr)
+			}
+		}
+	}
+	backup()
+	r, _ := repo.Open(repoPath)
+	bs, _ := r.Backups("v")
+	f := filepath.Join(bs[0].TreePath(), "etc/fstab")
+	fi, _ := os.Stat(f)
+	os.WriteFile(f, []byte(strings.Repeat("X", int(fi.Size()))), 0o644)
+	os.Chtimes(f, fi.ModTime(), fi.ModTime())
+	var chunks []string
+	filepath.Walk(r.ChunksDir(), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() && !strings.HasPrefix(fi.Name(), ".") {
+			chunks = append(chunks, p)
+		}
+		return nil
+	})
+	if len(chunks) < 2 {
+		t.Fatalf("%d chunks stored", len(chunks))
+	}
+	data, _ := os.ReadFile(chunks[0])
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(chunks[0], data, 0o600)
+	os.Remove(chunks[1])
+
+	code, out, stderr := run(t, "verify", "--repo", repoPath)
+	if code != exitFailed || strings.Count(out+stderr, "corrupt") < 2 || !strings.Contains(out+stderr, "missing") {
+		t.Fatalf("verify of the damage: exit %d\n%s%s", code, out, stderr)
+	}
+	backup()
+	if code, out, stderr := run(t, "verify", "--repo", repoPath, "--repair"); code != exitOK {
+		t.Fatalf("verify --repair: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, out, stderr := run(t, "verify", "--repo", repoPath); code != exitOK || !strings.Contains(out, "0 problems") {
+		t.Fatalf("verify after the repair: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, b := range []string{bs[0].ID, "latest"} {
+		dir := filepath.Join(base, "restored-"+b)
+		if code, _, stderr := run(t, "restore", "--repo", repoPath, "--name", "v", "--id", b, "--target", dir); code != exitOK {
+			t.Fatalf("restore %s: %s", b, stderr)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "etc/fstab")); string(got) != "etc/fstab" {
+			t.Fatalf("restored %s holds %q", b, got)
+		}
+	}
+	vbs, _ := r.Backups("vm")
+	out2 := filepath.Join(base, "restored.img")
+	if code, _, stderr := run(t, "restore", "--repo", repoPath, "--name", "vm", "--id", vbs[0].ID, "--target", out2); code != exitOK {
+		t.Fatalf("restore of the first image: %s", stderr)
+	}
+	if got, _ := os.ReadFile(out2); string(got) != string(image) {
+		t.Fatal("the first block backup does not restore to the image")
+	}
+}
