@@ -31,7 +31,11 @@ func (r *Repo) Lock() (*Lock, error) {
 		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w (pid %s)", r.Root, ErrLocked, strings.TrimSpace(string(holder)))
+			who := "a process that did not write its pid (not lvback?)"
+			if pid := strings.TrimSpace(string(holder)); pid != "" {
+				who = "pid " + pid
+			}
+			return nil, fmt.Errorf("%s: %w (%s holds %s)", r.Root, ErrLocked, who, path)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
