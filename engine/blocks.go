@@ -22,6 +22,16 @@ type BlockOptions struct {
 	Label  string // what info.json names as the source; default Source
 	Jobs   int    // reading/hashing/compressing goroutines; 0 means 2*GOMAXPROCS
 	Locked bool   // the caller already holds the repository lock
+	// Snapshot says Source is a snapshot lvback made, which nobody else
+	// writes: it is read without the checks of a live source.
+	Snapshot bool
+	// RequireSnapshot refuses a live source (not Snapshot) that may be
+	// written while it is read: a writable block device up front
+	// (ErrNotSnapshot), an image file whose size, mtime or ctime moved
+	// during the read afterwards (ErrSourceChanged; nothing is kept).
+	// Without it both are warnings, logged and recorded in info.json
+	// (SourceWarning, SourceChanged). A read-only device always passes.
+	RequireSnapshot bool
 	// BeforeCommit, when set, runs after the chunks and index are durable
 	// and before the backup becomes complete; an error aborts it.
 	BeforeCommit func() error     `json:"-"`
@@ -46,6 +56,19 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	}
 	if err := checkBlockSource(o.Source); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
+	}
+	var warning string
+	if !o.Snapshot {
+		si, err := blockdiff.StatSource(o.Source)
+		if err == nil {
+			warning, err = liveDeviceCheck(o.Source, si, o.RequireSnapshot)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("backup %s: %w", o.Name, err)
+		}
+	}
+	if warning != "" {
+		o.Log.Warn(warning, "volume", o.Name)
 	}
 	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log)
 	if err != nil {
@@ -87,6 +110,14 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 		store.Discard()
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
+	changed, err := changedSourceCheck(st.SourceChanged, o.RequireSnapshot)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %s: %w", o.Name, o.Source, err)
+	}
+	if changed != "" {
+		warning = changed
+		o.Log.Warn(warning, "volume", o.Name)
+	}
 	if len(st.Healed) > 0 { // durable: Backup synced the store
 		o.Log.Info("replaced damaged chunks", "count", len(st.Healed))
 		if err := recordDamagedChunks(r, nil, st.Healed); err != nil {
@@ -108,7 +139,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	}
 	info := &repo.Info{Mode: "blocks", Source: label, Started: started.UTC(), Finished: o.Now().UTC(),
 		Files: 1, Size: st.Size, AddedBytes: st.StoredBytes, Copied: st.NewChunks, Linked: st.ReusedChunks,
-		ManifestEntries: st.Chunks, ManifestBLAKE3: sum}
+		ManifestEntries: st.Chunks, ManifestBLAKE3: sum, SourceWarning: warning, SourceChanged: changed != ""}
 	if err := p.Commit(info); err != nil {
 		return nil, err
 	}
