@@ -57,18 +57,9 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err := checkBlockSource(o.Source); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
-	var warning string
-	if !o.Snapshot {
-		si, err := blockdiff.StatSource(o.Source)
-		if err == nil {
-			warning, err = liveDeviceCheck(o.Source, si, o.RequireSnapshot)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("backup %s: %w", o.Name, err)
-		}
-	}
-	if warning != "" {
-		o.Log.Warn(warning, "volume", o.Name)
+	warning, err := o.checkLiveDevice()
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
 	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log)
 	if err != nil {
@@ -110,6 +101,12 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 		store.Discard()
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
+	if len(st.Healed) > 0 { // durable: Backup synced the store
+		o.Log.Info("replaced damaged chunks", "count", len(st.Healed))
+		if err := recordDamagedChunks(r, nil, st.Healed); err != nil {
+			o.Log.Warn("healed chunks stay listed as damaged; the next backup replaces them again", "err", err)
+		}
+	}
 	changed, err := changedSourceCheck(st.SourceChanged, o.RequireSnapshot)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %s: %w", o.Name, o.Source, err)
@@ -117,12 +114,6 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if changed != "" {
 		warning = changed
 		o.Log.Warn(warning, "volume", o.Name)
-	}
-	if len(st.Healed) > 0 { // durable: Backup synced the store
-		o.Log.Info("replaced damaged chunks", "count", len(st.Healed))
-		if err := recordDamagedChunks(r, nil, st.Healed); err != nil {
-			o.Log.Warn("healed chunks stay listed as damaged; the next backup replaces them again", "err", err)
-		}
 	}
 	if o.BeforeCommit != nil {
 		if err := o.BeforeCommit(); err != nil {

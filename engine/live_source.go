@@ -17,6 +17,22 @@ var ErrNotSnapshot = errors.New("not a snapshot lvback made")
 // size, mtime or ctime moved while it was read. The backup was not kept.
 var ErrSourceChanged = errors.New("source changed while it was read")
 
+// checkLiveDevice runs liveDeviceCheck on o.Source, unless it is a
+// snapshot lvback made, and logs the warning it returns.
+func (o *BlockOptions) checkLiveDevice() (warning string, err error) {
+	if o.Snapshot {
+		return "", nil
+	}
+	si, err := blockdiff.StatSource(o.Source)
+	if err == nil {
+		warning, err = liveDeviceCheck(o.Source, si, o.RequireSnapshot)
+	}
+	if warning != "" {
+		o.Log.Warn(warning, "volume", o.Name)
+	}
+	return warning, err
+}
+
 // liveDeviceCheck decides, before the read, about a block-mode source
 // that is not a snapshot lvback made: a writable block device may be in
 // use and nothing tells its writes, so it gets a warning (returned), or
