@@ -67,6 +67,11 @@ type Stats struct {
 	// Previous records); they count as NewChunks. Chunks the store had
 	// lost and this backup stored again are simply NewChunks.
 	Healed []ID
+	// SourceChanged, when not empty, says how a regular file source's
+	// size, mtime or ctime moved while Backup read it: the image may mix
+	// old and new data. Backup still writes the index; the caller decides
+	// whether to keep it. Always empty for a block device.
+	SourceChanged string
 }
 
 // Backup reads src (a regular file or a block device) once, sequentially,
@@ -98,6 +103,9 @@ func Backup(ctx context.Context, src string, store ChunkStore, indexPath string,
 	}
 	defer b.codec.close()
 	idx, err := b.run(ctx)
+	if err == nil {
+		b.stats.SourceChanged, err = s.changed()
+	}
 	if err == nil {
 		err = store.Sync(ctx)
 	}

@@ -194,3 +194,25 @@ func TestFailedDeviceRestoreIsRecognisable(t *testing.T) {
 		t.Error("chunk 1 was not restored before the failure")
 	}
 }
+
+// StatSource tells a block device from a file, and a read-only loop device
+// (losetup -r) from a writable one; a device's changes are not tracked.
+func TestStatSourceReadOnly(t *testing.T) {
+	requireRoot(t, "losetup")
+	img := filepath.Join(t.TempDir(), "src.img")
+	writeImage(t, img, 4*mib, span{0, mib, "text", 1})
+	ro := run(t, "losetup", "-f", "--show", "-r", img)
+	t.Cleanup(func() { run(t, "losetup", "-d", ro) })
+	for _, tc := range []struct {
+		src  string
+		want SourceInfo
+	}{
+		{img, SourceInfo{Size: 4 * mib}},
+		{attachLoop(t, img), SourceInfo{Size: 4 * mib, Device: true}},
+		{ro, SourceInfo{Size: 4 * mib, Device: true, ReadOnly: true}},
+	} {
+		if got, err := StatSource(tc.src); err != nil || got != tc.want {
+			t.Errorf("StatSource(%s) = %+v, %v; want %+v", tc.src, got, err, tc.want)
+		}
+	}
+}

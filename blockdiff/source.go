@@ -21,6 +21,8 @@ type source struct {
 	knownFrom, dataFrom, dataTo int64
 
 	direct atomic.Bool // reads bypass the page cache (O_DIRECT)
+
+	opened fileState // a regular file's size and times when it was opened
 }
 
 // openSource opens path (following symlinks: /dev/VG/LV is one) and finds
@@ -31,13 +33,17 @@ func openSource(path string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, sparse, err := sourceSize(f)
+	fi, size, err := statSource(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	adviseSequential(f)
-	s := &source{f: f, size: size, path: path, sparse: sparse}
+	// SEEK_DATA may find holes in a regular file
+	s := &source{f: f, size: size, path: path, sparse: fi.Mode().IsRegular()}
+	if s.sparse {
+		s.opened = stateOf(fi)
+	}
 	s.direct.Store(setDirect(f, true))
 	return s, nil
 }
@@ -97,14 +103,52 @@ func (s *source) hole(off, n int64) (bool, error) {
 	return off+n <= data, nil
 }
 
+// changed describes how a regular file's size, mtime or ctime moved since
+// it was opened (fstat on the same descriptor, as tar's "file changed as
+// we read it" does); "" when none did, and always for a block device,
+// whose writes no time stamp records. A write within the file system's
+// time stamp tick of the open that keeps the size goes unnoticed.
+func (s *source) changed() (string, error) {
+	if !s.sparse {
+		return "", nil
+	}
+	fi, err := s.f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", s.path, err)
+	}
+	return s.opened.diff(stateOf(fi)), nil
+}
+
+// SourceInfo describes a backup source as Backup reads it.
+type SourceInfo struct {
+	Size   int64 // bytes Backup reads: st_size, or BLKGETSIZE64 for a device
+	Device bool  // a block device; otherwise a regular file
+	// ReadOnly says the kernel refuses writes to the block device
+	// (BLKROGET: blockdev --setro, losetup -r, lvchange -pr).
+	ReadOnly bool
+}
+
+// StatSource describes src, which Backup would read: a regular file or a
+// block device. Other file types are an error, as in Backup.
+func StatSource(src string) (SourceInfo, error) {
+	s, err := openSource(src)
+	if err != nil {
+		return SourceInfo{}, err
+	}
+	defer s.close()
+	info := SourceInfo{Size: s.size, Device: !s.sparse}
+	if info.Device {
+		if info.ReadOnly, err = deviceReadOnly(s.f); err != nil {
+			return SourceInfo{}, fmt.Errorf("%s: %w", src, err)
+		}
+	}
+	return info, nil
+}
+
 // SourceSize returns the number of bytes Backup would read from src: the
 // size of a regular file or of a block device (BLKGETSIZE64). Other file
 // types are an error, as in Backup. Callers use it as a progress total.
 func SourceSize(src string) (int64, error) {
-	s, err := openSource(src)
-	if err != nil {
-		return 0, err
-	}
-	defer s.close()
-	return s.size, nil
+	info, err := StatSource(src)
+	return info.Size, err
 }

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -45,22 +48,69 @@ func alignedBuffer(n int) []byte {
 	return b[skip : skip+n : skip+n]
 }
 
-// sourceSize returns the size of an open regular file or block device and
-// whether SEEK_DATA may find holes in it.
-func sourceSize(f *os.File) (size int64, sparse bool, err error) {
+// statSource returns an open regular file's or block device's file info
+// and size (st_size, or BLKGETSIZE64 for a device); anything else is an
+// error.
+func statSource(f *os.File) (os.FileInfo, int64, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, false, err
+		return nil, 0, err
 	}
 	switch m := fi.Mode(); {
 	case m.IsRegular():
-		return fi.Size(), true, nil
+		return fi, fi.Size(), nil
 	case m&os.ModeDevice != 0 && m&os.ModeCharDevice == 0:
 		size, err := blockDevSize(f)
-		return size, false, err
+		return fi, size, err
 	default:
-		return 0, false, fmt.Errorf("not a regular file or block device (%v)", m.Type())
+		return nil, 0, fmt.Errorf("not a regular file or block device (%v)", m.Type())
 	}
+}
+
+// deviceReadOnly reports whether the kernel refuses writes to the open
+// block device (BLKROGET).
+func deviceReadOnly(f *os.File) (bool, error) {
+	ro, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKROGET)
+	if err != nil {
+		return false, fmt.Errorf("BLKROGET: %w", err)
+	}
+	return ro != 0, nil
+}
+
+// fileState is what moves when a regular file is written: its size, mtime
+// and ctime.
+type fileState struct {
+	size         int64
+	mtime, ctime unix.Timespec
+}
+
+func stateOf(fi os.FileInfo) fileState {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileState{size: fi.Size()}
+	}
+	return fileState{size: fi.Size(), mtime: unix.Timespec(st.Mtim), ctime: unix.Timespec(st.Ctim)}
+}
+
+// diff describes what moved from a to b, "" when nothing did.
+func (a fileState) diff(b fileState) string {
+	var moved []string
+	if a.size != b.size {
+		moved = append(moved, fmt.Sprintf("size %d -> %d bytes", a.size, b.size))
+	}
+	for _, t := range []struct {
+		name string
+		a, b unix.Timespec
+	}{{"mtime", a.mtime, b.mtime}, {"ctime", a.ctime, b.ctime}} {
+		if t.a != t.b {
+			moved = append(moved, fmt.Sprintf("%s %s -> %s", t.name, stamp(t.a), stamp(t.b)))
+		}
+	}
+	return strings.Join(moved, ", ")
+}
+
+func stamp(ts unix.Timespec) string {
+	return time.Unix(ts.Unix()).UTC().Format(time.RFC3339Nano)
 }
 
 // blockDevSize returns a block device's size in bytes (BLKGETSIZE64).

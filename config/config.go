@@ -51,6 +51,9 @@ type Defaults struct {
 	SnapshotSize string `toml:"snapshot_size"`
 	Jobs         int    `toml:"jobs"`
 	Checksum     bool   `toml:"checksum"`
+	// RequireSnapshot refuses a path volume that may change while it is
+	// read (engine.VolumeOptions.RequireSnapshot).
+	RequireSnapshot bool `toml:"require_snapshot"`
 	Excludes
 }
 
@@ -79,15 +82,17 @@ type Retention struct {
 // Volume is one [[volume]] table: exactly one of LV, Path or Btrfs says
 // what to back up.
 type Volume struct {
-	Name         string     `toml:"name"`
-	LV           string     `toml:"lv"`    // LVM logical volume: snapshot, mount read-only, back up the files
-	Path         string     `toml:"path"`  // a plain directory, no snapshot
-	Btrfs        string     `toml:"btrfs"` // a btrfs subvolume: read-only btrfs snapshot
-	Mode         string     `toml:"mode"`  // "files" (the default) or "blocks" (an LV or image read as raw chunks)
-	SnapshotSize string     `toml:"snapshot_size"`
-	Jobs         int        `toml:"jobs"`
-	Checksum     *bool      `toml:"checksum"`
-	Retention    *Retention `toml:"retention"` // overrides the global [retention]
+	Name         string `toml:"name"`
+	LV           string `toml:"lv"`    // LVM logical volume: snapshot, mount read-only, back up the files
+	Path         string `toml:"path"`  // a plain directory, no snapshot
+	Btrfs        string `toml:"btrfs"` // a btrfs subvolume: read-only btrfs snapshot
+	Mode         string `toml:"mode"`  // "files" (the default) or "blocks" (an LV or image read as raw chunks)
+	SnapshotSize string `toml:"snapshot_size"`
+	Jobs         int    `toml:"jobs"`
+	Checksum     *bool  `toml:"checksum"`
+	// RequireSnapshot overrides the default's require_snapshot.
+	RequireSnapshot *bool      `toml:"require_snapshot"`
+	Retention       *Retention `toml:"retention"` // overrides the global [retention]
 	Excludes
 	// BeforeSnapshot and AfterSnapshot replace the global hooks for this
 	// volume; nil keeps the global one, "" runs none. Only LV and btrfs

@@ -22,6 +22,16 @@ type BlockOptions struct {
 	Label  string // what info.json names as the source; default Source
 	Jobs   int    // reading/hashing/compressing goroutines; 0 means 2*GOMAXPROCS
 	Locked bool   // the caller already holds the repository lock
+	// Snapshot says Source is a snapshot lvback made, which nobody else
+	// writes: it is read without the checks of a live source.
+	Snapshot bool
+	// RequireSnapshot refuses a live source (not Snapshot) that may be
+	// written while it is read: a writable block device up front
+	// (ErrNotSnapshot), an image file whose size, mtime or ctime moved
+	// during the read afterwards (ErrSourceChanged; nothing is kept).
+	// Without it both are warnings, logged and recorded in info.json
+	// (SourceWarning, SourceChanged). A read-only device always passes.
+	RequireSnapshot bool
 	// BeforeCommit, when set, runs after the chunks and index are durable
 	// and before the backup becomes complete; an error aborts it.
 	BeforeCommit func() error     `json:"-"`
@@ -45,6 +55,10 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 		return nil, err
 	}
 	if err := checkBlockSource(o.Source); err != nil {
+		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
+	}
+	warning, err := o.checkLiveDevice()
+	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
 	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log)
@@ -93,6 +107,14 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 			o.Log.Warn("healed chunks stay listed as damaged; the next backup replaces them again", "err", err)
 		}
 	}
+	changed, err := changedSourceCheck(st.SourceChanged, o.RequireSnapshot)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %s: %w", o.Name, o.Source, err)
+	}
+	if changed != "" {
+		warning = changed
+		o.Log.Warn(warning, "volume", o.Name)
+	}
 	if o.BeforeCommit != nil {
 		if err := o.BeforeCommit(); err != nil {
 			return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
@@ -108,7 +130,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	}
 	info := &repo.Info{Mode: "blocks", Source: label, Started: started.UTC(), Finished: o.Now().UTC(),
 		Files: 1, Size: st.Size, AddedBytes: st.StoredBytes, Copied: st.NewChunks, Linked: st.ReusedChunks,
-		ManifestEntries: st.Chunks, ManifestBLAKE3: sum}
+		ManifestEntries: st.Chunks, ManifestBLAKE3: sum, SourceWarning: warning, SourceChanged: changed != ""}
 	if err := p.Commit(info); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,11 @@ type VolumeOptions struct {
 	LV       string
 	Btrfs    string
 	Snapshot lvm.Options
+	// RequireSnapshot refuses a Path that may be written while it is
+	// read: a directory (ErrNotSnapshot), and in block mode what
+	// BlockOptions.RequireSnapshot refuses. An LV or btrfs snapshot
+	// always passes.
+	RequireSnapshot bool
 }
 
 // releaseTimeout bounds the cleanup of a snapshot after the backup, which
@@ -34,6 +39,9 @@ const releaseTimeout = 2 * time.Minute
 func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 	o.Backup = o.Backup.withDefaults()
 	if o.Path != "" {
+		if o.RequireSnapshot && !o.Blocks {
+			return nil, fmt.Errorf("%s: directory %s is %w: use --lv or --btrfs", o.Backup.Name, o.Path, ErrNotSnapshot)
+		}
 		o.Backup.Source = o.Path
 		return o.backup(ctx)
 	}
@@ -94,7 +102,8 @@ func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("%s: exclude rules apply to file mode only", b.Name)
 	}
 	return BackupBlocks(ctx, BlockOptions{Repo: b.Repo, Name: b.Name, Source: b.Source, Label: b.Label,
-		Locked: b.Locked, BeforeCommit: b.BeforeCommit, Now: b.Now, Log: b.Log, Progress: b.Progress})
+		Locked: b.Locked, BeforeCommit: b.BeforeCommit, Now: b.Now, Log: b.Log, Progress: b.Progress,
+		Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot})
 }
 
 // btrfsSnapshotDir is the directory inside a subvolume where package lvm

@@ -79,6 +79,12 @@ type Info struct {
 	// ExcludesChanged says how the rules differ from those of the previous
 	// backup of the name (one line each); empty when they do not.
 	ExcludesChanged []string `json:"excludes_changed,omitempty"`
+	// SourceWarning says why a block-mode image may be inconsistent: its
+	// source was not a snapshot lvback made and may have been written
+	// while it was read. SourceChanged says it was: an image file's size,
+	// mtime or ctime moved during the read.
+	SourceWarning string `json:"source_warning,omitempty"`
+	SourceChanged bool   `json:"source_changed,omitempty"`
 }
 
 // Excludes are a backup's exclude rules as given (exclude files as the

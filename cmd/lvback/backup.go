@@ -31,7 +31,12 @@ func backupCmd(g *globals) *cobra.Command {
 			"With --btrfs a read-only btrfs snapshot is used the same way. --before-snapshot and\n" +
 			"--after-snapshot run right before and right after the snapshot is created (e.g. to\n" +
 			"quiesce a guest or a database for that instant); after-snapshot runs whenever\n" +
-			"before-snapshot ran, and a failing hook fails the backup.\n\n" + exitHelp,
+			"before-snapshot ran, and a failing hook fails the backup.\n\n" +
+			"With --mode blocks --source, an image file written while it is read, or a\n" +
+			"writable block device (which lvback cannot watch), is backed up with a warning\n" +
+			"(recorded in info.json, exit 0); --require-snapshot refuses the device up front\n" +
+			"(exit 2) and does not keep the changed image (exit 1), and refuses a directory\n" +
+			"in file mode (exit 2). Read-only devices and lvback's own snapshots pass.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			n := 0
@@ -84,11 +89,17 @@ func backupCmd(g *globals) *cobra.Command {
 			res, err := engine.BackupVolume(cmd.Context(), vo)
 			stop()
 			committed := err == nil || errors.Is(err, engine.ErrEntriesSkipped)
+			if res != nil && committed && g.quiet && res.Info.SourceWarning != "" {
+				g.printError("warning: " + res.Info.SourceWarning) // -q hides the engine's log warning
+			}
 			if res != nil && committed && !g.quiet {
 				i := res.Info
 				if vo.Blocks {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %s image, %d chunks (%d new, %d reused), %s written\n",
 						i.Name, i.ID, humanBytes(i.Size), i.ManifestEntries, i.Copied, i.Linked, humanBytes(i.AddedBytes))
+					if i.SourceWarning != "" {
+						fmt.Fprintf(g.stdout, "warning: %s\n", i.SourceWarning)
+					}
 				} else {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %d files (%d copied, %d linked, %d reflinked), %s logical, %s written, %d errors\n%s\n",
 						i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, humanBytes(i.Size), humanBytes(i.AddedBytes), i.Errors, res.Tree)
@@ -124,6 +135,7 @@ func backupCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent file workers")
 	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
 	f.BoolVar(&o.Checksum, "checksum", false, "compare file contents by hash, not only metadata")
+	f.BoolVar(&vo.RequireSnapshot, "require-snapshot", false, "refuse a --source that may change while it is read: a writable device, an image that changed, a directory")
 	addExcludeFlags(f, &o.Excludes)
 	f.StringVar(&hooks.before, "before-snapshot", "", "command to run right before the snapshot is created (no shell unless it needs one)")
 	f.StringVar(&hooks.after, "after-snapshot", "", "command to run right after the snapshot is created, also when that failed")

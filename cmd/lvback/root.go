@@ -125,6 +125,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitUsage
 	case errors.Is(err, engine.ErrOverlap): // a repository inside the source: bad input, nothing kept
 		return exitUsage
+	case errors.Is(err, engine.ErrNotSnapshot): // --require-snapshot and a live device: refused up front
+		return exitUsage
 	case errors.Is(err, repo.ErrLocked):
 		return exitLocked
 	case ctx.Err() != nil:

@@ -93,7 +93,7 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 	switch {
 	case asJSON:
 		printSummary(g, sum, true)
-	case err == nil && (!g.quiet || !sum.OK || skippedAny(sum)): // -q on a clean run: nothing for cron to mail
+	case err == nil && (!g.quiet || !sum.OK || noteworthy(sum)): // -q on a clean run: nothing for cron to mail
 		printSummary(g, sum, false)
 	}
 	if metricsFile != "" {
@@ -181,12 +181,17 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 	if v.Checksum != nil {
 		checksum = *v.Checksum
 	}
+	requireSnapshot := cfg.Defaults.RequireSnapshot
+	if v.RequireSnapshot != nil {
+		requireSnapshot = *v.RequireSnapshot
+	}
 	log := g.logger().With("volume", v.Name)
 	o := engine.VolumeOptions{
 		Backup: engine.BackupOptions{Repo: cfg.Repo, Name: v.Name, Jobs: jobs, Checksum: checksum,
 			Excludes: cfg.Excludes(v), Locked: true, Log: log},
 		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs, Blocks: v.Mode == "blocks",
-		Snapshot: lvm.Options{Size: size, RunDir: defaultRunDir, Log: log},
+		Snapshot:        lvm.Options{Size: size, RunDir: defaultRunDir, Log: log},
+		RequireSnapshot: requireSnapshot,
 	}
 	var h snapshotHooks
 	h.before, h.after, h.timeout = cfg.SnapshotHooks(v)
@@ -248,10 +253,11 @@ func btrfsSubvols(cfg *config.Config) []string {
 	return out
 }
 
-// skippedAny reports whether a volume of the run skipped entries.
-func skippedAny(sum *runSummary) bool {
+// noteworthy reports whether a volume of the run skipped entries or
+// warned that its image may be inconsistent.
+func noteworthy(sum *runSummary) bool {
 	for _, v := range sum.Volumes {
-		if v.Skipped > 0 {
+		if v.Skipped > 0 || v.Warning != "" {
 			return true
 		}
 	}
@@ -273,10 +279,17 @@ func printSummary(g *globals, sum *runSummary, asJSON bool) {
 			status = "FAILED: " + v.Error
 		} else if v.Skipped > 0 {
 			status = fmt.Sprintf("ok, %d skipped", v.Skipped)
+		} else if v.Warning != "" {
+			status = "ok, warning"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%.1fs\n", v.Name, status, v.Files, v.Copied, v.Linked, humanBytes(v.Written), v.Seconds)
 	}
 	_ = tw.Flush()
+	for _, v := range sum.Volumes {
+		if v.OK && v.Warning != "" {
+			fmt.Fprintf(g.stdout, "warning %s: %s\n", v.Name, v.Warning)
+		}
+	}
 	for _, p := range sum.Prune {
 		fmt.Fprintf(g.stdout, "pruned %s\n", p)
 	}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build-initramfs.sh OUTDIR — builds the initramfs that test/vm/run.sh boots:
-# static busybox, the real LVM, device-mapper, util-linux, mkfs and fsck tools,
+# static busybox, the real LVM, device-mapper, util-linux, sfdisk, mkfs and fsck tools,
 # acl, attr and rsync (the oracle for ACLs and xattrs), with every library ldd
 # lists, the kernel modules LVM snapshots, thin pools,
 # virtio disks and the 9p host share need, and an /init that runs
@@ -39,7 +39,7 @@ optional_modules=(btrfs)
 programs=(
 	/usr/bin/bash /usr/sbin/lvm /usr/sbin/dmsetup /usr/sbin/pdata_tools /usr/bin/kmod
 	/usr/bin/mount /usr/bin/umount /usr/sbin/blkid /usr/sbin/losetup /usr/bin/lsblk
-	/usr/bin/findmnt /usr/sbin/wipefs /usr/sbin/blockdev /usr/sbin/fsfreeze
+	/usr/bin/findmnt /usr/sbin/wipefs /usr/sbin/blockdev /usr/sbin/fsfreeze /usr/sbin/sfdisk
 	/usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/tune2fs /usr/sbin/dumpe2fs /usr/sbin/resize2fs
 	/usr/sbin/mkfs.xfs /usr/sbin/xfs_repair /usr/sbin/xfs_db /usr/sbin/xfs_freeze
 	/usr/bin/cp /usr/bin/mv /usr/bin/rm /usr/bin/ln /usr/bin/ls /usr/bin/cat /usr/bin/mkdir
@@ -66,7 +66,7 @@ command -v depmod >/dev/null || die "depmod is missing (apt-get install kmod)"
 for p in "${programs[@]}"; do [ -x "$p" ] || die "$p is missing (see test/vm/deps.sh for the packages)"; done
 
 # Cache key: kernel version + this script + the versions of the packages copied.
-pkgs=$(dpkg-query -W busybox-static lvm2 dmsetup thin-provisioning-tools e2fsprogs xfsprogs btrfs-progs util-linux kmod jq acl attr rsync libc6 2>/dev/null || true)
+pkgs=$(dpkg-query -W busybox-static lvm2 dmsetup thin-provisioning-tools e2fsprogs xfsprogs btrfs-progs util-linux fdisk kmod jq acl attr rsync libc6 2>/dev/null || true)
 key=$( { cat "$0"; echo "$pkgs"; } | sha256sum | cut -c1-12)
 image=$outdir/initramfs-$KVER-$key.img
 if [ -s "$image" ]; then

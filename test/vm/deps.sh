@@ -18,6 +18,7 @@ pkgs=(
 	"xfsprogs /usr/sbin/mkfs.xfs"
 	"btrfs-progs /usr/bin/btrfs"
 	"util-linux /usr/bin/mount"
+	"fdisk /usr/sbin/sfdisk"
 	"diffutils /usr/bin/diff"
 	"findutils /usr/bin/find"
 	"jq /usr/bin/jq"

@@ -38,6 +38,15 @@ func TestCronHooks(t *testing.T) {
 	runScenario(t, "scenarios/cron-hooks.sh", "1G", "1G")
 }
 
+// TestRestoreHeldDisk restores a block backup onto a whole disk whose
+// partitions are in use (an LVM PV with an active LV, a mounted ext4, a
+// loop device's backing partition): each is refused naming the partition
+// and leaves the disk unchanged; a restore onto a free whole disk writes
+// the image (scenarios/restore-held-disk.sh).
+func TestRestoreHeldDisk(t *testing.T) {
+	runScenario(t, "scenarios/restore-held-disk.sh", "256M", "64M")
+}
+
 // runScenario runs run.sh SCENARIO DISKS..., logging the VM console line by line.
 func runScenario(t *testing.T, scenario string, disks ...string) {
 	t.Helper()
