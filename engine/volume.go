@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/lvback/lvback/lvm"
 )
@@ -20,10 +19,6 @@ type VolumeOptions struct {
 	Btrfs    string
 	Snapshot lvm.Options
 }
-
-// releaseTimeout bounds the cleanup of a snapshot after the backup, which
-// runs even when the run was interrupted.
-const releaseTimeout = 2 * time.Minute
 
 // BackupVolume backs up one volume. For an LV or a btrfs subvolume it
 // first makes a read-only snapshot and backs up its mount point (or, in
@@ -42,7 +37,8 @@ func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 		return nil, fmt.Errorf("%s: %w", o.Backup.Name, err)
 	}
 	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		// the release runs even when the run was interrupted
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lvm.ReleaseTimeout)
 		defer cancel()
 		if rerr := snap.Release(rctx); rerr != nil {
 			o.Backup.Log.Error("snapshot not released; `lvback cleanup` removes it", "volume", o.Backup.Name, "err", rerr)
@@ -78,7 +74,7 @@ func (o *VolumeOptions) snapshot(ctx context.Context) (lvm.Snapshot, error) {
 	case o.Btrfs != "":
 		o.Backup.Label = o.Btrfs
 		// lvback's own snapshot directory shows up empty in the snapshot
-		o.Backup.Exclude = append(o.Backup.Exclude, btrfsSnapshotDir)
+		o.Backup.Exclude = append(o.Backup.Exclude, lvm.BtrfsSnapshotDir)
 		return lvm.SnapshotBtrfs(ctx, o.Btrfs, o.Snapshot)
 	}
 	return nil, errors.New("volume has no path, lv or btrfs source")
@@ -96,7 +92,3 @@ func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
 	return BackupBlocks(ctx, BlockOptions{Repo: b.Repo, Name: b.Name, Source: b.Source, Label: b.Label,
 		Locked: b.Locked, BeforeCommit: b.BeforeCommit, Now: b.Now, Log: b.Log, Progress: b.Progress})
 }
-
-// btrfsSnapshotDir is the directory inside a subvolume where package lvm
-// keeps its btrfs snapshots; it is never part of a backup.
-const btrfsSnapshotDir = ".lvback-snapshots"
