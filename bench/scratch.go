@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // scratch is where every data set, repository and copy lives: as root a
@@ -118,14 +120,8 @@ func (s *scratch) close() error {
 // settle writes back everything the previous step left dirty on the scratch
 // file system and waits for the journal to go quiet.
 func (s *scratch) settle() error {
-	fd, err := unix.Open(s.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &fs.PathError{Op: "open", Path: s.dir, Err: err}
-	}
-	err = unix.Syncfs(fd)
-	unix.Close(fd)
-	if err != nil {
-		return &fs.PathError{Op: "syncfs", Path: s.dir, Err: err}
+	if err := durable.SyncFS(s.dir); err != nil {
+		return err
 	}
 	time.Sleep(settlePause)
 	return nil

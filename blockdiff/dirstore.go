@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // maxStoredLen bounds what DirStore.Get reads: a stored chunk is at most
@@ -62,7 +62,7 @@ var _ ChunkStore = (*DirStore)(nil)
 func OpenDirStore(dir string) (*DirStore, error) {
 	err := os.Mkdir(dir, 0o700)
 	if err == nil {
-		err = fileops.SyncDir(filepath.Dir(dir))
+		err = durable.SyncDir(filepath.Dir(dir))
 	} else if errors.Is(err, fs.ErrExist) {
 		err = nil
 	}
@@ -143,7 +143,7 @@ func (s *DirStore) flush() error {
 	if len(batch) == 0 {
 		return nil
 	}
-	if err := fileops.SyncFS(s.dir); err != nil {
+	if err := durable.SyncFS(s.dir); err != nil {
 		return err
 	}
 	for _, p := range batch {
@@ -321,8 +321,8 @@ func (s *DirStore) Sync(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fileops.SyncDir(dir); err != nil {
-			return fmt.Errorf("sync chunk store: fsync %s: %w", dir, err)
+		if err := durable.SyncDir(dir); err != nil {
+			return fmt.Errorf("sync chunk store: %w", err)
 		}
 		delete(s.dirty, dir)
 	}

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
-	"github.com/google/renameio/v2"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // Index file constants; doc.go describes the format.
@@ -71,24 +69,20 @@ func (idx *Index) Encode(w io.Writer) error {
 	return nil
 }
 
-// WriteIndex writes idx to path durably, the renameio way: a temporary
+// WriteIndex writes idx to path durably (durable.Create): a temporary
 // file in the same directory, fsync, rename, fsync of the directory. path
 // never holds a partial index; on error it is untouched.
 func WriteIndex(path string, idx *Index) error {
-	pf, err := renameio.NewPendingFile(path,
-		renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(0o600))
+	f, err := durable.Create(path, 0o600)
 	if err != nil {
 		return fmt.Errorf("write index: %w", err)
 	}
-	defer pf.Cleanup() // removes the temporary file; a no-op after CloseAtomicallyReplace
-	if err := idx.Encode(pf); err != nil {
+	defer f.Cleanup() // removes the temporary file; a no-op after Commit
+	if err := idx.Encode(f); err != nil {
 		return err
 	}
-	if err := pf.CloseAtomicallyReplace(); err != nil {
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("write index: %w", err)
-	}
-	if err := fileops.SyncDir(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("write index: fsync %s: %w", filepath.Dir(path), err)
 	}
 	return nil
 }

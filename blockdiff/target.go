@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // target is where Restore writes: a block device, or a temporary file
@@ -29,9 +29,9 @@ type target struct {
 	direct *os.File    // the same file opened with O_DIRECT, or nil
 	noDir  atomic.Bool // a direct write failed with EINVAL: use f only
 	device bool
-	path   string // what the caller named
-	tmp    string // regular files: the temporary file
-	done   bool   // committed or aborted
+	path   string        // what the caller named
+	file   *durable.File // regular files: the temporary file f is, replacing path on commit
+	done   bool          // committed or aborted
 }
 
 // openDirect opens the direct descriptor of t, if the file system has
@@ -56,22 +56,22 @@ func openTarget(path string, size int64) (*target, error) {
 		return nil, err
 	}
 	removeStaleTemps(path)
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	file, err := durable.Create(path, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	t := &target{f: f, path: path, tmp: f.Name()}
-	if err := f.Truncate(size); err != nil { // the holes: never written
+	t := &target{f: file.File, path: path, file: file}
+	if err := file.Truncate(size); err != nil { // the holes: never written
 		t.abort()
 		return nil, err
 	}
-	t.openDirect(t.tmp)
+	t.openDirect(file.Name())
 	return t, nil
 }
 
 // removeStaleTemps removes the temporary files that earlier restores to
 // path left when they were killed: ".NAME.DIGITS.tmp" beside it, the
-// names openTarget gives them. Errors are ignored: a file left is only
+// names durable.Create gives them. Errors are ignored: a file left is only
 // wasted space. (Two restores to one path at once are a mistake anyway:
 // the second would remove the first one's file and make it fail.)
 func removeStaleTemps(path string) {
@@ -137,21 +137,17 @@ func (t *target) sync() error {
 }
 
 // commit makes the restored image durable and, for a file, renames it
-// into place and fsyncs the directory.
+// into place and fsyncs the directory (durable.File.Commit, which drops
+// the partial image when it fails).
 func (t *target) commit() error {
 	t.done = true
 	t.closeDirect()
+	if t.file != nil {
+		return t.file.Commit()
+	}
 	err := t.f.Sync()
 	if cerr := t.f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil && !t.device {
-		if err = os.Rename(t.tmp, t.path); err == nil {
-			err = fileops.SyncDir(filepath.Dir(t.path))
-		}
-	}
-	if err != nil && !t.device {
-		_ = os.Remove(t.tmp) // the restore failed: drop the partial image
 	}
 	return err
 }
@@ -164,8 +160,9 @@ func (t *target) abort() {
 	}
 	t.done = true
 	t.closeDirect()
-	_ = t.f.Close() // discarding
-	if !t.device {
-		_ = os.Remove(t.tmp)
+	if t.file != nil {
+		t.file.Cleanup()
+		return
 	}
+	_ = t.f.Close() // discarding
 }

@@ -284,8 +284,8 @@ func (v *Volume) validate() error {
 		return fmt.Errorf("%s: set exactly one of lv, path or btrfs", v.Name)
 	}
 	switch v.Mode {
-	case "", "files":
-	case "blocks":
+	case "", repo.ModeFiles:
+	case repo.ModeBlocks:
 		if v.Btrfs != "" {
 			return fmt.Errorf("%s: mode \"blocks\" needs lv or path (an image or device), not btrfs", v.Name)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lvback/lvback/exclude"
+	"github.com/lvback/lvback/repo"
 )
 
 // Excludes returns the exclude rules of a volume: the defaults' patterns
@@ -15,7 +16,7 @@ import (
 // of the volume if set, else of the defaults; the marker names of both.
 // Block-mode volumes have none. Exclude files are read by Load.
 func (c *Config) Excludes(v *Volume) exclude.Spec {
-	if v.Mode == "blocks" {
+	if v.Mode == repo.ModeBlocks {
 		return exclude.Spec{}
 	}
 	d := &c.Defaults.Excludes
@@ -45,7 +46,7 @@ func (c *Config) validateExcludes(data []byte) error {
 	headers := []string{"[defaults]"}
 	for i := range c.Volumes {
 		v := &c.Volumes[i]
-		if v.Mode == "blocks" && v.Excludes.set() {
+		if v.Mode == repo.ModeBlocks && v.Excludes.set() {
 			return fmt.Errorf("%s:%d: volume %s: exclude keys apply to file mode only", c.path,
 				tableLine(data, "[[volume]]", i), v.Name)
 		}

@@ -125,7 +125,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 		}
 	}
 	o.recordExcludes(info, prev)
-	info.Source, info.Mode = src, "files"
+	info.Source, info.Mode = src, repo.ModeFiles
 	if o.Label != "" {
 		info.Source = o.Label
 	}

@@ -128,7 +128,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if o.Label != "" {
 		label = o.Label
 	}
-	info := &repo.Info{Mode: "blocks", Source: label, Started: started.UTC(), Finished: o.Now().UTC(),
+	info := &repo.Info{Mode: repo.ModeBlocks, Source: label, Started: started.UTC(), Finished: o.Now().UTC(),
 		Files: 1, Size: st.Size, AddedBytes: st.StoredBytes, Copied: st.NewChunks, Linked: st.ReusedChunks,
 		ManifestEntries: st.Chunks, ManifestBLAKE3: sum, SourceWarning: warning, SourceChanged: changed != ""}
 	if err := p.Commit(info); err != nil {

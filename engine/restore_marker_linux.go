@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/internal/durable"
 	"github.com/lvback/lvback/manifest"
 )
 
@@ -52,7 +53,7 @@ func (r *rootDir) markIncomplete(backup string) error {
 // the mtime root records (the removal changed it; nil leaves it) and
 // fsyncs the target directory.
 func (r *rootDir) markComplete(root *manifest.Entry) error {
-	if err := fileops.SyncFS(r.path); err != nil {
+	if err := durable.SyncFS(r.path); err != nil {
 		return fmt.Errorf("sync restored files: %w", err)
 	}
 	if err := unix.Unlinkat(r.fd, RestoreMarker, 0); err != nil && !errors.Is(err, unix.ENOENT) {
@@ -68,14 +69,9 @@ func (r *rootDir) markComplete(root *manifest.Entry) error {
 }
 
 // syncRoot fsyncs the target directory itself (its O_PATH descriptor
-// cannot be fsynced).
+// cannot be fsynced; durable.SyncDirAt opens it again).
 func (r *rootDir) syncRoot() error {
-	fd, err := unix.Openat(r.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err == nil {
-		err = unix.Fsync(fd)
-		unix.Close(fd)
-	}
-	if err != nil {
+	if err := durable.SyncDirAt(r.fd, "."); err != nil {
 		return fmt.Errorf("fsync %s: %w", r.path, err)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lvback/lvback/exclude"
 	"github.com/lvback/lvback/fileops"
+	"github.com/lvback/lvback/internal/durable"
 	"github.com/lvback/lvback/manifest"
 	"github.com/lvback/lvback/repo"
 	"github.com/lvback/lvback/walker"
@@ -156,7 +157,7 @@ func (r *run) do(ctx context.Context) (*repo.Info, error) {
 	if err := r.finishDirs(); err != nil {
 		return nil, err
 	}
-	if err := fileops.SyncFS(r.dst); err != nil {
+	if err := durable.SyncFS(r.dst); err != nil {
 		return nil, err
 	}
 	if err := mw.Commit(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/lvback/lvback/lvm"
 )
@@ -26,10 +25,6 @@ type VolumeOptions struct {
 	RequireSnapshot bool
 }
 
-// releaseTimeout bounds the cleanup of a snapshot after the backup, which
-// runs even when the run was interrupted.
-const releaseTimeout = 2 * time.Minute
-
 // BackupVolume backs up one volume. For an LV or a btrfs subvolume it
 // first makes a read-only snapshot and backs up its mount point (or, in
 // block mode, the snapshot's device); the snapshot is always released
@@ -50,7 +45,8 @@ func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 		return nil, fmt.Errorf("%s: %w", o.Backup.Name, err)
 	}
 	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		// the release runs even when the run was interrupted
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lvm.ReleaseTimeout)
 		defer cancel()
 		if rerr := snap.Release(rctx); rerr != nil {
 			o.Backup.Log.Error("snapshot not released; `lvback cleanup` removes it", "volume", o.Backup.Name, "err", rerr)
@@ -86,7 +82,7 @@ func (o *VolumeOptions) snapshot(ctx context.Context) (lvm.Snapshot, error) {
 	case o.Btrfs != "":
 		o.Backup.Label = o.Btrfs
 		// lvback's own snapshot directory shows up empty in the snapshot
-		o.Backup.Exclude = append(o.Backup.Exclude, btrfsSnapshotDir)
+		o.Backup.Exclude = append(o.Backup.Exclude, lvm.BtrfsSnapshotDir)
 		return lvm.SnapshotBtrfs(ctx, o.Btrfs, o.Snapshot)
 	}
 	return nil, errors.New("volume has no path, lv or btrfs source")
@@ -105,7 +101,3 @@ func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
 		Locked: b.Locked, BeforeCommit: b.BeforeCommit, Now: b.Now, Log: b.Log, Progress: b.Progress,
 		Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot})
 }
-
-// btrfsSnapshotDir is the directory inside a subvolume where package lvm
-// keeps its btrfs snapshots; it is never part of a backup.
-const btrfsSnapshotDir = ".lvback-snapshots"

@@ -24,7 +24,7 @@ func newSubvolume(t *testing.T) (subvol, ref string) {
 	testtree.Create(t, subvol, sampleTree())
 	// A snapshot shows the directory holding it, empty; make it first so
 	// that the copy has it too.
-	if err := os.Mkdir(filepath.Join(subvol, btrfsDir), 0o700); err != nil {
+	if err := os.Mkdir(filepath.Join(subvol, BtrfsSnapshotDir), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	ref = filepath.Join(t.TempDir(), "ref")
@@ -59,7 +59,7 @@ func TestSnapshotBtrfs(t *testing.T) {
 	if err := snap.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Lstat(filepath.Join(subvol, btrfsDir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(subvol, BtrfsSnapshotDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("snapshot directory left after Release: %v", err)
 	}
 	if err := snap.Release(ctx); err != nil {
@@ -75,8 +75,8 @@ func TestSnapshotBtrfsRefusesPlainDirectory(t *testing.T) {
 	if _, err := SnapshotBtrfs(context.Background(), dir, Options{RunDir: t.TempDir(), Now: now}); err == nil {
 		t.Error("SnapshotBtrfs of a plain directory succeeded")
 	}
-	if _, err := os.Lstat(filepath.Join(dir, btrfsDir)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("created %s in a plain directory: %v", btrfsDir, err)
+	if _, err := os.Lstat(filepath.Join(dir, BtrfsSnapshotDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("created %s in a plain directory: %v", BtrfsSnapshotDir, err)
 	}
 }
 
@@ -91,7 +91,7 @@ func TestCleanupBtrfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	abandon(t, snap)
-	dir := filepath.Join(subvol, btrfsDir)
+	dir := filepath.Join(subvol, BtrfsSnapshotDir)
 	foreignSubvol := filepath.Join(dir, "mine")
 	plainDir := filepath.Join(dir, "20200101T000000")
 	fakelvmtest.Sh(t, "btrfs", "-q", "subvolume", "create", foreignSubvol)

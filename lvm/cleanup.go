@@ -164,7 +164,7 @@ func (c *cleaner) volumes(ctx context.Context) {
 
 // btrfs deletes lvback's snapshots of the subvolume subvol.
 func (c *cleaner) btrfs(ctx context.Context, subvol string) {
-	dir := filepath.Join(subvol, btrfsDir)
+	dir := filepath.Join(subvol, BtrfsSnapshotDir)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return

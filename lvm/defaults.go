@@ -3,26 +3,29 @@ package lvm
 import "time"
 
 // The defaults of Options and the package's fixed choices, each with its
-// reason.
+// reason. The exported ones are the package's own, used by engine and
+// cmd/lvback rather than written again there.
 const (
 	// defaultSize is the classic snapshot size when Options.Size is empty:
 	// a tenth of the origin is borgmatic's LVM hook default, enough for a
 	// night's writes on most servers; Check reports when it was not.
 	defaultSize = "10%ORIGIN"
 
-	// defaultRunDir holds the mount points. /run is a tmpfs, so a reboot
-	// never leaves a stale mount point behind, and it is root's own.
-	defaultRunDir = "/run/lvback"
+	// DefaultRunDir holds the mount points (Options.RunDir when empty), and
+	// is where Cleanup looks. /run is a tmpfs, so a reboot never leaves a
+	// stale mount point behind, and it is root's own.
+	DefaultRunDir = "/run/lvback"
 
 	// warnPercent is the fill at which Fill.Warn reports a snapshot that
 	// came close to overflowing: at 80% the next, busier night may overflow.
 	warnPercent = 80
 
-	// releaseTimeout bounds Release and the undo of a failed SnapshotLV,
+	// ReleaseTimeout bounds Release (callers give it a context detached
+	// from theirs with this deadline) and the undo of a failed SnapshotLV,
 	// which run even when the caller's context is cancelled: removing a
 	// snapshot takes seconds, but lvremove may wait for udev (up to its own
 	// timeout of about a minute), so allow two.
-	releaseTimeout = 2 * time.Minute
+	ReleaseTimeout = 2 * time.Minute
 
 	// changeTimeout bounds a command that changes LVM metadata (lvcreate,
 	// lvchange, lvremove). Such a command is never killed because the
@@ -52,9 +55,10 @@ const (
 	// a path would need to escape.
 	timeLayout = "20060102T150405"
 
-	// btrfsDir is the directory inside a btrfs subvolume that holds
-	// lvback's snapshots of it.
-	btrfsDir = ".lvback-snapshots"
+	// BtrfsSnapshotDir is the directory inside a btrfs subvolume that
+	// holds lvback's snapshots of it. A snapshot shows it empty, and a
+	// backup leaves it out.
+	BtrfsSnapshotDir = ".lvback-snapshots"
 
 	// lockName is the lock file in the run directory: every process holding
 	// snapshots shares it, Cleanup needs it alone.

@@ -156,7 +156,7 @@ func TestDMName(t *testing.T) {
 func TestHooksAroundBtrfsSnapshot(t *testing.T) {
 	subvol, _ := newSubvolume(t)
 	var events []string
-	snapDir := filepath.Join(subvol, btrfsDir, "20261125T031500")
+	snapDir := filepath.Join(subvol, BtrfsSnapshotDir, "20261125T031500")
 	exists := func() bool { _, err := os.Lstat(snapDir); return err == nil }
 	o := Options{RunDir: t.TempDir(), Now: now,
 		BeforeCreate: func(context.Context) error {

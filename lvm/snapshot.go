@@ -134,10 +134,10 @@ func (o Options) withDefaults() Options {
 }
 
 // runDirOrDefault is dir made absolute (mountinfo has absolute paths), or
-// defaultRunDir when dir is empty.
+// DefaultRunDir when dir is empty.
 func runDirOrDefault(dir string) string {
 	if dir == "" {
-		return defaultRunDir
+		return DefaultRunDir
 	}
 	if abs, err := filepath.Abs(dir); err == nil {
 		return abs
@@ -153,7 +153,7 @@ func logOrDiscard(log *slog.Logger) *slog.Logger {
 }
 
 // detached returns a context for cleanup work that must run even when ctx
-// is cancelled, bounded by releaseTimeout.
+// is cancelled, bounded by ReleaseTimeout.
 func detached(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	return context.WithTimeout(context.WithoutCancel(ctx), ReleaseTimeout)
 }

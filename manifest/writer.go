@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // errFinished is the sticky state of a Writer after Close or Commit.
@@ -27,21 +27,22 @@ type Writer struct {
 	count   int64
 	err     error // sticky: the first failure, or errFinished
 
-	file *atomicFile // nil for NewWriter
+	file *durable.File // nil for NewWriter
 }
 
 // Create starts a manifest that will appear at path only when Commit
 // succeeds. Until then it is written to a temporary file in the same
-// directory whose name starts with "." and ends with ".tmp". The file is
-// created with mode 0600. Callers should `defer w.Abort()`.
+// directory whose name starts with "." and ends with ".tmp" (see
+// durable.Create). The file is created with mode 0600. Callers should
+// `defer w.Abort()`.
 func Create(path string) (*Writer, error) {
-	f, err := createAtomic(path)
+	f, err := durable.Create(path, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	w, err := newWriter(f.f, encoderLevel, encoderWindow)
+	w, err := newWriter(f, encoderLevel, encoderWindow)
 	if err != nil {
-		f.abort()
+		f.Cleanup()
 		return nil, err
 	}
 	w.file = f
@@ -133,7 +134,8 @@ func (w *Writer) finish() error {
 // fsyncs and closes the temporary file, renames it to the final path and
 // fsyncs the directory. When Commit returns nil the manifest survives a
 // crash. When it fails, the final path is untouched unless the rename
-// already happened (then only the directory fsync failed).
+// already happened (then only the directory fsync failed); see
+// durable.File.Commit.
 func (w *Writer) Commit() error {
 	if w.file == nil {
 		return errors.New("manifest: Commit on a Writer from NewWriter; use Close")
@@ -141,7 +143,7 @@ func (w *Writer) Commit() error {
 	if err := w.finish(); err != nil {
 		return err
 	}
-	if err := w.file.commit(); err != nil {
+	if err := w.file.Commit(); err != nil {
 		w.err = fmt.Errorf("manifest: %w", err)
 		return w.err
 	}
@@ -155,74 +157,8 @@ func (w *Writer) Abort() {
 	if w.file == nil {
 		return
 	}
-	w.file.abort()
+	w.file.Cleanup()
 	if w.err == nil {
 		w.err = errors.New("manifest: writer aborted")
 	}
-}
-
-// atomicFile is a temporary file that replaces path on commit, the
-// renameio way plus a directory fsync.
-type atomicFile struct {
-	f      *os.File
-	path   string
-	closed bool // f was closed
-	done   bool // renamed to path, or removed
-}
-
-func createAtomic(path string) (*atomicFile, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	return &atomicFile{f: f, path: path}, nil
-}
-
-func (a *atomicFile) commit() error {
-	if a.done {
-		return errors.New("temporary file already renamed or removed")
-	}
-	if err := a.f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", a.f.Name(), err)
-	}
-	a.closed = true
-	if err := a.f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", a.f.Name(), err)
-	}
-	if err := os.Rename(a.f.Name(), a.path); err != nil {
-		return err // *os.LinkError names both paths
-	}
-	a.done = true
-	return syncDir(filepath.Dir(a.path))
-}
-
-func (a *atomicFile) abort() {
-	if !a.closed {
-		a.closed = true
-		_ = a.f.Close() // the file is being discarded
-	}
-	if !a.done {
-		a.done = true
-		_ = os.Remove(a.f.Name()) // best effort: nothing else can be done
-	}
-}
-
-// syncDir fsyncs a directory so a rename in it survives power loss.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -47,13 +47,20 @@ func ValidName(name string) error {
 	return nil
 }
 
+// The modes of a backup as Info.Mode records them; the config's mode and
+// the --mode flag of backup take the same words.
+const (
+	ModeFiles  = "files"  // a browsable tree (TreeDir) and a manifest
+	ModeBlocks = "blocks" // an image's chunk index (IndexFile) over the chunk store
+)
+
 // Info is what a finished run records about its backup. Its presence in a
 // directory named like an ID (no suffix) is what makes a backup complete.
 type Info struct {
 	Format          string       `json:"format"`
 	Name            string       `json:"name"`
 	ID              string       `json:"id"`
-	Mode            string       `json:"mode"`
+	Mode            string       `json:"mode"` // ModeFiles or ModeBlocks
 	Source          string       `json:"source"`
 	Started         time.Time    `json:"started"`
 	Finished        time.Time    `json:"finished"`
@@ -127,7 +134,7 @@ func (b *Backup) IndexPath() string { return filepath.Join(b.Dir, IndexFile) }
 
 // Blocks reports whether the backup is a block-mode image (index and
 // chunks) rather than a file tree.
-func (b *Backup) Blocks() bool { return b.Info != nil && b.Info.Mode == "blocks" }
+func (b *Backup) Blocks() bool { return b.Info != nil && b.Info.Mode == ModeBlocks }
 
 // ChunksDir is the chunk store every block-mode backup of the repository
 // shares.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // DamagedFile is the name of the repository's list of damaged things: the
@@ -217,10 +219,10 @@ func equalDamaged(a, b DamagedInode) bool {
 func (r *Repo) writeDamaged(l *damagedList) error {
 	path := filepath.Join(r.Root, DamagedFile)
 	if l.empty() {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := durable.Remove(path); err != nil {
 			return fmt.Errorf("clear %s: %w", path, err)
 		}
-		return syncDir(r.Root)
+		return nil
 	}
 	out := damagedList{Format: damagedFormat, Version: damagedVersion, Inodes: l.Inodes, Chunks: l.Chunks}
 	if out.Inodes == nil {

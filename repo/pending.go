@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // Pending is a backup being built under its temporary name ID.partial.
@@ -84,11 +86,15 @@ func (p *Pending) Commit(info *Info) error {
 	if _, err := os.Lstat(p.dst); !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("commit backup: %s already exists", p.dst)
 	}
-	if err := os.Rename(p.Dir, p.dst); err != nil {
+	err := durable.Rename(p.Dir, p.dst)
+	var notRenamed *os.LinkError
+	if !errors.As(err, &notRenamed) {
+		p.Dir = p.dst // renamed, even when the fsync failed
+	}
+	if err != nil {
 		return fmt.Errorf("commit backup: %w", err)
 	}
-	p.Dir = p.dst
-	return syncDir(filepath.Dir(p.dst))
+	return nil
 }
 
 // Partials lists the ID.partial directories of name: backups left by a

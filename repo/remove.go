@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // Retire takes a complete backup out of the repository in one atomic step:
@@ -21,10 +23,10 @@ func (r *Repo) Retire(b *Backup) (string, error) {
 		return "", fmt.Errorf("refusing to retire %s: not inside the repository", b.Dir)
 	}
 	dst := want + deletingExt
-	if err := os.Rename(want, dst); err != nil {
+	if err := durable.Rename(want, dst); err != nil {
 		return "", fmt.Errorf("retire %s/%s: %w", b.Name, b.ID, err)
 	}
-	return dst, syncDir(filepath.Dir(want))
+	return dst, nil
 }
 
 // Retired lists the ID.deleting directories of name: backups a prune took

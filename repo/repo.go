@@ -30,7 +30,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/google/renameio/v2"
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // MarkerFile is the name of the file that makes a directory a repository.
@@ -218,27 +218,12 @@ func isEmptyDir(path string) (bool, error) {
 	return len(names) == 1 && names[0] == "lost+found", err
 }
 
-// writeJSON writes v durably: temporary file, fsync, rename, fsync of the
-// directory (renameio alone skips the last step).
+// writeJSON writes v durably (durable.WriteFile): temporary file, fsync,
+// rename, fsync of the directory.
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
+	return durable.WriteFile(path, append(data, '\n'), 0o644)
 }

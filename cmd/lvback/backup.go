@@ -26,7 +26,7 @@ func backupCmd(g *globals) *cobra.Command {
 		Short: "Make a new dated backup of a directory, an LVM volume or a btrfs subvolume",
 		Long: "Make a new dated backup under NAME. Unchanged files are hard-linked from the newest\n" +
 			"complete backup of NAME; changed and new files are copied. With --lv the volume is\n" +
-			"snapshotted (classic, or thin for a thin LV), mounted read-only under " + defaultRunDir + ",\n" +
+			"snapshotted (classic, or thin for a thin LV), mounted read-only under " + lvm.DefaultRunDir + ",\n" +
 			"backed up, unmounted and removed; a snapshot that overflowed makes the backup fail.\n" +
 			"With --btrfs a read-only btrfs snapshot is used the same way. --before-snapshot and\n" +
 			"--after-snapshot run right before and right after the snapshot is created (e.g. to\n" +
@@ -64,8 +64,8 @@ func backupCmd(g *globals) *cobra.Command {
 				return usagef("--hook-timeout must be positive")
 			}
 			switch mode {
-			case "files":
-			case "blocks":
+			case repo.ModeFiles:
+			case repo.ModeBlocks:
 				vo.Blocks = true
 			default:
 				return usagef("--mode must be files or blocks")
@@ -82,7 +82,7 @@ func backupCmd(g *globals) *cobra.Command {
 			o.Progress, stop = g.startProgress("backup")
 			defer stop()
 			if vo.LV != "" || vo.Btrfs != "" {
-				vo.Snapshot.RunDir, vo.Snapshot.Log = defaultRunDir, o.Log
+				vo.Snapshot.RunDir, vo.Snapshot.Log = lvm.DefaultRunDir, o.Log
 				hooks.apply(&vo, o.Log)
 				cleanLeftovers(cmd.Context(), vo.Btrfs, o.Log)
 			}
@@ -128,7 +128,7 @@ func backupCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.Repo, "repo", "", "repository directory (made by lvback init)")
 	f.StringVar(&o.Name, "name", "", "volume name the backup is filed under")
 	f.StringVar(&source, "source", "", "directory to back up (with --mode blocks: a disk image or block device)")
-	f.StringVar(&mode, "mode", "files", "files: a browsable hard-linked tree; blocks: changed chunks of a raw image or device")
+	f.StringVar(&mode, "mode", repo.ModeFiles, "files: a browsable hard-linked tree; blocks: changed chunks of a raw image or device")
 	f.StringVar(&vo.LV, "lv", "", "LVM logical volume to snapshot and back up (/dev/VG/LV)")
 	f.StringVar(&vo.Snapshot.Size, "snapshot-size", "", "classic snapshot size: 2G or 20%ORIGIN (default 10%ORIGIN; ignored for thin LVs)")
 	f.StringVar(&vo.Btrfs, "btrfs", "", "btrfs subvolume to snapshot read-only and back up")
@@ -151,7 +151,7 @@ func cleanLeftovers(ctx context.Context, btrfs string, log *slog.Logger) {
 	if btrfs != "" {
 		subvols = []string{btrfs}
 	}
-	removed, err := lvm.Cleanup(ctx, defaultRunDir, subvols, log)
+	removed, err := lvm.Cleanup(ctx, lvm.DefaultRunDir, subvols, log)
 	for _, r := range removed {
 		log.Warn("removed a leftover of an interrupted run", "what", r)
 	}

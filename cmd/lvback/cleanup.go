@@ -14,7 +14,7 @@ func cleanupCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cleanup [--config FILE]",
 		Short: "Remove snapshots and mounts a killed lvback run left behind",
-		Long: "Unmount what is mounted under " + defaultRunDir + ", remove LVs tagged 'lvback' whose\n" +
+		Long: "Unmount what is mounted under " + lvm.DefaultRunDir + ", remove LVs tagged 'lvback' whose\n" +
 			"name matches lvback's snapshot pattern, and delete leftover btrfs snapshots of the\n" +
 			"config's btrfs volumes. Nothing else is ever touched.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
@@ -27,7 +27,7 @@ func cleanupCmd(g *globals) *cobra.Command {
 				}
 				subvols = btrfsSubvols(cfg)
 			}
-			removed, err := lvm.Cleanup(cmd.Context(), defaultRunDir, subvols, g.logger())
+			removed, err := lvm.Cleanup(cmd.Context(), lvm.DefaultRunDir, subvols, g.logger())
 			for _, r := range removed {
 				fmt.Fprintln(g.stdout, "removed", r)
 			}

@@ -92,7 +92,7 @@ func listBackups(r *repo.Repo, name string) ([]listItem, error) {
 			return nil, err
 		}
 		for _, b := range bs {
-			it := listItem{Name: b.Name, ID: b.ID, Time: b.Time, Mode: "files", Complete: b.Complete, Path: b.TreePath()}
+			it := listItem{Name: b.Name, ID: b.ID, Time: b.Time, Mode: repo.ModeFiles, Complete: b.Complete, Path: b.TreePath()}
 			if b.Info != nil {
 				it.Time, it.Mode = b.Info.Started, b.Info.Mode
 				it.Files, it.Size, it.AddedBytes, it.Errors = b.Info.Files, b.Info.Size, b.Info.AddedBytes, b.Info.Errors

@@ -18,16 +18,17 @@ import (
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
 	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
 )
 
 // The LVM tests run the lvback binary as a subprocess against the fake LVM
 // (internal/fakelvm), so that signals, exit codes and a SIGKILL are real.
-// Snapshots are mounted under defaultRunDir as in production: the tests
+// Snapshots are mounted under lvm.DefaultRunDir as in production: the tests
 // are serial, need it to themselves and leave it as they found it.
 
 // testVG is the fake volume group; its snapshots are mounted at
-// defaultRunDir/testVG-*, a prefix no real system is likely to use.
+// lvm.DefaultRunDir/testVG-*, a prefix no real system is likely to use.
 const testVG = "lvbacktest"
 
 const (
@@ -82,25 +83,25 @@ type lvmEnv struct {
 
 // newLVMEnv makes an empty fake volume group testVG, whose tools come first
 // on PATH while t runs. It fails t when something is mounted under
-// defaultRunDir already (another run's leftover would be removed by
+// lvm.DefaultRunDir already (another run's leftover would be removed by
 // lvback and spoil the test).
 func newLVMEnv(t *testing.T) *lvmEnv {
 	t.Helper()
 	t.Cleanup(removeMountDirs) // runs after the VG's teardown unmounted them
 	vg := fakelvmtest.New(t, testVG)
-	if ms := fakelvmtest.MountsUnder(t, defaultRunDir); len(ms) > 0 {
-		t.Fatalf("%s is in use (%q): these tests need it to themselves", defaultRunDir, ms)
+	if ms := fakelvmtest.MountsUnder(t, lvm.DefaultRunDir); len(ms) > 0 {
+		t.Fatalf("%s is in use (%q): these tests need it to themselves", lvm.DefaultRunDir, ms)
 	}
 	return &lvmEnv{t: t, vg: vg, bin: lvbackBinary(t), repo: initRepo(t, filepath.Join(vg.Base, "repo"))}
 }
 
 // removeMountDirs removes the empty mount directories of testVG's
-// snapshots that a failed test left in defaultRunDir.
+// snapshots that a failed test left in lvm.DefaultRunDir.
 func removeMountDirs() {
-	entries, _ := os.ReadDir(defaultRunDir)
+	entries, _ := os.ReadDir(lvm.DefaultRunDir)
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), testVG+"-") {
-			os.Remove(filepath.Join(defaultRunDir, e.Name()))
+			os.Remove(filepath.Join(lvm.DefaultRunDir, e.Name()))
 		}
 	}
 }
@@ -242,8 +243,8 @@ func (e *lvmEnv) snapshotLV() string {
 // snapshotMounts returns the mount points of testVG's snapshots.
 func (e *lvmEnv) snapshotMounts() []string {
 	var out []string
-	for _, m := range fakelvmtest.MountsUnder(e.t, defaultRunDir) {
-		if strings.HasPrefix(m, filepath.Join(defaultRunDir, testVG)+"-") {
+	for _, m := range fakelvmtest.MountsUnder(e.t, lvm.DefaultRunDir) {
+		if strings.HasPrefix(m, filepath.Join(lvm.DefaultRunDir, testVG)+"-") {
 			out = append(out, m)
 		}
 	}
@@ -290,7 +291,7 @@ func (e *lvmEnv) backups(name string) []repo.Backup {
 
 // assertNoLeftovers fails t if any volume but keep (VG/LV names), a loop
 // device of a snapshot image, a mount or a directory of testVG under
-// defaultRunDir, or an ID.partial directory in the repository is left.
+// lvm.DefaultRunDir, or an ID.partial directory in the repository is left.
 func (e *lvmEnv) assertNoLeftovers(keep ...string) {
 	e.t.Helper()
 	if got := e.vg.Names(); !slices.Equal(got, keep) {
@@ -301,13 +302,13 @@ func (e *lvmEnv) assertNoLeftovers(keep ...string) {
 			e.t.Errorf("loop device %s of snapshot image %s still attached", dev, file)
 		}
 	}
-	if ms := fakelvmtest.MountsUnder(e.t, defaultRunDir); len(ms) > 0 {
-		e.t.Errorf("still mounted under %s: %q", defaultRunDir, ms)
+	if ms := fakelvmtest.MountsUnder(e.t, lvm.DefaultRunDir); len(ms) > 0 {
+		e.t.Errorf("still mounted under %s: %q", lvm.DefaultRunDir, ms)
 	}
-	entries, _ := os.ReadDir(defaultRunDir)
+	entries, _ := os.ReadDir(lvm.DefaultRunDir)
 	for _, d := range entries {
 		if strings.HasPrefix(d.Name(), testVG+"-") {
-			e.t.Errorf("left in %s: %s", defaultRunDir, d.Name())
+			e.t.Errorf("left in %s: %s", lvm.DefaultRunDir, d.Name())
 		}
 	}
 	if ps := e.partials("*"); len(ps) > 0 {

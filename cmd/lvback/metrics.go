@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
-
+	"github.com/lvback/lvback/internal/durable"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -63,7 +62,8 @@ var metrics = []metric{
 }
 
 // writeMetrics writes the results in the Prometheus text format, atomically
-// (node_exporter's textfile collector must never read half a file), with
+// and durably (durable.WriteFile: node_exporter's textfile collector must
+// never read half a file, nor find a stale one after a crash), with
 // lvback_run_success saying whether the whole run (or backup command)
 // succeeded: it is 0 also when no volume was tried (the repository was
 // locked, the config invalid), and then the file has no per-volume gauges.
@@ -77,7 +77,7 @@ func writeMetrics(path string, runOK bool, results []volumeResult) error {
 			fmt.Fprintf(&b, "%s{volume=%s} %s\n", m.name, labelValue(v.Name), strconv.FormatFloat(m.value(v), 'g', -1, 64))
 		}
 	}
-	if err := renameio.WriteFile(path, b.Bytes(), 0o644); err != nil {
+	if err := durable.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write metrics: %w", err)
 	}
 	return nil

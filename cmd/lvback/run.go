@@ -16,9 +16,6 @@ import (
 	"github.com/lvback/lvback/repo"
 )
 
-// defaultRunDir is where snapshots are mounted, and where cleanup looks.
-const defaultRunDir = "/run/lvback"
-
 // runSummary is what `run` prints with --json and pipes to on_success and
 // on_failure.
 type runSummary struct {
@@ -131,7 +128,7 @@ func backupAll(ctx context.Context, g *globals, cfg *config.Config, sum *runSumm
 		return err
 	}
 	defer lock.Unlock()
-	sum.Cleaned, err = lvm.Cleanup(ctx, defaultRunDir, btrfsSubvols(cfg), log)
+	sum.Cleaned, err = lvm.Cleanup(ctx, lvm.DefaultRunDir, btrfsSubvols(cfg), log)
 	if err != nil {
 		log.Error("cleanup of leftovers failed", "err", err)
 	}
@@ -189,8 +186,8 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 	o := engine.VolumeOptions{
 		Backup: engine.BackupOptions{Repo: cfg.Repo, Name: v.Name, Jobs: jobs, Checksum: checksum,
 			Excludes: cfg.Excludes(v), Locked: true, Log: log},
-		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs, Blocks: v.Mode == "blocks",
-		Snapshot:        lvm.Options{Size: size, RunDir: defaultRunDir, Log: log},
+		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs, Blocks: v.Mode == repo.ModeBlocks,
+		Snapshot:        lvm.Options{Size: size, RunDir: lvm.DefaultRunDir, Log: log},
 		RequireSnapshot: requireSnapshot,
 	}
 	var h snapshotHooks

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // EnvDir names the environment variable holding the state directory.
@@ -91,17 +93,13 @@ func Load(dir string) (*State, error) {
 	return &s, nil
 }
 
-// Save writes the state of dir (temp file and rename).
+// Save writes the state of dir atomically (durable.WriteFile).
 func (s *State) Save(dir string) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, StateFile+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, StateFile))
+	return durable.WriteFile(filepath.Join(dir, StateFile), b, 0o600)
 }
 
 // Find returns the volume vg/name, or nil.
