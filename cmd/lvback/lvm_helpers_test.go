@@ -17,6 +17,7 @@ import (
 
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/repo"
 )
@@ -88,7 +89,7 @@ func newLVMEnv(t *testing.T) *lvmEnv {
 	t.Helper()
 	t.Cleanup(removeMountDirs) // runs after the VG's teardown unmounted them
 	vg := fakelvmtest.New(t, testVG)
-	if ms := fakelvmtest.MountsUnder(t, defaultRunDir); len(ms) > 0 {
+	if ms := testsys.MountsUnder(t, defaultRunDir); len(ms) > 0 {
 		t.Fatalf("%s is in use (%q): these tests need it to themselves", defaultRunDir, ms)
 	}
 	return &lvmEnv{t: t, vg: vg, bin: lvbackBinary(t), repo: initRepo(t, filepath.Join(vg.Base, "repo"))}
@@ -242,7 +243,7 @@ func (e *lvmEnv) snapshotLV() string {
 // snapshotMounts returns the mount points of testVG's snapshots.
 func (e *lvmEnv) snapshotMounts() []string {
 	var out []string
-	for _, m := range fakelvmtest.MountsUnder(e.t, defaultRunDir) {
+	for _, m := range testsys.MountsUnder(e.t, defaultRunDir) {
 		if strings.HasPrefix(m, filepath.Join(defaultRunDir, testVG)+"-") {
 			out = append(out, m)
 		}
@@ -301,7 +302,7 @@ func (e *lvmEnv) assertNoLeftovers(keep ...string) {
 			e.t.Errorf("loop device %s of snapshot image %s still attached", dev, file)
 		}
 	}
-	if ms := fakelvmtest.MountsUnder(e.t, defaultRunDir); len(ms) > 0 {
+	if ms := testsys.MountsUnder(e.t, defaultRunDir); len(ms) > 0 {
 		e.t.Errorf("still mounted under %s: %q", defaultRunDir, ms)
 	}
 	entries, _ := os.ReadDir(defaultRunDir)
