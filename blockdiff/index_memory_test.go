@@ -54,7 +54,7 @@ func heapAllocated(fn func()) uint64 {
 // right (an honest, empty image).
 func TestHugeIndexSmallMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reads 2^24 index entries")
+		t.Skip("-short: reads a 1 PiB index of 2^24 entries")
 	}
 	const limit = 64 << 20
 	ctx := context.Background()

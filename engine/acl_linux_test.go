@@ -21,12 +21,10 @@ import (
 	"github.com/lvback/lvback/repo"
 )
 
-// aclFS are the file systems a source, a repository or a restore target is
-// put on by the ACL tests; xfs lists its on-disk ACLs under second names.
-var aclFS = []string{"ext4", "xfs", "btrfs", "tmpfs"}
-
-// mountACLFS mounts a fresh small file system of each kind in aclFS until t
-// ends, keyed by kind.
+// mountACLFS mounts a fresh small file system of each kind a source, a
+// repository or a restore target is put on by the ACL tests until t ends,
+// keyed by kind ("ext4", "xfs", "btrfs", "tmpfs"); xfs lists its on-disk
+// ACLs under second names.
 func mountACLFS(t *testing.T) map[string]string {
 	t.Helper()
 	testsys.RequireTools(t, "getfacl", "getfattr", "setfacl")

@@ -152,7 +152,7 @@ func TestUnreadableFileIsReportedAndSkipped(t *testing.T) {
 // the file is copied instead and the run goes on.
 func TestLinkLimitFallsBackToCopy(t *testing.T) {
 	if testing.Short() {
-		t.Skip("creates 65,000 links")
+		t.Skip("-short: creates 65,000 links")
 	}
 	src, repoPath := dirs(t)
 	writeFile(t, filepath.Join(src, "popular"), "linked a lot")
@@ -246,6 +246,9 @@ func TestFullDiskFailsCleanly(t *testing.T) {
 // chunk or temporary file, the space is free again), and the earlier
 // backup still verifies and restores.
 func TestFullDiskBlockBackupFailsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: fills a 64 MiB file system with chunks")
+	}
 	mnt := testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 64<<20)
 	repoPath := newRepo(t, filepath.Join(mnt, "repo"))
 	img := filepath.Join(t.TempDir(), "disk.img")
@@ -295,6 +298,9 @@ func TestFullDiskBlockBackupFailsCleanly(t *testing.T) {
 // backup with a one-line error naming the volume; nothing is promoted, the
 // partial backup is removed and the earlier backup verifies.
 func TestFullDiskUnderManifest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: fills a file system until the manifest no longer fits")
+	}
 	mnt := testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 8<<20)
 	ballast := filepath.Join(mnt, "ballast")
 	f, err := os.Create(ballast)

@@ -19,6 +19,9 @@ import (
 // linked) and restore exactly. As root everything happens on a tmpfs:
 // creating and removing 400,000 files on a shared disk takes minutes.
 func TestHugeDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: backs up 100,000 files in one directory")
+	}
 	const n = 100_000
 	base := t.TempDir()
 	if isRoot() {
@@ -55,6 +58,9 @@ func TestHugeDirectory(t *testing.T) {
 // skipped, the backup verifies and the restore gives every name its
 // content, on ext4 too.
 func TestSeventyThousandHardLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: backs up a file with 70,000 hard links")
+	}
 	const n = 70_000
 	repoFS := testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-N", "40000"}, 160<<20)
 	src := testsys.MountTmpfs(t, 2<<30)

@@ -227,6 +227,9 @@ type crashOp struct {
 }
 
 func TestCrashMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the crash matrix SIGKILLs lvback about 50 times (a minute)")
+	}
 	strace := straceWorks()
 	if strace != nil {
 		t.Logf("syscall kill points skipped: %v", strace)

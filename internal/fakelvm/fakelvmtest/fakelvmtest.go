@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -73,11 +72,12 @@ func RemoveTools() {
 }
 
 // GoBuild builds the Go package pkg (an import path of this module) into
-// the executable out, with the go command that runs the tests.
+// the executable out, with the go command that runs the tests (go test
+// puts its own bin directory first on the tests' PATH).
 func GoBuild(out, pkg string) error {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return fmt.Errorf("go build %s: %w", pkg, err)
 	}
 	if b, err := exec.Command(goTool, "build", "-o", out, pkg).CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
