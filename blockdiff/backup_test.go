@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 const kib = 1 << 10
@@ -51,10 +53,10 @@ func (tc roundTrip) run(t *testing.T) {
 	src := filepath.Join(dir, "src")
 	writeImage(t, src, tc.size, tc.spans...)
 	data, err := os.ReadFile(src)
-	must(t, err)
+	testsys.Must(t, err)
 	store := newMemStore()
 	idx, st, err := Backup(context.Background(), src, store, filepath.Join(dir, "index"), Options{ChunkSize: 64 * kib, Workers: tc.workers})
-	must(t, err)
+	testsys.Must(t, err)
 	checkStats(t, st, idx)
 	if st.Holes != tc.holes || st.NewChunks != tc.new || st.ReusedChunks != tc.reused {
 		t.Errorf("holes/new/reused = %d/%d/%d, want %d/%d/%d", st.Holes, st.NewChunks, st.ReusedChunks, tc.holes, tc.new, tc.reused)
@@ -79,7 +81,7 @@ func (tc roundTrip) run(t *testing.T) {
 		t.Errorf("compressible data: %d chunks compressed, %d bytes stored for %d read", compressed, stored, st.ReadBytes)
 	}
 	got, err := ReadIndex(filepath.Join(dir, "index"))
-	must(t, err)
+	testsys.Must(t, err)
 	if !reflect.DeepEqual(inMemory(t, got), idx) {
 		t.Errorf("index read back differs:\n%+v\n%+v", got, idx)
 	}
@@ -138,17 +140,17 @@ func TestBackupWithPrevious(t *testing.T) {
 	store := newMemStore()
 	o := Options{ChunkSize: 64 * kib}
 	prev, _, err := Backup(ctx, src, store, filepath.Join(dir, "i1"), o)
-	must(t, err)
+	testsys.Must(t, err)
 	writeImage(t, src, 10*64*kib, span{0, 8 * 64 * kib, "random", 1}, span{2 * 64 * kib, 2 * 64 * kib, "text", 2})
 	asked := store.stats
 	o.Previous = prev
 	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "i2"), o)
-	must(t, err)
+	testsys.Must(t, err)
 	if n := store.stats - asked; n != 2 || st.NewChunks != 2 || st.ReusedChunks != 6 {
 		t.Errorf("store asked about %d chunks, stats %+v; want 2 asked, 2 new, 6 reused", n, st)
 	}
 	again, _, err := Backup(ctx, src, store, filepath.Join(dir, "i3"), Options{ChunkSize: 64 * kib})
-	must(t, err)
+	testsys.Must(t, err)
 	if !reflect.DeepEqual(idx, again) {
 		t.Error("the index made with Previous differs from the one made without")
 	}

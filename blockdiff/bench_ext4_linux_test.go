@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // BenchmarkIncrementalExt4 measures what a real file system's day of
@@ -15,19 +17,19 @@ import (
 // file data, plus the metadata and journal writes ext4 makes) and backs
 // the image up again, reporting the bytes stored per day.
 func BenchmarkIncrementalExt4(b *testing.B) {
-	requireRoot(b, "mkfs.ext4", "mount", "umount")
+	testsys.RequireRoot(b, "mkfs.ext4", "mount", "umount")
 	for _, cs := range []int{1 * mib, 2 * mib, 4 * mib} {
 		b.Run(fmt.Sprintf("%dMiB", cs/mib), func(b *testing.B) {
 			dir := b.TempDir()
 			img := filepath.Join(dir, "ext4.img")
 			writeImage(b, img, benchSize)
-			run(b, "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img)
+			testsys.Run(b, "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img)
 			files := churnFiles()
 			editImage(b, img, func(mnt string) { createTree(b, mnt, files) })
 			store := newBenchStore(b)
 			o := Options{ChunkSize: cs}
 			_, _, err := Backup(context.Background(), img, store, filepath.Join(dir, "index"), o)
-			must(b, err)
+			testsys.Must(b, err)
 			var stored int64
 			b.ResetTimer()
 			for day := 0; day < b.N; day++ {
@@ -35,7 +37,7 @@ func BenchmarkIncrementalExt4(b *testing.B) {
 				editImage(b, img, func(mnt string) { churn(b, mnt, files, day) })
 				b.StartTimer()
 				_, st, err := Backup(context.Background(), img, store, filepath.Join(dir, "index"), o)
-				must(b, err)
+				testsys.Must(b, err)
 				stored += st.StoredBytes
 			}
 			b.ReportMetric(float64(stored)/float64(b.N)/kib, "KiB-stored/op")

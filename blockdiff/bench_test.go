@@ -15,6 +15,8 @@ import (
 	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // benchSize is the size of the benchmark sources.
@@ -41,7 +43,7 @@ func benchSource(b *testing.B, kind string) string {
 	b.Helper()
 	benchDirOnce.Do(func() {
 		d, err := os.MkdirTemp("", "blockdiff-bench-")
-		must(b, err)
+		testsys.Must(b, err)
 		benchDir = d
 	})
 	benchMu.Lock()
@@ -51,14 +53,14 @@ func benchSource(b *testing.B, kind string) string {
 	}
 	p := filepath.Join(benchDir, kind)
 	f, err := os.Create(p)
-	must(b, err)
+	testsys.Must(b, err)
 	defer f.Close()
 	if kind == "realfiles" {
 		concatTrees(b, f, realRoots...)
 	}
 	for off := int64(0); kind != "realfiles" && off < benchSize; off += 4 * mib {
 		_, err := f.Write(span{Len: 4 * mib, Kind: kind, Seed: uint64(off)}.fill())
-		must(b, err)
+		testsys.Must(b, err)
 	}
 	benchSources[kind] = p
 	return p
@@ -92,7 +94,7 @@ func concatTrees(b *testing.B, w io.Writer, roots ...string) {
 		return err
 	}
 	for _, root := range roots {
-		must(b, filepath.WalkDir(root, walk))
+		testsys.Must(b, filepath.WalkDir(root, walk))
 	}
 	if left > 0 {
 		b.Skipf("%v hold less than %d bytes of files", roots, benchSize)
@@ -102,18 +104,18 @@ func concatTrees(b *testing.B, w io.Writer, roots ...string) {
 // copySource copies a benchmark source to dst, for benchmarks that change it.
 func copySource(b *testing.B, src, dst string) {
 	in, err := os.Open(src)
-	must(b, err)
+	testsys.Must(b, err)
 	defer in.Close()
 	out, err := os.Create(dst)
-	must(b, err)
+	testsys.Must(b, err)
 	defer out.Close()
 	_, err = io.Copy(out, in)
-	must(b, err)
+	testsys.Must(b, err)
 }
 
 func newBenchStore(b *testing.B) *DirStore {
 	s, err := OpenDirStore(filepath.Join(b.TempDir(), "chunks"))
-	must(b, err)
+	testsys.Must(b, err)
 	return s
 }
 
@@ -129,7 +131,7 @@ func benchBackup(b *testing.B, kind string, o Options) {
 		b.StartTimer()
 		var err error
 		_, st, err = Backup(context.Background(), src, store, filepath.Join(store.Dir(), "index"), o)
-		must(b, err)
+		testsys.Must(b, err)
 	}
 	b.ReportMetric(float64(st.StoredBytes)/float64(st.Size), "stored/byte")
 }
@@ -171,7 +173,7 @@ func benchIncremental(b *testing.B, layout string, o Options) {
 	copySource(b, benchSource(b, "text"), src)
 	store := newBenchStore(b)
 	_, _, err := Backup(context.Background(), src, store, filepath.Join(store.Dir(), "base"), o)
-	must(b, err)
+	testsys.Must(b, err)
 	b.SetBytes(benchSize)
 	b.ResetTimer()
 	var stored, added int64
@@ -180,7 +182,7 @@ func benchIncremental(b *testing.B, layout string, o Options) {
 		changeOnePercent(b, src, layout, uint64(i))
 		b.StartTimer()
 		_, st, err := Backup(context.Background(), src, store, filepath.Join(store.Dir(), "index"), o)
-		must(b, err)
+		testsys.Must(b, err)
 		stored += st.StoredBytes
 		added += st.NewChunks
 	}
@@ -191,7 +193,7 @@ func benchIncremental(b *testing.B, layout string, o Options) {
 // changeOnePercent overwrites 1% of the file with new text.
 func changeOnePercent(b *testing.B, path, layout string, seed uint64) {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	must(b, err)
+	testsys.Must(b, err)
 	defer f.Close()
 	if layout == "unchanged" {
 		return
@@ -204,7 +206,7 @@ func changeOnePercent(b *testing.B, path, layout string, seed uint64) {
 	for i := range runs {
 		off := r.Int64N(benchSize-runLen) &^ (4*kib - 1)
 		_, err := f.WriteAt(span{Len: runLen, Kind: "text", Seed: seed<<20 + uint64(i)}.fill(), off)
-		must(b, err)
+		testsys.Must(b, err)
 	}
 }
 
@@ -213,12 +215,12 @@ func BenchmarkRestore(b *testing.B) {
 	src := benchSource(b, "text")
 	store := newBenchStore(b)
 	idx, _, err := Backup(context.Background(), src, store, filepath.Join(store.Dir(), "index"), Options{})
-	must(b, err)
+	testsys.Must(b, err)
 	dir := b.TempDir()
 	b.SetBytes(benchSize)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		must(b, Restore(context.Background(), idx, store, filepath.Join(dir, fmt.Sprint(i)), RestoreOptions{}))
+		testsys.Must(b, Restore(context.Background(), idx, store, filepath.Join(dir, fmt.Sprint(i)), RestoreOptions{}))
 	}
 }
 
@@ -227,11 +229,11 @@ func BenchmarkRestore(b *testing.B) {
 func BenchmarkCompressLevel(b *testing.B) {
 	for _, kind := range []string{"text", "realfiles", "random"} {
 		data, err := os.ReadFile(benchSource(b, kind))
-		must(b, err)
+		testsys.Must(b, err)
 		for _, lv := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression} {
 			b.Run(kind+"/"+lv.String(), func(b *testing.B) {
 				c, err := newCodecLevel(2, lv)
-				must(b, err)
+				testsys.Must(b, err)
 				defer c.close()
 				var mu sync.Mutex // guards in and out
 				var in, out int64
@@ -307,8 +309,8 @@ func BenchmarkPutSync(b *testing.B) {
 						return nil
 					})
 				}
-				must(b, g.Wait())
-				must(b, s.Sync(context.Background()))
+				testsys.Must(b, g.Wait())
+				testsys.Must(b, s.Sync(context.Background()))
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // fakeSysfs builds a sysfs tree under a temporary directory: loop0 with
@@ -17,13 +19,13 @@ func fakeSysfs(t *testing.T) string {
 	sys := t.TempDir()
 	write := func(rel, content string) {
 		p := filepath.Join(sys, rel)
-		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		must(t, os.WriteFile(p, []byte(content), 0o644))
+		testsys.Must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		testsys.Must(t, os.WriteFile(p, []byte(content), 0o644))
 	}
-	mkdir := func(rel string) { must(t, os.MkdirAll(filepath.Join(sys, rel), 0o755)) }
+	mkdir := func(rel string) { testsys.Must(t, os.MkdirAll(filepath.Join(sys, rel), 0o755)) }
 	link := func(rel, target string) {
-		must(t, os.MkdirAll(filepath.Dir(filepath.Join(sys, rel)), 0o755))
-		must(t, os.Symlink(target, filepath.Join(sys, rel)))
+		testsys.Must(t, os.MkdirAll(filepath.Dir(filepath.Join(sys, rel)), 0o755))
+		testsys.Must(t, os.Symlink(target, filepath.Join(sys, rel)))
 	}
 	mkdir("devices/virtual/block/loop0/holders")
 	write("devices/virtual/block/loop0/dev", "7:0\n")
@@ -69,7 +71,7 @@ func TestDeviceUsers(t *testing.T) {
 		})
 	}
 	// A holder of the whole disk counts too.
-	must(t, os.Symlink("../../md0", filepath.Join(sys, "devices/pci/block/sda/holders/md0")))
+	testsys.Must(t, os.Symlink("../../md0", filepath.Join(sys, "devices/pci/block/sda/holders/md0")))
 	if got, _ := deviceUsers(sys, nil, unix.Mkdev(8, 0)); !slices.Equal(got, []string{"sda is held by md0"}) {
 		t.Errorf("disk held by md0: %q", got)
 	}

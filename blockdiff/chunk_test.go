@@ -3,11 +3,13 @@ package blockdiff
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 func TestEncodeStoresIncompressibleRawAndCompressesTheRest(t *testing.T) {
 	c, err := newCodec(1)
-	must(t, err)
+	testsys.Must(t, err)
 	defer c.close()
 	r := rand.New(rand.NewPCG(1, 2))
 	random := func(n int) []byte {

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 func TestDirStore(t *testing.T) {
@@ -22,7 +24,7 @@ func TestDirStore(t *testing.T) {
 	if _, err := s.Stat(ctx, a); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Stat of a missing chunk: %v", err)
 	}
-	must(t, s.Put(ctx, a, []byte("stored a")))
+	testsys.Must(t, s.Put(ctx, a, []byte("stored a")))
 	// Written, not yet durable: only a temporary file, invisible.
 	final, temp := chunkFiles(t, dir)
 	if len(final) != 0 || len(temp) != 1 {
@@ -31,7 +33,7 @@ func TestDirStore(t *testing.T) {
 	if _, err := s.Stat(ctx, a); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Stat before Sync: %v", err)
 	}
-	must(t, s.Sync(ctx))
+	testsys.Must(t, s.Sync(ctx))
 	final, temp = chunkFiles(t, dir)
 	if want := filepath.Join(dir, a.String()[:2], a.String()); !slices.Equal(final, []string{want}) || len(temp) != 0 {
 		t.Errorf("after Sync: final %v, temp %v; want %s", final, temp, want)
@@ -40,10 +42,10 @@ func TestDirStore(t *testing.T) {
 		t.Errorf("Stat = %d, %v", n, err)
 	}
 	// Never rewritten.
-	must(t, s.Put(ctx, a, []byte("other")))
-	must(t, s.Put(ctx, b, []byte("stored b")))
-	must(t, s.Put(ctx, b, []byte("other b")))
-	must(t, s.Sync(ctx))
+	testsys.Must(t, s.Put(ctx, a, []byte("other")))
+	testsys.Must(t, s.Put(ctx, b, []byte("stored b")))
+	testsys.Must(t, s.Put(ctx, b, []byte("other b")))
+	testsys.Must(t, s.Sync(ctx))
 	for id, want := range map[ID]string{a: "stored a", b: "stored b"} {
 		if got, err := s.Get(ctx, id); err != nil || string(got) != want {
 			t.Errorf("Get %s = %q, %v; want %q", id, got, err, want)
@@ -52,7 +54,7 @@ func TestDirStore(t *testing.T) {
 	if ids := listIDs(t, s); !slices.Equal(ids, sortedIDs(a, b)) {
 		t.Errorf("List = %v", ids)
 	}
-	must(t, s.Delete(ctx, a))
+	testsys.Must(t, s.Delete(ctx, a))
 	if err := s.Delete(ctx, a); err != nil {
 		t.Errorf("deleting a missing chunk: %v", err)
 	}
@@ -71,17 +73,17 @@ func TestDirStoreIgnoresForeignFiles(t *testing.T) {
 	sub := filepath.Join(dir, a.String()[:2])
 	other := sumID([]byte("other")).String()
 	for _, name := range []string{"README", other, "." + a.String() + ".123.tmp", a.String() + "0"} {
-		must(t, os.WriteFile(filepath.Join(sub, name), []byte("junk"), 0o600))
+		testsys.Must(t, os.WriteFile(filepath.Join(sub, name), []byte("junk"), 0o600))
 	}
-	must(t, os.Mkdir(filepath.Join(dir, "zz"), 0o700))
+	testsys.Must(t, os.Mkdir(filepath.Join(dir, "zz"), 0o700))
 	if ids := listIDs(t, s); !slices.Equal(ids, []ID{a}) {
 		t.Errorf("List = %v, want only %s", ids, a)
 	}
 	// A file too large to be a chunk is refused, not read.
 	big := sumID([]byte("big"))
-	must(t, os.MkdirAll(filepath.Join(dir, big.String()[:2]), 0o700))
-	must(t, os.WriteFile(s.path(big), nil, 0o600))
-	must(t, os.Truncate(s.path(big), maxStoredLen+1))
+	testsys.Must(t, os.MkdirAll(filepath.Join(dir, big.String()[:2]), 0o700))
+	testsys.Must(t, os.WriteFile(s.path(big), nil, 0o600))
+	testsys.Must(t, os.Truncate(s.path(big), maxStoredLen+1))
 	if _, err := s.Get(ctx, big); err == nil {
 		t.Error("Get read an oversized chunk file")
 	}
@@ -92,7 +94,7 @@ func TestDirStoreRemoveTemp(t *testing.T) {
 	dir := t.TempDir()
 	s, a := storeWithOneChunk(t, dir, "x")
 	stale := filepath.Join(dir, a.String()[:2], "."+a.String()+".999.tmp")
-	must(t, os.WriteFile(stale, []byte("half"), 0o600))
+	testsys.Must(t, os.WriteFile(stale, []byte("half"), 0o600))
 	if ids := listIDs(t, s); !slices.Equal(ids, []ID{a}) {
 		t.Errorf("List = %v", ids)
 	}
@@ -127,7 +129,7 @@ func TestDirStoreConcurrentPuts(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	must(t, s.Sync(ctx))
+	testsys.Must(t, s.Sync(ctx))
 	final, temp := chunkFiles(t, dir)
 	if len(final) != 100 || len(temp) != 0 {
 		t.Errorf("%d chunks, %d temporary files; want 100 and 0", len(final), len(temp))
@@ -143,7 +145,7 @@ func TestDirStoreConcurrentPuts(t *testing.T) {
 func listIDs(t *testing.T, s ChunkStore) []ID {
 	t.Helper()
 	var ids []ID
-	must(t, s.List(context.Background(), func(id ID) error { ids = append(ids, id); return nil }))
+	testsys.Must(t, s.List(context.Background(), func(id ID) error { ids = append(ids, id); return nil }))
 	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
 	return ids
 }
@@ -153,25 +155,18 @@ func sortedIDs(ids ...ID) []ID {
 	return ids
 }
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Discard removes what Put wrote since the last Sync, and nothing else.
 func TestDirStoreDiscard(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := OpenDirStore(dir)
-	must(t, err)
+	testsys.Must(t, err)
 	a, b := sumID([]byte("a")), sumID([]byte("b"))
-	must(t, s.Put(ctx, a, []byte("kept")))
-	must(t, s.Sync(ctx))
-	must(t, s.Put(ctx, b, []byte("dropped")))
+	testsys.Must(t, s.Put(ctx, a, []byte("kept")))
+	testsys.Must(t, s.Sync(ctx))
+	testsys.Must(t, s.Put(ctx, b, []byte("dropped")))
 	s.Discard()
-	must(t, s.Sync(ctx))
+	testsys.Must(t, s.Sync(ctx))
 	if final, temp := chunkFiles(t, dir); len(final) != 1 || len(temp) != 0 {
 		t.Errorf("after Discard: final %v, temp %v; want only %s", final, temp, a)
 	}
@@ -186,9 +181,9 @@ func TestDirStoreSyncBatch(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := OpenDirStore(dir)
-	must(t, err)
+	testsys.Must(t, err)
 	for i := range syncBatch + 1 {
-		must(t, s.Put(ctx, sumID([]byte{byte(i), byte(i >> 8)}), []byte("x")))
+		testsys.Must(t, s.Put(ctx, sumID([]byte{byte(i), byte(i >> 8)}), []byte("x")))
 	}
 	if final, temp := chunkFiles(t, dir); len(final) != syncBatch || len(temp) != 1 {
 		t.Errorf("after %d Puts: %d final, %d temporary; want %d and 1", syncBatch+1, len(final), len(temp), syncBatch)
@@ -200,9 +195,9 @@ func TestDirStoreSyncBatch(t *testing.T) {
 func storeWithOneChunk(t *testing.T, dir, data string) (*DirStore, ID) {
 	t.Helper()
 	s, err := OpenDirStore(dir)
-	must(t, err)
+	testsys.Must(t, err)
 	a := sumID([]byte("a"))
-	must(t, s.Put(context.Background(), a, []byte(data)))
-	must(t, s.Sync(context.Background()))
+	testsys.Must(t, s.Put(context.Background(), a, []byte(data)))
+	testsys.Must(t, s.Sync(context.Background()))
 	return s, a
 }

@@ -5,31 +5,33 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // TestExt4Image backs up a real ext4 image twice, with a few files changed
 // in between, and restores both backups: sha256-identical images that
 // mount and hold the right files.
 func TestExt4Image(t *testing.T) {
-	requireRoot(t, "mkfs.ext4", "mount", "umount", "losetup")
+	testsys.RequireRoot(t, "mkfs.ext4", "mount", "umount", "losetup")
 	const size, cs = 64 * mib, 1 * mib
 	ctx := context.Background()
 	dir := t.TempDir()
 	img := filepath.Join(dir, "ext4.img")
 	writeImage(t, img, size)
-	run(t, "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img)
+	testsys.Run(t, "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", img)
 	v1, v2 := ext4Trees()
 	editImage(t, img, func(mnt string) { createTree(t, mnt, v1) })
 
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	must(t, err)
+	testsys.Must(t, err)
 	sum1 := fileSHA256(t, img)
 	idx1, st1, err := Backup(ctx, img, store, filepath.Join(dir, "index1"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	checkStats(t, st1, idx1)
 
 	editImage(t, img, func(mnt string) {
-		must(t, os.Remove(filepath.Join(mnt, "dir/sub/e.txt")))
+		testsys.Must(t, os.Remove(filepath.Join(mnt, "dir/sub/e.txt")))
 		createTree(t, mnt, v2[:2])
 	})
 	sum2 := fileSHA256(t, img)
@@ -37,7 +39,7 @@ func TestExt4Image(t *testing.T) {
 		t.Fatal("the image did not change")
 	}
 	idx2, st2, err := Backup(ctx, img, store, filepath.Join(dir, "index2"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	checkStats(t, st2, idx2)
 	t.Logf("first backup %+v", st1)
 	t.Logf("second backup %+v", st2)
@@ -77,11 +79,11 @@ func ext4Trees() (v1, v2 []testFile) {
 func restoreAndMount(t *testing.T, idx *Index, store ChunkStore, sum [32]byte, files []testFile) {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "restored.img")
-	must(t, Restore(context.Background(), idx, store, dst, RestoreOptions{}))
+	testsys.Must(t, Restore(context.Background(), idx, store, dst, RestoreOptions{}))
 	if fileSHA256(t, dst) != sum {
 		t.Fatalf("restored image differs from the image at backup time")
 	}
-	mnt, umount := mount(t, dst, "loop,ro")
+	mnt, umount := testsys.Mount(t, dst, "loop,ro")
 	checkTree(t, mnt, files)
 	umount()
 }
@@ -89,7 +91,7 @@ func restoreAndMount(t *testing.T, idx *Index, store ChunkStore, sum [32]byte, f
 // editImage loop-mounts img read-write, calls edit and unmounts it.
 func editImage(t testing.TB, img string, edit func(mnt string)) {
 	t.Helper()
-	mnt, umount := mount(t, img, "loop")
+	mnt, umount := testsys.Mount(t, img, "loop")
 	edit(mnt)
 	umount()
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 func TestGCDeletesExactlyUnreferenced(t *testing.T) {
@@ -14,22 +16,22 @@ func TestGCDeletesExactlyUnreferenced(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	must(t, err)
+	testsys.Must(t, err)
 	// A and B share chunks 0-2; A has 3 of its own, B 2.
 	srcA, srcB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	shared := []span{{0, 3 * cs, "text", 1}}
 	writeImage(t, srcA, 8*cs, append(shared, span{3 * cs, 3 * cs, "random", 2})...)
 	writeImage(t, srcB, 8*cs, append(shared, span{6 * cs, 2 * cs, "random", 3})...)
 	idxA, _, err := Backup(ctx, srcA, store, filepath.Join(dir, "ia"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	idxB, _, err := Backup(ctx, srcB, store, filepath.Join(dir, "ib"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	// A temporary file is no chunk: GC leaves it alone.
 	stale := filepath.Join(filepath.Dir(store.path(idxA.Entries[3].ID)), ".stale.tmp")
-	must(t, os.WriteFile(stale, nil, 0o600))
+	testsys.Must(t, os.WriteFile(stale, nil, 0o600))
 
 	liveB := map[ID]bool{}
-	must(t, idxB.Chunks(func(id ID) error { liveB[id] = true; return nil }))
+	testsys.Must(t, idxB.Chunks(func(id ID) error { liveB[id] = true; return nil }))
 	before := listIDs(t, store)
 	var wantGone []ID
 	for _, id := range before {
@@ -41,7 +43,7 @@ func TestGCDeletesExactlyUnreferenced(t *testing.T) {
 		t.Fatalf("fixture: %d chunks, %d only in A; want 8 and 3", len(before), len(wantGone))
 	}
 	removed, err := GC(ctx, store, func(id ID) bool { return liveB[id] })
-	must(t, err)
+	testsys.Must(t, err)
 	after := listIDs(t, store)
 	if removed != 3 {
 		t.Errorf("removed %d, want 3", removed)
@@ -57,7 +59,7 @@ func TestGCDeletesExactlyUnreferenced(t *testing.T) {
 	}
 	// A's own chunks are gone: verifying A names exactly them as missing.
 	probs, err := Verify(ctx, idxA, store, 0)
-	must(t, err)
+	testsys.Must(t, err)
 	if len(probs) != 3 || probs[0].Chunk != 3 || probs[2].Chunk != 5 || !errors.Is(probs[0], ErrNotFound) {
 		t.Errorf("verify of A after GC: %v", probs)
 	}

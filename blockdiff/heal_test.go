@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // A backup with Options.Previous stores again a chunk the store lost,
@@ -18,13 +20,13 @@ func TestBackupWithPreviousRestoresMissingChunk(t *testing.T) {
 	src := filepath.Join(dir, "src")
 	writeImage(t, src, 8*cs, span{0, 3 * cs, "random", 1}, span{5 * cs, 2 * cs, "text", 2})
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	must(t, err)
+	testsys.Must(t, err)
 	prev, _, err := Backup(ctx, src, store, filepath.Join(dir, "i1"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	lost := store.path(prev.Entries[1].ID)
-	must(t, os.Remove(lost))
+	testsys.Must(t, os.Remove(lost))
 	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "i2"), Options{ChunkSize: cs, Previous: prev})
-	must(t, err)
+	testsys.Must(t, err)
 	if st.NewChunks != 1 {
 		t.Errorf("stored %d chunks, want the 1 the store lost", st.NewChunks)
 	}
@@ -44,18 +46,18 @@ func TestBackupReplacesDamagedChunks(t *testing.T) {
 	src := filepath.Join(dir, "src")
 	writeImage(t, src, 8*cs, span{0, 3 * cs, "random", 1}, span{5 * cs, 2 * cs, "text", 2})
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	must(t, err)
+	testsys.Must(t, err)
 	prev, _, err := Backup(ctx, src, store, filepath.Join(dir, "i1"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	flipped, cut := prev.Entries[0].ID, prev.Entries[5].ID
 	flipByte(t, store.path(flipped), 0.5)
-	must(t, os.Truncate(store.path(cut), 100))
+	testsys.Must(t, os.Truncate(store.path(cut), 100))
 	if probs, err := Verify(ctx, prev, store, 1); err != nil || len(probs) != 2 {
 		t.Fatalf("verify of the damaged store: %v %v", err, probs)
 	}
 	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "i2"),
 		Options{ChunkSize: cs, Previous: prev, Damaged: map[ID]bool{flipped: true}})
-	must(t, err)
+	testsys.Must(t, err)
 	if !slices.Equal(st.Healed, []ID{flipped, cut}) || st.NewChunks != 2 {
 		t.Errorf("healed %v, %d new chunks; want %v and %v", st.Healed, st.NewChunks, flipped, cut)
 	}
@@ -79,18 +81,18 @@ func TestRepairFromImage(t *testing.T) {
 	src := filepath.Join(dir, "src")
 	writeImage(t, src, 8*cs+100, span{0, 3 * cs, "random", 1}, span{5 * cs, 3*cs + 100, "text", 2})
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	must(t, err)
+	testsys.Must(t, err)
 	idx, _, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	flipped, lost, gone := idx.Entries[1].ID, idx.Entries[8].ID, idx.Entries[6].ID // 8: the short last chunk
 	flipByte(t, store.path(flipped), 0.5)
-	must(t, os.Remove(store.path(lost)))
-	must(t, os.Remove(store.path(gone)))
+	testsys.Must(t, os.Remove(store.path(lost)))
+	testsys.Must(t, os.Remove(store.path(gone)))
 	image := filepath.Join(dir, "image")
 	writeImage(t, image, 8*cs+100, span{0, 3 * cs, "random", 1}, span{5 * cs, 3*cs + 100, "text", 2}, span{6 * cs, 10, "random", 3})
 
 	rep, err := RepairFromImage(ctx, store, idx, image)
-	must(t, err)
+	testsys.Must(t, err)
 	healed := []ID{}
 	for _, p := range rep.Healed {
 		healed = append(healed, p.ID)

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/zeebo/blake3"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // memStore is an in-memory ChunkStore with failure injection: failPut
@@ -214,10 +216,10 @@ func fileSHA256(t testing.TB, path string) [32]byte {
 func sameFiles(t testing.TB, a, b string) {
 	t.Helper()
 	fa, err := os.Open(a)
-	must(t, err)
+	testsys.Must(t, err)
 	defer fa.Close()
 	fb, err := os.Open(b)
-	must(t, err)
+	testsys.Must(t, err)
 	defer fb.Close()
 	ba, bb := make([]byte, 4<<20), make([]byte, 4<<20)
 	for off := int64(0); ; off += int64(len(ba)) {
@@ -291,6 +293,6 @@ func refImageHash(data []byte, chunkSize int) ID {
 func inMemory(t testing.TB, idx *Index) *Index {
 	t.Helper()
 	out := &Index{Size: idx.Size, ChunkSize: idx.ChunkSize, Hash: idx.Hash, Entries: []Entry{}}
-	must(t, idx.Each(func(_ int, e Entry) error { out.Entries = append(out.Entries, e); return nil }))
+	testsys.Must(t, idx.Each(func(_ int, e Entry) error { out.Entries = append(out.Entries, e); return nil }))
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // hugeIndexFile returns an index file of a 1 PiB image cut into 64 MiB
@@ -33,7 +35,7 @@ func hugeIndexFile(forged bool) []byte {
 func hugeIndex(t *testing.T, forged bool) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "index")
-	must(t, os.WriteFile(path, hugeIndexFile(forged), 0o600))
+	testsys.Must(t, os.WriteFile(path, hugeIndexFile(forged), 0o600))
 	return path
 }
 
@@ -52,7 +54,7 @@ func heapAllocated(fn func()) uint64 {
 // right (an honest, empty image).
 func TestHugeIndexSmallMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reads 2^24 index entries")
+		t.Skip("-short: reads a 1 PiB index of 2^24 entries")
 	}
 	const limit = 64 << 20
 	ctx := context.Background()
@@ -70,7 +72,7 @@ func TestHugeIndexSmallMemory(t *testing.T) {
 	if n := heapAllocated(func() { idx, err = ReadIndex(honest) }); n > limit {
 		t.Errorf("reading an honest 1 PiB index allocated %d MB", n>>20)
 	}
-	must(t, err)
+	testsys.Must(t, err)
 	var probs []Problem
 	if n := heapAllocated(func() { probs, err = Verify(ctx, idx, newMemStore(), 1) }); n > limit {
 		t.Errorf("verifying a 1 PiB index allocated %d MB", n>>20)

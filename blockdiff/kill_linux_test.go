@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // killChildEnv makes TestBackupKilled run the backup to be killed (in a
@@ -33,7 +35,7 @@ func (s slowStore) Put(ctx context.Context, id ID, data []byte) error {
 func TestBackupKilled(t *testing.T) {
 	if dir := os.Getenv(killChildEnv); dir != "" {
 		store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-		must(t, err)
+		testsys.Must(t, err)
 		_, _, err = Backup(context.Background(), filepath.Join(dir, "src"), slowStore{store, 30 * time.Millisecond},
 			filepath.Join(dir, "killed.index"), Options{})
 		t.Fatalf("backup was not killed (error %v)", err)
@@ -45,9 +47,9 @@ func TestBackupKilled(t *testing.T) {
 	earlierSrc := filepath.Join(dir, "earlier")
 	writeImage(t, earlierSrc, 2*mib, span{0, 2 * mib, "text", 3})
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	must(t, err)
+	testsys.Must(t, err)
 	earlier, _, err := Backup(ctx, earlierSrc, store, filepath.Join(dir, "earlier.index"), Options{ChunkSize: 64 * kib})
-	must(t, err)
+	testsys.Must(t, err)
 	before, _ := chunkFiles(t, store.Dir())
 
 	killWhileWriting(t, dir, 3)
@@ -67,9 +69,9 @@ func TestBackupKilled(t *testing.T) {
 
 	// The next backup, with a fresh store value as a new process has.
 	store2, err := OpenDirStore(store.Dir())
-	must(t, err)
+	testsys.Must(t, err)
 	idx, st, err := Backup(ctx, src, store2, filepath.Join(dir, "next.index"), Options{})
-	must(t, err)
+	testsys.Must(t, err)
 	if len(final) != len(before) || st.ReusedChunks != 0 {
 		t.Errorf("killed backup named %d chunks, next one reused %d: chunks become visible only when durable, at the end", len(final)-len(before), st.ReusedChunks)
 	}
@@ -88,11 +90,11 @@ func TestBackupKilled(t *testing.T) {
 func checkWholeChunks(t *testing.T, files []string) {
 	t.Helper()
 	c, err := newCodec(1)
-	must(t, err)
+	testsys.Must(t, err)
 	defer c.close()
 	for _, p := range files {
 		data, err := os.ReadFile(p)
-		must(t, err)
+		testsys.Must(t, err)
 		n := DefaultChunkSize
 		if len(data) > 0 && data[0] == flagZstd {
 			n = 64 * kib
@@ -109,10 +111,10 @@ func checkWholeChunks(t *testing.T, files []string) {
 func killWhileWriting(t *testing.T, dir string, n int) {
 	t.Helper()
 	exe, err := os.Executable()
-	must(t, err)
+	testsys.Must(t, err)
 	cmd := exec.Command(exe, "-test.run=^TestBackupKilled$", "-test.count=1")
 	cmd.Env = append(os.Environ(), killChildEnv+"="+dir)
-	must(t, cmd.Start())
+	testsys.Must(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
@@ -131,13 +133,13 @@ func killWhileWriting(t *testing.T, dir string, n int) {
 		}
 		time.Sleep(500 * time.Microsecond)
 	}
-	must(t, cmd.Process.Kill()) // SIGKILL
+	testsys.Must(t, cmd.Process.Kill()) // SIGKILL
 	<-exited
 }
 
 func mustParseID(t *testing.T, s string) ID {
 	t.Helper()
 	id, err := ParseID(s)
-	must(t, err)
+	testsys.Must(t, err)
 	return id
 }

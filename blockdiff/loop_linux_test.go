@@ -12,26 +12,28 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // TestLoopDevice backs up a loop device and restores onto loop devices:
 // one full of garbage (holes must become zeros, bytes past the image stay),
 // one too small and one held open exclusively (both refused, untouched).
 func TestLoopDevice(t *testing.T) {
-	requireRoot(t, "losetup")
+	testsys.RequireRoot(t, "losetup")
 	const size, cs = 32 * mib, 1 * mib
 	ctx := context.Background()
 	dir := t.TempDir()
 	img := filepath.Join(dir, "src.img")
 	writeImage(t, img, size, span{0, 5 * mib, "text", 1}, span{10 * mib, 2 * mib, "random", 2})
-	src := attachLoop(t, img)
+	src := testsys.AttachLoop(t, img)
 	if n, err := SourceSize(src); err != nil || n != size {
 		t.Errorf("SourceSize(%s) = %d, %v; want %d", src, n, err, size)
 	}
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	must(t, err)
+	testsys.Must(t, err)
 	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	checkStats(t, st, idx)
 	// A device reports no holes: everything is read, zeros are found by
 	// looking at them.
@@ -43,8 +45,8 @@ func TestLoopDevice(t *testing.T) {
 	garbageImg := filepath.Join(dir, "garbage.img")
 	writeImage(t, garbageImg, size+3*mib, span{0, size + 3*mib, "random", 9})
 	tail := span{0, size + 3*mib, "random", 9}.fill()[size:]
-	dev := attachLoop(t, garbageImg)
-	must(t, Restore(ctx, idx, store, dev, RestoreOptions{}))
+	dev := testsys.AttachLoop(t, garbageImg)
+	testsys.Must(t, Restore(ctx, idx, store, dev, RestoreOptions{}))
 	if prefixSHA256(t, dev, size) != fileSHA256(t, img) {
 		t.Error("restored device differs from the image")
 	}
@@ -54,7 +56,7 @@ func TestLoopDevice(t *testing.T) {
 
 	smallImg := filepath.Join(dir, "small.img")
 	writeImage(t, smallImg, size/2, span{0, size / 2, "random", 10})
-	small := attachLoop(t, smallImg)
+	small := testsys.AttachLoop(t, smallImg)
 	before := fileSHA256(t, small)
 	err = Restore(ctx, idx, store, small, RestoreOptions{})
 	if err == nil || !strings.Contains(err.Error(), "refusing") {
@@ -65,7 +67,7 @@ func TestLoopDevice(t *testing.T) {
 	}
 
 	f, err := os.OpenFile(dev, os.O_RDONLY|unix.O_EXCL, 0)
-	must(t, err)
+	testsys.Must(t, err)
 	defer f.Close()
 	err = Restore(ctx, idx, store, dev, RestoreOptions{})
 	if err == nil || !strings.Contains(err.Error(), "in use") {
@@ -76,14 +78,14 @@ func TestLoopDevice(t *testing.T) {
 // TestRestoreRefusesMountedDevice mounts a loop device and expects Restore
 // to refuse it, naming the mount point, and to leave it unchanged.
 func TestRestoreRefusesMountedDevice(t *testing.T) {
-	requireRoot(t, "losetup", "mkfs.ext4", "mount", "umount")
+	testsys.RequireRoot(t, "losetup", "mkfs.ext4", "mount", "umount")
 	ctx := context.Background()
 	dir := t.TempDir()
 	img := filepath.Join(dir, "fs.img")
 	writeImage(t, img, 16*mib)
-	run(t, "mkfs.ext4", "-q", "-F", img)
-	dev := attachLoop(t, img)
-	mnt, umount := mount(t, dev, "rw")
+	testsys.Run(t, "mkfs.ext4", "-q", "-F", img)
+	dev := testsys.AttachLoop(t, img)
+	mnt, umount := testsys.Mount(t, dev, "rw")
 	idx := &Index{Size: 0, ChunkSize: DefaultChunkSize, Entries: []Entry{}}
 	idx.Hash = idx.ImageHash()
 	err := Restore(ctx, idx, newMemStore(), dev, RestoreOptions{})
@@ -92,7 +94,7 @@ func TestRestoreRefusesMountedDevice(t *testing.T) {
 	}
 	umount()
 	// Unmounted, the same device is accepted (an empty image writes nothing).
-	must(t, Restore(ctx, idx, newMemStore(), dev, RestoreOptions{}))
+	testsys.Must(t, Restore(ctx, idx, newMemStore(), dev, RestoreOptions{}))
 }
 
 func TestMountedAt(t *testing.T) {
@@ -132,7 +134,7 @@ func TestRestoreRefusesOtherTargets(t *testing.T) {
 func prefixSHA256(t *testing.T, path string, n int64) [32]byte {
 	t.Helper()
 	f, err := os.Open(path)
-	must(t, err)
+	testsys.Must(t, err)
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.CopyN(h, f, n); err != nil {
@@ -145,7 +147,7 @@ func prefixSHA256(t *testing.T, path string, n int64) [32]byte {
 func readAt(t *testing.T, path string, off int64, n int) []byte {
 	t.Helper()
 	f, err := os.Open(path)
-	must(t, err)
+	testsys.Must(t, err)
 	defer f.Close()
 	b := make([]byte, n)
 	if _, err := f.ReadAt(b, off); err != nil {
@@ -159,7 +161,7 @@ func readAt(t *testing.T, path string, off int64, n int) []byte {
 // is then all zeros (no superblock, no partition table: blkid finds
 // nothing), never the old file system over a half-written image.
 func TestFailedDeviceRestoreIsRecognisable(t *testing.T) {
-	requireRoot(t, "losetup", "mkfs.ext4", "blkid")
+	testsys.RequireRoot(t, "losetup", "mkfs.ext4", "blkid")
 	const size, cs = 32 * mib, 1 * mib
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -167,14 +169,14 @@ func TestFailedDeviceRestoreIsRecognisable(t *testing.T) {
 	writeImage(t, img, size, span{0, size, "text", 3})
 	store := newMemStore()
 	idx, _, err := Backup(ctx, img, store, filepath.Join(dir, "index"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	delete(store.chunks, idx.Entries[20].ID) // restore fails at chunk 20
 
 	target := filepath.Join(dir, "target.img")
-	must(t, os.WriteFile(target, nil, 0o600))
-	must(t, os.Truncate(target, size))
-	run(t, "mkfs.ext4", "-q", "-F", target)
-	dev := attachLoop(t, target)
+	testsys.Must(t, os.WriteFile(target, nil, 0o600))
+	testsys.Must(t, os.Truncate(target, size))
+	testsys.Run(t, "mkfs.ext4", "-q", "-F", target)
+	dev := testsys.AttachLoop(t, target)
 	if out, err := exec.Command("blkid", "-p", dev).CombinedOutput(); err != nil {
 		t.Fatalf("blkid finds no file system before the restore: %v %s", err, out)
 	}
@@ -198,17 +200,16 @@ func TestFailedDeviceRestoreIsRecognisable(t *testing.T) {
 // StatSource tells a block device from a file, and a read-only loop device
 // (losetup -r) from a writable one; a device's changes are not tracked.
 func TestStatSourceReadOnly(t *testing.T) {
-	requireRoot(t, "losetup")
+	testsys.RequireRoot(t, "losetup")
 	img := filepath.Join(t.TempDir(), "src.img")
 	writeImage(t, img, 4*mib, span{0, mib, "text", 1})
-	ro := run(t, "losetup", "-f", "--show", "-r", img)
-	t.Cleanup(func() { run(t, "losetup", "-d", ro) })
+	ro := testsys.AttachLoop(t, img, "-r")
 	for _, tc := range []struct {
 		src  string
 		want SourceInfo
 	}{
 		{img, SourceInfo{Size: 4 * mib}},
-		{attachLoop(t, img), SourceInfo{Size: 4 * mib, Device: true}},
+		{testsys.AttachLoop(t, img), SourceInfo{Size: 4 * mib, Device: true}},
 		{ro, SourceInfo{Size: 4 * mib, Device: true, ReadOnly: true}},
 	} {
 		if got, err := StatSource(tc.src); err != nil || got != tc.want {

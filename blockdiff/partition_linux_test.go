@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // attachPartitioned attaches img (which holds a partition table) to a
@@ -13,10 +15,9 @@ import (
 // Where the kernel does not read the table itself, partx adds them.
 func attachPartitioned(t testing.TB, img string) string {
 	t.Helper()
-	dev := run(t, "losetup", "-f", "--show", "-P", img)
-	t.Cleanup(func() { run(t, "losetup", "-d", dev) })
+	dev := testsys.AttachLoop(t, img, "-P")
 	if _, err := os.Stat(dev + "p1"); err != nil {
-		run(t, "partx", "-a", dev)
+		testsys.Run(t, "partx", "-a", dev)
 	}
 	return dev
 }
@@ -25,18 +26,18 @@ func attachPartitioned(t testing.TB, img string) string {
 // mounted or backs another loop device, naming the partition, and leaves
 // the disk alone.
 func TestRestoreRefusesDiskWithBusyPartition(t *testing.T) {
-	requireRoot(t, "losetup", "sfdisk", "partx", "mkfs.ext4", "mount", "umount")
+	testsys.RequireRoot(t, "losetup", "sfdisk", "partx", "mkfs.ext4", "mount", "umount")
 	ctx := context.Background()
 	dir := t.TempDir()
 	img := filepath.Join(dir, "disk.img")
 	writeImage(t, img, 32*mib)
-	run(t, "sh", "-c", "printf 'label: dos\\n,12M,L\\n,,L\\n' | sfdisk -q "+img)
+	testsys.Run(t, "sh", "-c", "printf 'label: dos\\n,12M,L\\n,,L\\n' | sfdisk -q "+img)
 	dev := attachPartitioned(t, img)
-	run(t, "mkfs.ext4", "-q", "-F", dev+"p1")
+	testsys.Run(t, "mkfs.ext4", "-q", "-F", dev+"p1")
 	idx := &Index{Size: 0, ChunkSize: DefaultChunkSize, Entries: []Entry{}}
 	idx.Hash = idx.ImageHash()
 
-	mnt, umount := mount(t, dev+"p1", "rw")
+	mnt, umount := testsys.Mount(t, dev+"p1", "rw")
 	err := Restore(ctx, idx, newMemStore(), dev, RestoreOptions{})
 	if err == nil || !strings.Contains(err.Error(), filepath.Base(dev)+"p1 is mounted on "+mnt) {
 		t.Errorf("restore to a disk with a mounted partition: %v", err)
@@ -44,7 +45,7 @@ func TestRestoreRefusesDiskWithBusyPartition(t *testing.T) {
 	umount()
 
 	before := fileSHA256(t, dev) // a mount writes to its file system
-	loop := attachLoop(t, dev+"p2")
+	loop := testsys.AttachLoop(t, dev+"p2")
 	err = Restore(ctx, idx, newMemStore(), dev, RestoreOptions{})
 	if err == nil || !strings.Contains(err.Error(), filepath.Base(dev)+"p2 is used by "+filepath.Base(loop)) {
 		t.Errorf("restore to a disk whose partition backs %s: %v", loop, err)

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // editingStore is a memStore that runs edit once, at the first Put: after
@@ -45,23 +47,23 @@ func TestBackupNoticesSourceChange(t *testing.T) {
 		{"unchanged", nil, nil},
 		{"grown", func(t *testing.T, path string) {
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-			must(t, err)
+			testsys.Must(t, err)
 			defer f.Close()
 			_, err = f.WriteString("appended")
-			must(t, err)
+			testsys.Must(t, err)
 		}, []string{"size 524288 -> 524296 bytes", "mtime", "ctime"}},
 		{"overwritten in place", func(t *testing.T, path string) {
 			f, err := os.OpenFile(path, os.O_WRONLY, 0)
-			must(t, err)
+			testsys.Must(t, err)
 			defer f.Close()
 			_, err = f.WriteAt([]byte("new data"), 3*64*kib)
-			must(t, err)
+			testsys.Must(t, err)
 		}, []string{"mtime", "ctime"}},
 		{"mtime set back", func(t *testing.T, path string) {
-			must(t, os.Chtimes(path, time.Time{}, time.Unix(1_000_000_000, 0)))
+			testsys.Must(t, os.Chtimes(path, time.Time{}, time.Unix(1_000_000_000, 0)))
 		}, []string{"mtime", "2001-09-09T01:46:40Z", "ctime"}},
 		{"chmod", func(t *testing.T, path string) {
-			must(t, os.Chmod(path, 0o600))
+			testsys.Must(t, os.Chmod(path, 0o600))
 		}, []string{"ctime"}},
 	}
 	for _, tc := range tests {
@@ -76,7 +78,7 @@ func TestBackupNoticesSourceChange(t *testing.T) {
 			}
 			index := filepath.Join(dir, "index")
 			_, st, err := Backup(context.Background(), src, store, index, Options{ChunkSize: 64 * kib, Workers: 2})
-			must(t, err)
+			testsys.Must(t, err)
 			if _, err := os.Stat(index); err != nil {
 				t.Errorf("index not written: %v", err)
 			}
@@ -105,14 +107,14 @@ func waitForNewCtime(t *testing.T, path string) {
 	t.Helper()
 	ctime := func(p string) syscall.Timespec {
 		var st syscall.Stat_t
-		must(t, syscall.Stat(p, &st))
+		testsys.Must(t, syscall.Stat(p, &st))
 		return st.Ctim
 	}
 	was := ctime(path)
 	probe := path + ".probe"
 	defer os.Remove(probe)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		must(t, os.WriteFile(probe, nil, 0o600))
+		testsys.Must(t, os.WriteFile(probe, nil, 0o600))
 		if ctime(probe) != was {
 			return
 		}

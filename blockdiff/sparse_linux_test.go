@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // TestSparseImage backs up a 1 GiB sparse image holding a few MiB: only
@@ -25,10 +27,10 @@ func TestSparseImage(t *testing.T) {
 		t.Skip("the file system of TMPDIR does not keep files sparse")
 	}
 	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	must(t, err)
+	testsys.Must(t, err)
 	const cs = 4 * mib
 	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{ChunkSize: cs})
-	must(t, err)
+	testsys.Must(t, err)
 	checkStats(t, st, idx)
 	if st.Chunks != 256 || st.NewChunks != 3 || st.Holes != 253 {
 		t.Errorf("stats %+v: want 256 chunks, 3 stored, 253 holes", st)
@@ -48,7 +50,7 @@ func TestSparseImage(t *testing.T) {
 func allocated(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
-	must(t, err)
+	testsys.Must(t, err)
 	return fi.Sys().(*syscall.Stat_t).Blocks * 512
 }
 
@@ -61,16 +63,16 @@ func TestRestoreRemovesStaleTemps(t *testing.T) {
 	writeImage(t, src, 4*64*kib, span{0, 64 * kib, "text", 1})
 	store := newMemStore()
 	idx, _, err := Backup(ctx, src, store, filepath.Join(dir, "index"), Options{ChunkSize: 64 * kib})
-	must(t, err)
+	testsys.Must(t, err)
 	out := filepath.Join(dir, "out")
-	must(t, os.Mkdir(out, 0o755))
+	testsys.Must(t, os.Mkdir(out, 0o755))
 	stale := []string{".disk.img.123456.tmp", ".disk.img.9.tmp"}
 	kept := []string{".disk.img.tmp", ".disk.img.12a.tmp", ".other.img.123.tmp", "disk.img.123.tmp", ".disk.img.123.tmp.bak"}
 	for _, n := range append(append([]string{}, stale...), kept...) {
-		must(t, os.WriteFile(filepath.Join(out, n), []byte("x"), 0o600))
+		testsys.Must(t, os.WriteFile(filepath.Join(out, n), []byte("x"), 0o600))
 	}
 	restoreTo := filepath.Join(out, "disk.img")
-	must(t, Restore(ctx, idx, store, restoreTo, RestoreOptions{}))
+	testsys.Must(t, Restore(ctx, idx, store, restoreTo, RestoreOptions{}))
 	for _, n := range stale {
 		if _, err := os.Lstat(filepath.Join(out, n)); err == nil {
 			t.Errorf("stale %s is still there", n)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // verifyFixture backs up a 10-chunk image (chunk 2 a hole, chunks 6 and 8
@@ -46,12 +48,12 @@ func TestVerify(t *testing.T) {
 		withStat bool // also reported when only checking presence and length
 	}{
 		{name: "clean", damage: func(*testing.T, string) {}, chunk: 0},
-		{name: "missing chunk", damage: func(t *testing.T, p string) { must(t, os.Remove(p)) },
+		{name: "missing chunk", damage: func(t *testing.T, p string) { testsys.Must(t, os.Remove(p)) },
 			chunk: 4, want: []int{4}, wantErr: ErrNotFound, withStat: true},
 		{name: "truncated chunk file", damage: func(t *testing.T, p string) {
 			fi, err := os.Stat(p)
-			must(t, err)
-			must(t, os.Truncate(p, fi.Size()/2))
+			testsys.Must(t, err)
+			testsys.Must(t, os.Truncate(p, fi.Size()/2))
 		}, chunk: 1, want: []int{1}, wantErr: ErrCorruptChunk, withStat: true},
 		{name: "corrupted byte", damage: func(t *testing.T, p string) { flipByte(t, p, 0.5) },
 			chunk: 7, want: []int{7}, wantErr: ErrCorruptChunk},
@@ -126,9 +128,9 @@ func checkRestoreFails(t *testing.T, idx *Index, store ChunkStore, src string, d
 func flipByte(t *testing.T, p string, f float64) {
 	t.Helper()
 	data, err := os.ReadFile(p)
-	must(t, err)
+	testsys.Must(t, err)
 	data[int(f*float64(len(data)-1))] ^= 0xff
-	must(t, os.WriteFile(p, data, 0o600))
+	testsys.Must(t, os.WriteFile(p, data, 0o600))
 }
 
 func TestVerifySubsetReadsAFraction(t *testing.T) {
@@ -136,7 +138,7 @@ func TestVerifySubsetReadsAFraction(t *testing.T) {
 	// Corrupt every chunk's data (not its length): only the chunks read
 	// are reported, and about the requested fraction of them is read.
 	ids := map[ID]bool{}
-	must(t, idx.Chunks(func(id ID) error { ids[id] = true; return nil }))
+	testsys.Must(t, idx.Chunks(func(id ID) error { ids[id] = true; return nil }))
 	for id := range ids {
 		flipByte(t, store.path(id), 0.5)
 	}

@@ -15,29 +15,24 @@ import (
 
 	"github.com/pkg/xattr"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/manifest"
 	"github.com/lvback/lvback/repo"
 )
 
-// aclFS are the file systems a source, a repository or a restore target is
-// put on by the ACL tests; xfs lists its on-disk ACLs under second names.
-var aclFS = []string{"ext4", "xfs", "btrfs", "tmpfs"}
-
-// mountACLFS mounts a fresh small file system of each kind in aclFS until t
-// ends, keyed by kind.
+// mountACLFS mounts a fresh small file system of each kind a source, a
+// repository or a restore target is put on by the ACL tests until t ends,
+// keyed by kind ("ext4", "xfs", "btrfs", "tmpfs"); xfs lists its on-disk
+// ACLs under second names.
 func mountACLFS(t *testing.T) map[string]string {
 	t.Helper()
-	for _, tool := range []string{"getfacl", "getfattr", "setfacl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install acl attr)", tool)
-		}
-	}
+	testsys.RequireTools(t, "getfacl", "getfattr", "setfacl")
 	return map[string]string{
-		"ext4":  testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F"}, 32<<20),
-		"xfs":   testtree.MountImage(t, []string{"mkfs.xfs", "-q"}, 320<<20), // mkfs.xfs's minimum is 300 MB
-		"btrfs": testtree.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20),
-		"tmpfs": testtree.MountTmpfs(t, 32<<20),
+		"ext4":  testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F"}, 32<<20),
+		"xfs":   testsys.MountImage(t, []string{"mkfs.xfs", "-q"}, 320<<20), // mkfs.xfs's minimum is 300 MB
+		"btrfs": testsys.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20),
+		"tmpfs": testsys.MountTmpfs(t, 32<<20),
 	}
 }
 
@@ -91,7 +86,7 @@ func TestACLsAcrossFileSystems(t *testing.T) {
 			src := filepath.Join(mnt[c.src], "src-"+name)
 			repoPath := newRepo(t, filepath.Join(mnt[c.repo], "repo-"+name))
 			target := filepath.Join(mnt[c.target], "restore-"+name)
-			must(t, os.Mkdir(src, 0o755))
+			testsys.Must(t, os.Mkdir(src, 0o755))
 			testtree.Create(t, src, aclTree())
 			want := aclDump(t, src, c.src)
 
@@ -109,23 +104,15 @@ func TestACLsAcrossFileSystems(t *testing.T) {
 			checkACLDump(t, "restore on "+c.target, want, aclDump(t, target, c.target))
 
 			// ACLs the backup does not have are removed by a forced restore.
-			setfacl(t, target, "-m", "u:999:rwx,d:u:999:rwx")
-			setfacl(t, filepath.Join(target, "bare-file"), "-m", "u:999:rwx")
-			setfacl(t, filepath.Join(target, "default-only"), "-m", "g:999:rwx")
+			testsys.Run(t, "setfacl", "-m", "u:999:rwx,d:u:999:rwx", "--", target)
+			testsys.Run(t, "setfacl", "-m", "u:999:rwx", "--", filepath.Join(target, "bare-file"))
+			testsys.Run(t, "setfacl", "-m", "g:999:rwx", "--", filepath.Join(target, "default-only"))
 			ro.Force = true
 			if _, err := Restore(context.Background(), ro); err != nil {
 				t.Fatalf("forced restore: %v", err)
 			}
 			checkACLDump(t, "forced restore on "+c.target, want, aclDump(t, target, c.target))
 		})
-	}
-}
-
-// setfacl runs setfacl with args on path.
-func setfacl(t *testing.T, path string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("setfacl", append(args, "--", path)...).CombinedOutput(); err != nil {
-		t.Fatalf("setfacl %q %s: %v\n%s", args, path, err, out)
 	}
 }
 
@@ -190,7 +177,7 @@ func TestRestoreManifestWithXFSAliases(t *testing.T) {
 	mnt := mountACLFS(t)
 	src := filepath.Join(mnt["xfs"], "src")
 	repoPath := newRepo(t, filepath.Join(mnt["ext4"], "repo"))
-	must(t, os.Mkdir(src, 0o755))
+	testsys.Must(t, os.Mkdir(src, 0o755))
 	testtree.Create(t, src, aclTree())
 	want := aclDump(t, src, "xfs")
 	mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
@@ -239,22 +226,22 @@ func addXFSAliases(t *testing.T, b *repo.Backup, src string) int {
 			if errors.Is(err, xattr.ENOATTR) {
 				continue
 			}
-			must(t, err)
-			must(t, xattr.LSet(filepath.Join(b.TreePath(), e.Path), name, v))
+			testsys.Must(t, err)
+			testsys.Must(t, xattr.LSet(filepath.Join(b.TreePath(), e.Path), name, v))
 			if !slices.ContainsFunc(e.Xattrs, func(x manifest.Xattr) bool { return x.Name == name }) {
 				e.Xattrs = append(e.Xattrs, manifest.Xattr{Name: name, Value: v})
 			}
 			added++
 		}
 		slices.SortFunc(e.Xattrs, func(a, b manifest.Xattr) int { return strings.Compare(a.Name, b.Name) })
-		must(t, mw.Add(e))
+		testsys.Must(t, mw.Add(e))
 	}
-	must(t, mw.Commit())
+	testsys.Must(t, mw.Commit())
 	sum, err := hashFile(b.ManifestPath())
-	must(t, err)
+	testsys.Must(t, err)
 	b.Info.ManifestBLAKE3 = sum
 	info, err := json.Marshal(b.Info)
-	must(t, err)
-	must(t, os.WriteFile(filepath.Join(b.Dir, repo.InfoFile), info, 0o644))
+	testsys.Must(t, err)
+	testsys.Must(t, os.WriteFile(filepath.Join(b.Dir, repo.InfoFile), info, 0o644))
 	return added
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkg/xattr"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/repo"
 )
@@ -216,7 +217,7 @@ func TestTwoRunsInOneSecond(t *testing.T) {
 // On a file system with reflinks, a metadata-only change gets a new inode
 // that shares the previous backup's extents; the old inode keeps its mode.
 func TestMetadataChangeUsesReflink(t *testing.T) {
-	mnt := testtree.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
+	mnt := testsys.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
 	src, repoPath := filepath.Join(mnt, "src"), newRepo(t, filepath.Join(mnt, "repo"))
 	writeFile(t, filepath.Join(src, "f"), strings.Repeat("data", 100000))
 	old := time.Now().Add(-time.Hour)

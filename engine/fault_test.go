@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/manifest"
 	"github.com/lvback/lvback/repo"
@@ -151,7 +152,7 @@ func TestUnreadableFileIsReportedAndSkipped(t *testing.T) {
 // the file is copied instead and the run goes on.
 func TestLinkLimitFallsBackToCopy(t *testing.T) {
 	if testing.Short() {
-		t.Skip("creates 65,000 links")
+		t.Skip("-short: creates 65,000 links")
 	}
 	src, repoPath := dirs(t)
 	writeFile(t, filepath.Join(src, "popular"), "linked a lot")
@@ -212,7 +213,7 @@ func copyTestBinary(t *testing.T, dir string) string {
 // promotes nothing, removes the partial data and leaves earlier backups
 // verifying clean.
 func TestFullDiskFailsCleanly(t *testing.T) {
-	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F"}, 64<<20)
+	mnt := testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F"}, 64<<20)
 	src := filepath.Join(t.TempDir(), "src")
 	repoPath := newRepo(t, filepath.Join(mnt, "repo"))
 	writeFile(t, filepath.Join(src, "small"), "fits")
@@ -245,7 +246,10 @@ func TestFullDiskFailsCleanly(t *testing.T) {
 // chunk or temporary file, the space is free again), and the earlier
 // backup still verifies and restores.
 func TestFullDiskBlockBackupFailsCleanly(t *testing.T) {
-	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 64<<20)
+	if testing.Short() {
+		t.Skip("-short: fills a 64 MiB file system with chunks")
+	}
+	mnt := testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 64<<20)
 	repoPath := newRepo(t, filepath.Join(mnt, "repo"))
 	img := filepath.Join(t.TempDir(), "disk.img")
 	small := make([]byte, 4<<20)
@@ -294,7 +298,10 @@ func TestFullDiskBlockBackupFailsCleanly(t *testing.T) {
 // backup with a one-line error naming the volume; nothing is promoted, the
 // partial backup is removed and the earlier backup verifies.
 func TestFullDiskUnderManifest(t *testing.T) {
-	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 8<<20)
+	if testing.Short() {
+		t.Skip("-short: fills a file system until the manifest no longer fits")
+	}
+	mnt := testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-m", "0"}, 8<<20)
 	ballast := filepath.Join(mnt, "ballast")
 	f, err := os.Create(ballast)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // A block-mode source that is not a snapshot lvback made: an image file
@@ -81,8 +83,8 @@ func TestLiveBlockSource(t *testing.T) {
 				Changed bool   `json:"source_changed"`
 			}
 			data, err := os.ReadFile(filepath.Join(res.Dir, "info.json"))
-			must(t, err)
-			must(t, json.Unmarshal(data, &info))
+			testsys.Must(t, err)
+			testsys.Must(t, json.Unmarshal(data, &info))
 			if tc.warn == noWarning {
 				if info.Warning != "" || info.Changed || strings.Contains(log.String(), "level=WARN") {
 					t.Errorf("warned about a stable source: info %+v, log %s", info, log.String())

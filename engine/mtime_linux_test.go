@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // mtimeNode is one object of TestMtimesBeyondNanoseconds' tree.
@@ -61,15 +61,17 @@ func TestMtimesBeyondNanoseconds(t *testing.T) {
 		mount    func(t *testing.T) string
 		min, max int64 // the seconds the file system keeps
 	}{
-		{"tmpfs", mountTmpfs, math.MinInt64, math.MaxInt64},
+		{"tmpfs", func(t *testing.T) string {
+			return testsys.MountTmpfs(t, 64<<20)
+		}, math.MinInt64, math.MaxInt64},
 		{"btrfs", func(t *testing.T) string {
-			return testtree.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
+			return testsys.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
 		}, math.MinInt64, math.MaxInt64},
 		{"ext4", func(t *testing.T) string {
-			return testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-I", "256"}, 32<<20)
+			return testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-I", "256"}, 32<<20)
 		}, min32, ext4Max},
 		{"xfs-bigtime", func(t *testing.T) string {
-			return testtree.MountImage(t, []string{"mkfs.xfs", "-q", "-f", "-m", "bigtime=1"}, 300<<20)
+			return testsys.MountImage(t, []string{"mkfs.xfs", "-q", "-f", "-m", "bigtime=1"}, 300<<20)
 		}, min32, xfsBigMax},
 	} {
 		t.Run(fs.name, func(t *testing.T) {
@@ -110,23 +112,23 @@ func TestMtimesBeyondNanoseconds(t *testing.T) {
 // their mtimes and atimes, children before their directory.
 func createMtimeTree(t *testing.T, root string, nodes []mtimeNode) {
 	t.Helper()
-	must(t, os.Mkdir(root, 0o755))
+	testsys.Must(t, os.Mkdir(root, 0o755))
 	for _, n := range nodes {
 		p := filepath.Join(root, n.path)
 		switch {
 		case n.path == "":
 		case n.kind == "dir":
-			must(t, os.Mkdir(p, 0o755))
+			testsys.Must(t, os.Mkdir(p, 0o755))
 		case n.kind == "symlink":
-			must(t, os.Symlink("target-of-"+n.path, p))
+			testsys.Must(t, os.Symlink("target-of-"+n.path, p))
 		default:
-			must(t, os.WriteFile(p, []byte(n.path), 0o644))
+			testsys.Must(t, os.WriteFile(p, []byte(n.path), 0o644))
 		}
 	}
 	for i := len(nodes) - 1; i >= 0; i-- { // parents come first in nodes
 		n := nodes[i]
 		ts := []unix.Timespec{n.mtime, n.mtime}
-		must(t, unix.UtimesNanoAt(unix.AT_FDCWD, filepath.Join(root, n.path), ts, unix.AT_SYMLINK_NOFOLLOW))
+		testsys.Must(t, unix.UtimesNanoAt(unix.AT_FDCWD, filepath.Join(root, n.path), ts, unix.AT_SYMLINK_NOFOLLOW))
 	}
 }
 
@@ -145,7 +147,7 @@ func sameMtimes(t *testing.T, src, got string, nodes []mtimeNode) {
 func lstatMtime(t *testing.T, path string) unix.Timespec {
 	t.Helper()
 	var st unix.Stat_t
-	must(t, unix.Lstat(path, &st))
+	testsys.Must(t, unix.Lstat(path, &st))
 	return st.Mtim
 }
 

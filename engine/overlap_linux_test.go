@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // A repository inside the source is refused however the path to it is
@@ -21,11 +23,11 @@ func TestBackupRefusesRepositoryReachedFromSource(t *testing.T) {
 		setup func(t *testing.T, base, src string) (repoPath, metAt string)
 	}{
 		{"symlinked parent, new repository", func(t *testing.T, base, src string) (string, string) {
-			must(t, os.Symlink(src, filepath.Join(base, "lnk")))
+			testsys.Must(t, os.Symlink(src, filepath.Join(base, "lnk")))
 			return filepath.Join(base, "lnk", "repo"), ""
 		}},
 		{"symlinked parent, existing repository", func(t *testing.T, base, src string) (string, string) {
-			must(t, os.Symlink(src, filepath.Join(base, "lnk")))
+			testsys.Must(t, os.Symlink(src, filepath.Join(base, "lnk")))
 			if _, err := Init(filepath.Join(src, "repo"), 0); err != nil {
 				t.Fatal(err)
 			}
@@ -40,7 +42,7 @@ func TestBackupRefusesRepositoryReachedFromSource(t *testing.T) {
 				t.Fatal(err)
 			}
 			mnt := filepath.Join(src, "mnt")
-			must(t, os.Mkdir(mnt, 0o755))
+			testsys.Must(t, os.Mkdir(mnt, 0o755))
 			if err := unix.Mount(repoPath, mnt, "", unix.MS_BIND, ""); err != nil {
 				t.Skipf("mount --bind: %v", err)
 			}
@@ -56,7 +58,7 @@ func TestBackupRefusesRepositoryReachedFromSource(t *testing.T) {
 				t.Fatal(err)
 			}
 			mnt := filepath.Join(src, "a", "deep")
-			must(t, os.MkdirAll(mnt, 0o755))
+			testsys.Must(t, os.MkdirAll(mnt, 0o755))
 			if err := unix.Mount(filepath.Join(base, "outer"), mnt, "", unix.MS_BIND, ""); err != nil {
 				t.Skipf("mount --bind: %v", err)
 			}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 )
 
@@ -51,7 +52,7 @@ func TestInterruptedRestoreIsFlagged(t *testing.T) {
 // (not a bare "context canceled" from the workers it stopped) and leaves
 // the target flagged incomplete.
 func TestRestoreOntoFullDiskIsFlagged(t *testing.T) {
-	mnt := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F"}, 16<<20)
+	mnt := testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F"}, 16<<20)
 	src, repoPath := dirs(t)
 	buf := make([]byte, 4<<20)
 	for i := range 8 { // 32 MiB of incompressible data into 16 MiB

@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/zeebo/blake3"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/manifest"
 )
@@ -19,18 +19,21 @@ import (
 // linked) and restore exactly. As root everything happens on a tmpfs:
 // creating and removing 400,000 files on a shared disk takes minutes.
 func TestHugeDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: backs up 100,000 files in one directory")
+	}
 	const n = 100_000
 	base := t.TempDir()
 	if isRoot() {
-		base = mountTmpfs(t)
+		base = testsys.MountTmpfs(t, 2<<30)
 	}
 	src, repoPath, target := filepath.Join(base, "src"), newRepo(t, filepath.Join(base, "repo")), filepath.Join(base, "restored")
 	dir := filepath.Join(src, "many")
-	must(t, os.Mkdir(src, 0o755))
-	must(t, os.Mkdir(dir, 0o755))
+	testsys.Must(t, os.Mkdir(src, 0o755))
+	testsys.Must(t, os.Mkdir(dir, 0o755))
 	for i := range n {
 		name := fmt.Sprintf("file-%06d", i)
-		must(t, os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644))
+		testsys.Must(t, os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644))
 	}
 	res := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
 	if res.Info.Files != n || res.Info.Errors != 0 {
@@ -55,14 +58,17 @@ func TestHugeDirectory(t *testing.T) {
 // skipped, the backup verifies and the restore gives every name its
 // content, on ext4 too.
 func TestSeventyThousandHardLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: backs up a file with 70,000 hard links")
+	}
 	const n = 70_000
-	repoFS := testtree.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-N", "40000"}, 160<<20)
-	src := mountTmpfs(t)
+	repoFS := testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-N", "40000"}, 160<<20)
+	src := testsys.MountTmpfs(t, 2<<30)
 	content := []byte("one inode, many names")
 	first := filepath.Join(src, "links", "name-000000")
 	writeFile(t, first, string(content))
 	for i := 1; i < n; i++ {
-		must(t, os.Link(first, filepath.Join(src, "links", fmt.Sprintf("name-%06d", i))))
+		testsys.Must(t, os.Link(first, filepath.Join(src, "links", fmt.Sprintf("name-%06d", i))))
 	}
 	repoPath := newRepo(t, filepath.Join(repoFS, "repo"))
 	res := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
@@ -99,7 +105,7 @@ func TestSeventyThousandHardLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	ents, err := os.ReadDir(filepath.Join(target, "links"))
-	must(t, err)
+	testsys.Must(t, err)
 	if len(ents) != n {
 		t.Fatalf("restored %d names, want %d", len(ents), n)
 	}
@@ -109,22 +115,4 @@ func TestSeventyThousandHardLinks(t *testing.T) {
 			t.Fatalf("restored %s: %q, %v", e.Name(), got, err)
 		}
 	}
-}
-
-// mountTmpfs mounts a fresh tmpfs until t ends, or skips t when not root.
-func mountTmpfs(t *testing.T) string {
-	t.Helper()
-	if !isRoot() {
-		t.Skip("not root: cannot mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2g", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
 }

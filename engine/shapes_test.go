@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/retention"
 )
@@ -32,14 +33,14 @@ func TestOddShapes(t *testing.T) {
 			long := strings.Repeat("n", 255)
 			mkdirChain(t, root, []string{long, strings.Repeat("é", 127) + "x"}, long, "long names")
 			writeFile(t, filepath.Join(root, strings.Repeat("f", 255)), "top")
-			must(t, unix.Symlink(strings.Repeat("t", 255), filepath.Join(root, strings.Repeat("s", 255))))
+			testsys.Must(t, unix.Symlink(strings.Repeat("t", 255), filepath.Join(root, strings.Repeat("s", 255))))
 		}, nil},
 		{"4000-byte paths", func(t *testing.T, root string) {
 			names := repeatNames(strings.Repeat("p", 199), 19) // 19 x 200 bytes, and a file of 200
 			mkdirChain(t, root, names, strings.Repeat("f", 200), "deep content")
 			hard := append(names[:18:18], "hard")
 			mkdirChain(t, root, hard, "link-a", "linked")
-			must(t, unix.Linkat(openPath(t, root, hard), "link-a", openPath(t, root, hard), "link-b", 0))
+			testsys.Must(t, unix.Linkat(openPath(t, root, hard), "link-a", openPath(t, root, hard), "link-b", 0))
 		}, nil},
 	}
 	for _, tt := range tests {
@@ -89,21 +90,21 @@ func repeatNames(name string, n int) []string {
 func mkdirChain(t *testing.T, root string, dirs []string, file, content string) {
 	t.Helper()
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	must(t, err)
+	testsys.Must(t, err)
 	for _, d := range dirs {
 		if err := unix.Mkdirat(fd, d, 0o755); err != nil && err != unix.EEXIST {
 			t.Fatalf("mkdir %s: %v", d, err)
 		}
 		next, err := unix.Openat(fd, d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		unix.Close(fd)
-		must(t, err)
+		testsys.Must(t, err)
 		fd = next
 	}
 	defer unix.Close(fd)
 	f, err := unix.Openat(fd, file, unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
-	must(t, err)
+	testsys.Must(t, err)
 	_, err = unix.Write(f, []byte(content))
-	must(t, err)
+	testsys.Must(t, err)
 	unix.Close(f)
 }
 
@@ -111,11 +112,11 @@ func mkdirChain(t *testing.T, root string, dirs []string, file, content string) 
 func openPath(t *testing.T, root string, dirs []string) int {
 	t.Helper()
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	must(t, err)
+	testsys.Must(t, err)
 	for _, d := range dirs {
 		next, err := unix.Openat(fd, d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		unix.Close(fd)
-		must(t, err)
+		testsys.Must(t, err)
 		fd = next
 	}
 	t.Cleanup(func() { unix.Close(fd) })

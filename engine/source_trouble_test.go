@@ -11,6 +11,7 @@ import (
 
 	"github.com/zeebo/blake3"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/manifest"
 )
 
@@ -29,15 +30,15 @@ func TestSourceChangesDuringBackup(t *testing.T) {
 		want   string                                     // content recorded when re-read
 	}{
 		{"replaced by a symlink", func(t *testing.T, p string, _ int) {
-			must(t, os.Remove(p))
-			must(t, os.Symlink("other", p))
+			testsys.Must(t, os.Remove(p))
+			testsys.Must(t, os.Symlink("other", p))
 		}, "replaced by a symlink", ""},
 		{"replaced by another file", func(t *testing.T, p string, _ int) {
-			must(t, os.Rename(p, p+".old")) // keeps the inode: the new file gets another number
-			must(t, os.WriteFile(p, []byte("impostor"), 0o644))
+			testsys.Must(t, os.Rename(p, p+".old")) // keeps the inode: the new file gets another number
+			testsys.Must(t, os.WriteFile(p, []byte("impostor"), 0o644))
 		}, "replaced during the backup", ""},
 		{"vanished", func(t *testing.T, p string, _ int) {
-			must(t, os.Remove(p))
+			testsys.Must(t, os.Remove(p))
 		}, "vanished during the backup", ""},
 		{"grows once", func(t *testing.T, p string, calls int) {
 			if calls == 1 {
@@ -46,8 +47,8 @@ func TestSourceChangesDuringBackup(t *testing.T) {
 		}, "", "original" + strings.Repeat("more ", 300000)},
 		{"rewritten in place, same size", func(t *testing.T, p string, calls int) {
 			if calls == 1 {
-				must(t, os.WriteFile(p, []byte("ORIGINAL"), 0o644))
-				must(t, os.Chtimes(p, later, later))
+				testsys.Must(t, os.WriteFile(p, []byte("ORIGINAL"), 0o644))
+				testsys.Must(t, os.Chtimes(p, later, later))
 			}
 		}, "", "ORIGINAL"},
 	}
@@ -103,7 +104,7 @@ func TestSourceChangesDuringBackup(t *testing.T) {
 func manifestEntries(t *testing.T, path string) map[string]*manifest.Entry {
 	t.Helper()
 	mr, err := manifest.Open(path)
-	must(t, err)
+	testsys.Must(t, err)
 	defer mr.Close()
 	out := map[string]*manifest.Entry{}
 	for {
@@ -119,15 +120,8 @@ func manifestEntries(t *testing.T, path string) map[string]*manifest.Entry {
 func appendTo(t *testing.T, path, data string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	must(t, err)
+	testsys.Must(t, err)
 	_, err = f.WriteString(data)
-	must(t, err)
-	must(t, f.Close())
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
+	testsys.Must(t, err)
+	testsys.Must(t, f.Close())
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/xattr"
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 )
 
@@ -39,8 +40,8 @@ func TestXattrsOfUnchangedInodesNotRead(t *testing.T) {
 		t.Fatalf("known empty: a %v (want true), c %v (want false)", known(stat("a")), known(stat("c")))
 	}
 
-	must(t, xattr.LSet(filepath.Join(src, "a"), "user.new", []byte("x")))
-	must(t, xattr.LRemove(filepath.Join(src, "c"), "user.keep"))
+	testsys.Must(t, xattr.LSet(filepath.Join(src, "a"), "user.new", []byte("x")))
+	testsys.Must(t, xattr.LRemove(filepath.Join(src, "c"), "user.keep"))
 	if known(stat("a")) {
 		t.Error("a file whose xattrs changed still counts as known empty")
 	}

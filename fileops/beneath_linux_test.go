@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // Both ways of resolving (openat2, and openat per component for kernels
@@ -16,16 +18,16 @@ func TestResolveBeneath(t *testing.T) {
 	root := t.TempDir()
 	outside := t.TempDir()
 	for _, p := range []string{"d/f", "d/sub/g", filepath.Base(outside) + "/f"} {
-		must(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
-		must(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
+		testsys.Must(t, os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755))
+		testsys.Must(t, os.WriteFile(filepath.Join(root, p), []byte(p), 0o644))
 	}
-	must(t, os.WriteFile(filepath.Join(outside, "f"), []byte("outside"), 0o644))
-	must(t, os.Symlink(outside, filepath.Join(root, "ln")))
-	must(t, os.Symlink("f", filepath.Join(root, "d/lf")))
-	must(t, os.Symlink("../..", filepath.Join(root, "d/sub/up")))
+	testsys.Must(t, os.WriteFile(filepath.Join(outside, "f"), []byte("outside"), 0o644))
+	testsys.Must(t, os.Symlink(outside, filepath.Join(root, "ln")))
+	testsys.Must(t, os.Symlink("f", filepath.Join(root, "d/lf")))
+	testsys.Must(t, os.Symlink("../..", filepath.Join(root, "d/sub/up")))
 
 	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY, 0)
-	must(t, err)
+	testsys.Must(t, err)
 	defer unix.Close(rootFD)
 	tests := []struct {
 		name, rel string
@@ -67,12 +69,5 @@ func TestResolveBeneath(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -54,6 +54,7 @@ func makeSource(t *testing.T, path string, size int64, extents []extent) int64 {
 func TestCopyFile(t *testing.T) {
 	for _, tc := range copyCases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			srcPath, dstPath := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 			data := makeSource(t, srcPath, tc.size, tc.extents)

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lvback/lvback/manifest"
 	"github.com/pkg/xattr"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/testsys"
+	"github.com/lvback/lvback/manifest"
 )
 
 // lstat returns the raw lstat of path.
@@ -164,12 +166,12 @@ func TestApplyMetaXattrs(t *testing.T) {
 }
 
 func TestApplyMetaRemovesInheritedACL(t *testing.T) {
-	setfacl := lookPathOrSkip(t, "setfacl", "acl")
+	testsys.RequireTools(t, "setfacl")
 	dir := filepath.Join(t.TempDir(), "d")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	run(t, setfacl, "-d", "-m", "u:12345:rwx", dir)
+	testsys.Run(t, "setfacl", "-d", "-m", "u:12345:rwx", dir)
 	path := filepath.Join(dir, "f")
 	writeAt(t, path, 0, nil)
 	if _, err := xattr.LGet(path, "system.posix_acl_access"); err != nil {
@@ -186,12 +188,12 @@ func TestApplyMetaRemovesInheritedACL(t *testing.T) {
 }
 
 func TestApplyMetaCopiesACL(t *testing.T) {
-	setfacl := lookPathOrSkip(t, "setfacl", "acl")
+	testsys.RequireTools(t, "setfacl")
 	dir := t.TempDir()
 	sample, path := filepath.Join(dir, "sample"), filepath.Join(dir, "f")
 	writeAt(t, sample, 0, nil)
 	writeAt(t, path, 0, nil)
-	run(t, setfacl, "-m", "u:12345:r", sample)
+	testsys.Run(t, "setfacl", "-m", "u:12345:r", sample)
 	acl, err := xattr.LGet(sample, "system.posix_acl_access")
 	if err != nil {
 		t.Fatal(err)
@@ -309,15 +311,4 @@ func TestListXattrs(t *testing.T) {
 	if got, err := ListXattrs(link); err != nil || !manifest.EqualXattrs(got, wantLink) {
 		t.Errorf("ListXattrs(symlink) = %q, %v; want %q", got, err, wantLink)
 	}
-}
-
-// lookPathOrSkip returns the path of the command, or skips t naming the
-// Debian package that provides it.
-func lookPathOrSkip(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (apt-get install %s)", name, pkg)
-	}
-	return p
 }

@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/lvback/lvback/manifest"
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/manifest"
 )
 
 func TestMakeNode(t *testing.T) {

@@ -4,13 +4,12 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 func TestReflinkUnsupported(t *testing.T) {
@@ -43,7 +42,7 @@ func TestReflink(t *testing.T) {
 		{fs: "xfs", mkfs: []string{"mkfs.xfs", "-q", "-m", "reflink=1"}, size: 320 << 20, magic: unix.XFS_SUPER_MAGIC},
 	} {
 		t.Run(tc.fs, func(t *testing.T) {
-			mnt := mountImage(t, tc.mkfs, tc.size)
+			mnt := testsys.MountImage(t, tc.mkfs, tc.size)
 			var st unix.Statfs_t
 			if err := unix.Statfs(mnt, &st); err != nil || st.Type != tc.magic {
 				t.Fatalf("%s is not %s (type %#x, %v)", mnt, tc.fs, st.Type, err)
@@ -69,17 +68,5 @@ func TestReflink(t *testing.T) {
 				t.Errorf("Reflink across file systems: %v, want ErrNoReflink", err)
 			}
 		})
-	}
-}
-
-func mountImage(t *testing.T, mkfs []string, size int64) string {
-	return testtree.MountImage(t, mkfs, size)
-}
-
-// run runs a command and fails t with its output if it fails.
-func run(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		t.Fatalf("%v: %v\n%s", args, err, out)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // testNode is one object of a test tree, its path relative to the test's
@@ -174,12 +176,12 @@ func TestRemoveTreeFails(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("not root: cannot make a file immutable")
 	}
-	chattr := lookPathOrSkip(t, "chattr", "e2fsprogs")
+	testsys.RequireTools(t, "chattr")
 	root := t.TempDir()
 	createTree(t, root, append([]testNode{{path: "tree", kind: 'd', mode: 0o755}}, manyFiles(3, 500)...))
 	stuck := filepath.Join(root, "tree/many/d001/f0250")
-	run(t, chattr, "+i", stuck)
-	t.Cleanup(func() { run(t, chattr, "-i", stuck) })
+	testsys.Run(t, "chattr", "+i", stuck)
+	t.Cleanup(func() { testsys.Run(t, "chattr", "-i", stuck) })
 
 	done := make(chan error, 1)
 	go func() { done <- RemoveTree(filepath.Join(root, "tree"), 3) }()

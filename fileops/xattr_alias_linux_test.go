@@ -3,13 +3,13 @@ package fileops
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/pkg/xattr"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/manifest"
 )
 
@@ -18,15 +18,13 @@ import (
 // ApplyMeta and CopyFileMeta leave exactly the recorded ACLs, replacing
 // stale ones, without removing them again through their trusted names.
 func TestXattrsOnXFS(t *testing.T) {
-	mnt := mountImage(t, []string{"mkfs.xfs", "-q"}, 320<<20) // mkfs.xfs's minimum is 300 MB
-	if _, err := exec.LookPath("setfacl"); err != nil {
-		t.Skipf("setfacl not installed (apt-get install acl): %v", err)
-	}
+	mnt := testsys.MountImage(t, []string{"mkfs.xfs", "-q"}, 320<<20) // mkfs.xfs's minimum is 300 MB
+	testsys.RequireTools(t, "setfacl")
 	srcDir, srcFile := filepath.Join(mnt, "src-dir"), filepath.Join(mnt, "src-file")
-	must(t, os.Mkdir(srcDir, 0o755))
+	testsys.Must(t, os.Mkdir(srcDir, 0o755))
 	writeAt(t, srcFile, 0, []byte("data"))
-	setfacl(t, srcDir, "-m", "u:1234:rwx,g:5678:r-x,d:u:1234:rwx,d:g:5678:rwx")
-	setfacl(t, srcFile, "-m", "u:1234:rw-,g:5678:r--")
+	testsys.Run(t, "setfacl", "-m", "u:1234:rwx,g:5678:r-x,d:u:1234:rwx,d:g:5678:rwx", "--", srcDir)
+	testsys.Run(t, "setfacl", "-m", "u:1234:rw-,g:5678:r--", "--", srcFile)
 	for _, p := range []string{srcDir, srcFile} {
 		if err := xattr.LSet(p, "user.lvback", []byte("x")); err != nil {
 			t.Fatal(err)
@@ -40,7 +38,7 @@ func TestXattrsOnXFS(t *testing.T) {
 		srcFile: {"system.posix_acl_access", "user.lvback"},
 	} {
 		xs, err := ListXattrs(path)
-		must(t, err)
+		testsys.Must(t, err)
 		var got []string
 		for _, x := range xs {
 			got = append(got, x.Name)
@@ -57,22 +55,22 @@ func TestXattrsOnXFS(t *testing.T) {
 		apply func(t *testing.T, dst string, e *manifest.Entry) error
 	}{
 		{"dir", dirEntry, func(t *testing.T, dst string, e *manifest.Entry) error {
-			must(t, os.Mkdir(dst, 0o700))
+			testsys.Must(t, os.Mkdir(dst, 0o700))
 			return ApplyMeta(dst, e)
 		}},
 		{"dir with stale ACLs", dirEntry, func(t *testing.T, dst string, e *manifest.Entry) error {
-			must(t, os.Mkdir(dst, 0o700))
-			setfacl(t, dst, "-m", "u:999:r-x,d:u:999:r-x")
+			testsys.Must(t, os.Mkdir(dst, 0o700))
+			testsys.Run(t, "setfacl", "-m", "u:999:r-x,d:u:999:r-x", "--", dst)
 			return ApplyMeta(dst, e)
 		}},
 		{"file", fileEntry, func(t *testing.T, dst string, e *manifest.Entry) error {
 			writeAt(t, dst, 0, []byte("data"))
-			setfacl(t, dst, "-m", "g:999:rwx")
+			testsys.Run(t, "setfacl", "-m", "g:999:rwx", "--", dst)
 			return ApplyMeta(dst, e)
 		}},
 		{"file copy", fileEntry, func(t *testing.T, dst string, e *manifest.Entry) error {
 			src, err := os.Open(srcFile)
-			must(t, err)
+			testsys.Must(t, err)
 			defer src.Close()
 			_, _, err = CopyFileMeta(context.Background(), dst, src, e)
 			return err
@@ -96,18 +94,10 @@ func TestXattrsOnXFS(t *testing.T) {
 func recorded(t *testing.T, path string, typ manifest.Type) *manifest.Entry {
 	t.Helper()
 	xs, err := ListXattrs(path)
-	must(t, err)
+	testsys.Must(t, err)
 	xs = slices.DeleteFunc(xs, func(x manifest.Xattr) bool {
 		return x.Name == "trusted.SGI_ACL_FILE" || x.Name == "trusted.SGI_ACL_DEFAULT"
 	})
 	st := lstat(t, path)
 	return &manifest.Entry{Type: typ, Mode: st.Mode & 0o7777, UID: st.Uid, GID: st.Gid, Size: st.Size, Xattrs: xs}
-}
-
-// setfacl runs setfacl with args on path.
-func setfacl(t *testing.T, path string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("setfacl", append(args, "--", path)...).CombinedOutput(); err != nil {
-		t.Fatalf("setfacl %q %s: %v\n%s", args, path, err, out)
-	}
 }

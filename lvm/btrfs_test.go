@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 )
 
@@ -17,10 +17,10 @@ import (
 // holding sampleTree, and an rsync copy of that subvolume.
 func newSubvolume(t *testing.T) (subvol, ref string) {
 	t.Helper()
-	fakelvmtest.RequireRoot(t, "btrfs", "rsync")
-	mnt := testtree.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
+	testsys.RequireRoot(t, "btrfs", "rsync")
+	mnt := testsys.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
 	subvol = filepath.Join(mnt, "vol")
-	fakelvmtest.Sh(t, "btrfs", "-q", "subvolume", "create", subvol)
+	testsys.Run(t, "btrfs", "-q", "subvolume", "create", subvol)
 	testtree.Create(t, subvol, sampleTree())
 	// A snapshot shows the directory holding it, empty; make it first so
 	// that the copy has it too.
@@ -94,7 +94,7 @@ func TestCleanupBtrfs(t *testing.T) {
 	dir := filepath.Join(subvol, BtrfsSnapshotDir)
 	foreignSubvol := filepath.Join(dir, "mine")
 	plainDir := filepath.Join(dir, "20200101T000000")
-	fakelvmtest.Sh(t, "btrfs", "-q", "subvolume", "create", foreignSubvol)
+	testsys.Run(t, "btrfs", "-q", "subvolume", "create", foreignSubvol)
 	if err := os.Mkdir(plainDir, 0o700); err != nil {
 		t.Fatal(err)
 	}

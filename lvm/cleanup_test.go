@@ -10,6 +10,7 @@ import (
 
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // TestCleanupRemovesOnlyLvbacks leaves a snapshot behind as a killed run
@@ -47,7 +48,7 @@ func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(keepNamed, "file"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fakelvmtest.Sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", foreign)
+	testsys.Run(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", foreign)
 
 	removed, err := Cleanup(ctx, v.runDir, nil, nil)
 	if err != nil {

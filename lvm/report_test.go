@@ -2,6 +2,7 @@ package lvm
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -102,9 +103,15 @@ func FuzzParseReport(f *testing.F) {
 			t.Fatalf("rows %v with error %v", rows, err)
 		}
 		for _, r := range rows {
-			r.invalid()
-			r.hasTag(tag)
-			isSnapshotName(r.Name)
+			if r.invalid() && len(r.Attr) < 5 {
+				t.Fatalf("invalid() with lv_attr %q", r.Attr)
+			}
+			if r.hasTag(tag) && !strings.Contains(r.Tags, tag) {
+				t.Fatalf("hasTag(%q) with lv_tags %q", tag, r.Tags)
+			}
+			if isSnapshotName(r.Name) && !strings.Contains(r.Name, "-lvback-") {
+				t.Fatalf("isSnapshotName(%q)", r.Name)
+			}
 			for _, s := range []string{r.SnapPercent, r.DataPercent, r.MetadataPercent} {
 				if p, ok, err := parsePercent(s); err == nil && ok && !(p >= 0) {
 					t.Fatalf("parsePercent(%q) = %v", s, p)

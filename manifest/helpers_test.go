@@ -47,7 +47,7 @@ func sampleEntries() []*Entry {
 		{Path: "dir/fifo", Type: TypeFIFO, Mode: 0o600},
 		{Path: "dev", Type: TypeDir, Mode: 0o755},
 		{Path: "dev/sda", Type: TypeBlock, Mode: 0o660, Rdev: 8 << 8},
-		{Path: "dev/tty", Type: TypeChar, Mode: 0o666, Rdev: 5<<8 | 0, GID: 5},
+		{Path: "dev/tty", Type: TypeChar, Mode: 0o666, Rdev: 5 << 8, GID: 5},
 		{Path: "run.sock", Type: TypeSocket, Mode: 0o777},
 		{Path: "old", Type: TypeFile, Mode: 0o7777, UID: math.MaxUint32, GID: math.MaxUint32,
 			Size: math.MaxInt64, Mtime: Time{-1, 999999999}, Ctime: Time{math.MinInt64, 999999999},

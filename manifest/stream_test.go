@@ -41,7 +41,7 @@ func writeGen(dst io.Writer, n int) error {
 // through a pipe and checks that neither holds the manifest in memory.
 func TestStreamMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("streams 1M entries")
+		t.Skip("-short: streams 1,000,000 entries")
 	}
 	const n = 1_000_000
 	const limit = 64 << 20

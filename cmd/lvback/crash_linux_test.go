@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/repo"
 )
@@ -91,20 +92,10 @@ func newCrashEnv(t *testing.T) *crashEnv {
 // the outcome is the same as on a disk, and syncfs does not wait for other
 // processes' writes), else a temporary directory.
 func crashScratch(t *testing.T) string {
-	dir := t.TempDir()
 	if os.Geteuid() != 0 {
-		return dir
+		return t.TempDir()
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1g", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Logf("no tmpfs (%v: %s): working on the disk", err, out)
-		return dir
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
+	return testsys.MountTmpfs(t, 1<<30)
 }
 
 // churn rewrites every churn/ file and the first nBig files of big/.
@@ -236,6 +227,9 @@ type crashOp struct {
 }
 
 func TestCrashMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the crash matrix SIGKILLs lvback about 50 times (a minute)")
+	}
 	strace := straceWorks()
 	if strace != nil {
 		t.Logf("syscall kill points skipped: %v", strace)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -28,7 +29,7 @@ func TestLiveDeviceCLI(t *testing.T) {
 	if err := os.WriteFile(img, []byte(strings.Repeat("guest disk ", 1<<17)[:1<<20]), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rw, ro := attachLoop(t, img), attachLoop(t, "-r", img)
+	rw, ro := testsys.AttachLoop(t, img), testsys.AttachLoop(t, img, "-r")
 	const warning = "is a block device that is not a snapshot lvback made: if it is in use, the image may be inconsistent; use --lv to snapshot it"
 	repoPath := initRepo(t, filepath.Join(base, "repo"))
 	backup := func(name, src string, extra ...string) (int, string, string) {
@@ -82,26 +83,6 @@ require_snapshot = false
 	if bs := backups(t, repoPath, "strict"); len(bs) != 0 {
 		t.Errorf("refused volume left %+v", bs)
 	}
-}
-
-// attachLoop attaches a loop device (losetup options, then the file) until
-// t ends.
-func attachLoop(t *testing.T, args ...string) string {
-	t.Helper()
-	var stderr strings.Builder
-	cmd := exec.Command("losetup", append([]string{"-f", "--show"}, args...)...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("losetup %v: %v\n%s", args, err, stderr.String())
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v\n%s", dev, err, out)
-		}
-	})
-	return dev
 }
 
 // backups lists name's backups in the repository, complete or not.

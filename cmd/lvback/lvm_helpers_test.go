@@ -17,6 +17,7 @@ import (
 
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
@@ -89,7 +90,7 @@ func newLVMEnv(t *testing.T) *lvmEnv {
 	t.Helper()
 	t.Cleanup(removeMountDirs) // runs after the VG's teardown unmounted them
 	vg := fakelvmtest.New(t, testVG)
-	if ms := fakelvmtest.MountsUnder(t, lvm.DefaultRunDir); len(ms) > 0 {
+	if ms := testsys.MountsUnder(t, lvm.DefaultRunDir); len(ms) > 0 {
 		t.Fatalf("%s is in use (%q): these tests need it to themselves", lvm.DefaultRunDir, ms)
 	}
 	return &lvmEnv{t: t, vg: vg, bin: lvbackBinary(t), repo: initRepo(t, filepath.Join(vg.Base, "repo"))}
@@ -243,7 +244,7 @@ func (e *lvmEnv) snapshotLV() string {
 // snapshotMounts returns the mount points of testVG's snapshots.
 func (e *lvmEnv) snapshotMounts() []string {
 	var out []string
-	for _, m := range fakelvmtest.MountsUnder(e.t, lvm.DefaultRunDir) {
+	for _, m := range testsys.MountsUnder(e.t, lvm.DefaultRunDir) {
 		if strings.HasPrefix(m, filepath.Join(lvm.DefaultRunDir, testVG)+"-") {
 			out = append(out, m)
 		}
@@ -302,7 +303,7 @@ func (e *lvmEnv) assertNoLeftovers(keep ...string) {
 			e.t.Errorf("loop device %s of snapshot image %s still attached", dev, file)
 		}
 	}
-	if ms := fakelvmtest.MountsUnder(e.t, lvm.DefaultRunDir); len(ms) > 0 {
+	if ms := testsys.MountsUnder(e.t, lvm.DefaultRunDir); len(ms) > 0 {
 		e.t.Errorf("still mounted under %s: %q", lvm.DefaultRunDir, ms)
 	}
 	entries, _ := os.ReadDir(lvm.DefaultRunDir)

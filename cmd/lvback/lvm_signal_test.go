@@ -9,6 +9,7 @@ import (
 
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 // stage is a point of a snapshot's life at which a test signals lvback.
@@ -157,8 +158,8 @@ func TestLVMSIGKILLThenCleanup(t *testing.T) {
 	e.vg.Add(state.LV{VG: testVG, Name: "data-snap", Tags: []string{"lvback"}, Attr: "swi-a-s---", Segtype: "linear", Origin: "data"})
 	e.vg.Add(state.LV{VG: testVG, Name: "data-lvback-20200101T000000", Tags: []string{"nightly"}, Attr: "swi-a-s---", Segtype: "linear", Origin: "data"})
 	foreignMount := t.TempDir()
-	fakelvmtest.Sh(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", foreignMount)
-	defer fakelvmtest.Sh(t, "umount", foreignMount)
+	testsys.Run(t, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", foreignMount)
+	defer testsys.Run(t, "umount", foreignMount)
 
 	snap, mnt := e.killMidCopy("backup", "--repo", e.repo, "--name", "data", "--lv", lv("data"), "--snapshot-size", "1G", "--jobs", "1")
 	code, stdout, stderr := e.lvback("cleanup")
@@ -172,7 +173,7 @@ func TestLVMSIGKILLThenCleanup(t *testing.T) {
 	if got := e.calls("lvremove"); !slices.Equal(got, []string{"lvremove -f " + testVG + "/" + snap}) {
 		t.Errorf("lvremove calls %q", got)
 	}
-	if !slices.Contains(fakelvmtest.MountsUnder(t, foreignMount), foreignMount) {
+	if !slices.Contains(testsys.MountsUnder(t, foreignMount), foreignMount) {
 		t.Error("cleanup unmounted a foreign mount")
 	}
 	if len(e.partials("data")) != 1 {

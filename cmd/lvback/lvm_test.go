@@ -14,6 +14,7 @@ import (
 
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 	"github.com/lvback/lvback/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 )
 
@@ -78,7 +79,7 @@ type everyKind struct {
 // the config.
 func newEveryKind(t *testing.T, e *lvmEnv) *everyKind {
 	t.Helper()
-	fakelvmtest.RequireRoot(t, "btrfs", "rsync")
+	testsys.RequireRoot(t, "btrfs", "rsync")
 	f := &everyKind{
 		refs:       map[string]string{"data": e.vg.AddOrigin("data", fakelvmtest.Ext4, 64<<20, smallTree("data"))},
 		keep:       []string{testVG + "/data"},
@@ -127,9 +128,9 @@ func (f *everyKind) compare(t *testing.T, e *lvmEnv) {
 // a reference copy of its content.
 func btrfsVolume(t *testing.T) (subvol, ref string) {
 	t.Helper()
-	mnt := testtree.MountImage(t, fakelvmtest.Btrfs, 256<<20)
+	mnt := testsys.MountImage(t, fakelvmtest.Btrfs, 256<<20)
 	subvol = filepath.Join(mnt, "subvol")
-	fakelvmtest.Sh(t, "btrfs", "-q", "subvolume", "create", subvol)
+	testsys.Run(t, "btrfs", "-q", "subvolume", "create", subvol)
 	testtree.Create(t, subvol, smallTree("subvol"))
 	ref = filepath.Join(t.TempDir(), "ref")
 	testtree.Copy(t, subvol, ref)

@@ -3,12 +3,11 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -166,11 +165,9 @@ func TestRunRefusedWhileLocked(t *testing.T) {
 // A btrfs subvolume is backed up from a read-only snapshot that is gone
 // afterwards.
 func TestRunBtrfsVolume(t *testing.T) {
-	mnt := testtree.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
+	mnt := testsys.MountImage(t, []string{"mkfs.btrfs", "-q"}, 256<<20)
 	sub := filepath.Join(mnt, "data")
-	if out, err := exec.Command("btrfs", "subvolume", "create", sub).CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	testsys.Run(t, "btrfs", "subvolume", "create", sub)
 	mkTree(t, sub, "db/table1", "db/table2")
 	base := t.TempDir()
 	initRepo(t, filepath.Join(base, "repo"))

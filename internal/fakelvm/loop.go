@@ -1,16 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/mountinfo"
 )
 
 // attach attaches image to a free loop device and returns the device.
@@ -56,18 +58,11 @@ func isMounted(dev string) (bool, error) {
 	}
 	// uint64: Rdev is narrower on some systems.
 	want := fmt.Sprintf("%d:%d", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)))
-	f, err := os.Open("/proc/self/mountinfo")
+	ms, err := mountinfo.Read()
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fs := strings.Fields(sc.Text()); len(fs) > 2 && fs[2] == want {
-			return true, nil
-		}
-	}
-	return false, sc.Err()
+	return slices.ContainsFunc(ms, func(m mountinfo.Entry) bool { return m.Dev == want }), nil
 }
 
 // copySparse copies the file src to the new file dst, keeping holes, so a

@@ -305,6 +305,7 @@ func TestRsyncDiffCatches(t *testing.T) {
 	Create(t, a, smallEveryKind(t))
 	for _, c := range changes {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			if c.needs != nil && !c.needs() {
 				t.Skip("not possible for this process")
 			}

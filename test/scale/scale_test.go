@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
+	"github.com/lvback/lvback/internal/testsys"
 )
 
 const (
@@ -106,26 +107,9 @@ func (s step) run(t *testing.T) (time.Duration, int64) {
 // ext4 image loop-mounted until t ends (unmounting is the fast way to drop
 // millions of files); otherwise a temporary directory.
 func scratch(t *testing.T) string {
-	dir := t.TempDir()
 	if os.Geteuid() != 0 {
 		t.Log("not root: working in a temporary directory on the disk (removing it takes a while)")
-		return dir
+		return t.TempDir()
 	}
-	img, mnt := filepath.Join(dir, "scratch.img"), filepath.Join(dir, "mnt")
-	for _, c := range [][]string{
-		{"truncate", "-s", strconv.FormatInt(scratchSize, 10), img},
-		{"mkfs.ext4", "-q", "-F", "-N", "3000000", "-E", "nodiscard", img},
-		{"mkdir", mnt},
-		{"mount", "-o", "loop", img, mnt},
-	} {
-		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%q: %v\n%s", c, err, out)
-		}
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v\n%s", mnt, err, out)
-		}
-	})
-	return mnt
+	return testsys.MountImage(t, []string{"mkfs.ext4", "-q", "-F", "-N", "3000000", "-E", "nodiscard"}, scratchSize)
 }

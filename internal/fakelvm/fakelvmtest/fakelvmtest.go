@@ -2,7 +2,9 @@
 // builds the fake's tools once per test binary, and makes a volume group
 // whose logical volumes are images attached to loop devices, with the
 // fake's state, fault-injection files and call log at hand. It is for tests
-// only; it never uses lvback's own code, so a bug there cannot hide in it.
+// only; of lvback's own code it uses only the mount table parser
+// (internal/mountinfo, tested on its own), so a bug elsewhere cannot hide
+// in it.
 package fakelvmtest
 
 import (
@@ -10,13 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/lvback/lvback/internal/fakelvm/state"
+	"github.com/lvback/lvback/internal/mountinfo"
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 )
 
@@ -69,30 +72,17 @@ func RemoveTools() {
 }
 
 // GoBuild builds the Go package pkg (an import path of this module) into
-// the executable out, with the go command that runs the tests.
+// the executable out, with the go command that runs the tests (go test
+// puts its own bin directory first on the tests' PATH).
 func GoBuild(out, pkg string) error {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return fmt.Errorf("go build %s: %w", pkg, err)
 	}
 	if b, err := exec.Command(goTool, "build", "-o", out, pkg).CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return nil
-}
-
-// RequireRoot skips t unless it runs as root with every one of commands
-// installed.
-func RequireRoot(t testing.TB, commands ...string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("not root: cannot attach loop devices or mount")
-	}
-	for _, tool := range commands {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install util-linux mount e2fsprogs xfsprogs btrfs-progs)", tool)
-		}
-	}
 }
 
 // VG is one test's volume group in the fake LVM. While the test runs, the
@@ -112,7 +102,7 @@ type VG struct {
 // environment).
 func New(t testing.TB, name string) *VG {
 	t.Helper()
-	RequireRoot(t, "losetup", "blkid", "mount", "umount", "mkfs.ext4")
+	testsys.RequireRoot(t, "losetup", "blkid", "mount", "umount", "mkfs.ext4")
 	bin := BuildTools(t)
 	base := t.TempDir()
 	v := &VG{Name: name, Base: base, State: filepath.Join(base, "state"), t: t}
@@ -136,12 +126,12 @@ func (v *VG) For(t testing.TB) *VG {
 // teardown unmounts and detaches what the test left; see New.
 func (v *VG) teardown() {
 	loops := LoopDevices(v.t)
-	ms, err := Mounts()
+	ms, err := mountinfo.Read()
 	if err != nil {
 		v.t.Error(err)
 	}
-	for _, m := range slices.Backward(ms) { // deepest first
-		if !within(m.Point, v.Base) && !within(loops[m.Source], v.Base) {
+	for _, m := range mountinfo.Under(ms, "/") { // deepest first
+		if !mountinfo.Within(m.Point, v.Base) && !mountinfo.Within(loops[m.Source], v.Base) {
 			continue
 		}
 		if out, err := exec.Command("umount", m.Point).CombinedOutput(); err != nil {
@@ -149,17 +139,12 @@ func (v *VG) teardown() {
 		}
 	}
 	for dev, file := range loops {
-		if within(file, v.Base) {
+		if mountinfo.Within(file, v.Base) {
 			if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
 				v.t.Errorf("teardown: losetup -d %s: %v: %s", dev, err, out)
 			}
 		}
 	}
-}
-
-// within reports whether path is below dir.
-func within(path, dir string) bool {
-	return strings.HasPrefix(path, dir+"/")
 }
 
 // AddOrigin adds the volume NAME/lv: an image of size bytes made by the
@@ -168,18 +153,14 @@ func within(path, dir string) bool {
 // snapshots and backups with. It skips the test without mkfs or rsync.
 func (v *VG) AddOrigin(lv string, mkfs []string, size int64, tree testtree.Dir) string {
 	v.t.Helper()
-	RequireRoot(v.t, mkfs[0], "rsync")
+	testsys.RequireRoot(v.t, mkfs[0], "rsync")
 	img := v.Image(lv, size)
-	Sh(v.t, append(slices.Clone(mkfs), img)...)
-	mnt := filepath.Join(v.Base, "fill-"+lv)
+	testsys.Run(v.t, append(slices.Clone(mkfs), img)...)
 	ref := filepath.Join(v.Base, "ref-"+lv)
-	if err := os.Mkdir(mnt, 0o700); err != nil {
-		v.t.Fatal(err)
-	}
-	Sh(v.t, "mount", "-o", "loop", img, mnt)
+	mnt, umount := testsys.Mount(v.t, img, "loop")
 	testtree.Create(v.t, mnt, tree)
 	testtree.Copy(v.t, mnt, ref)
-	Sh(v.t, "umount", mnt)
+	umount()
 	v.AddImage(lv, img)
 	return ref
 }
@@ -188,26 +169,16 @@ func (v *VG) AddOrigin(lv string, mkfs []string, size int64, tree testtree.Dir) 
 // lv and returns its path.
 func (v *VG) Image(lv string, size int64) string {
 	v.t.Helper()
-	img := filepath.Join(v.Base, "origin-"+lv+".img")
-	if err := os.WriteFile(img, nil, 0o600); err != nil {
-		v.t.Fatal(err)
-	}
-	if err := os.Truncate(img, size); err != nil {
-		v.t.Fatal(err)
-	}
-	return img
+	return testsys.Image(v.t, filepath.Join(v.Base, "origin-"+lv+".img"), size)
 }
 
 // AddImage adds the active linear volume NAME/lv backed by img, attached
 // to a loop device.
 func (v *VG) AddImage(lv, img string) {
 	v.t.Helper()
-	out, err := exec.Command("losetup", "--find", "--show", img).CombinedOutput()
-	if err != nil {
-		v.t.Fatalf("losetup: %v: %s", err, out)
-	}
+	dev := testsys.Run(v.t, "losetup", "--find", "--show", img)
 	v.Add(state.LV{VG: v.Name, Name: lv, Attr: "-wi-a-----", Segtype: "linear",
-		Image: img, Loop: strings.TrimSpace(string(out))})
+		Image: img, Loop: dev})
 }
 
 // Add adds lv to the state as it is.
@@ -305,12 +276,4 @@ func LoopDevices(t testing.TB) map[string]string {
 		devs[dev] = strings.TrimSuffix(strings.TrimSpace(string(b)), " (deleted)")
 	}
 	return devs
-}
-
-// Sh runs a command, failing t with its output if it fails.
-func Sh(t testing.TB, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		t.Fatalf("%q: %v\n%s", args, err, out)
-	}
 }

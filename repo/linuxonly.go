@@ -1,0 +1,5 @@
+package repo
+
+// lvback runs on Linux only: off Linux this import fails the build with
+// one message (see package linuxonly).
+import _ "github.com/lvback/lvback/internal/linuxonly"
