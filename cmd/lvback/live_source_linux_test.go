@@ -36,8 +36,8 @@ func TestLiveDeviceCLI(t *testing.T) {
 		return run(t, append([]string{"backup", "--repo", repoPath, "--name", name, "--mode", "blocks", "--source", src}, extra...)...)
 	}
 	code, stdout, stderr := backup("refused", rw, "--require-snapshot")
-	if code != exitUsage || !strings.Contains(stderr, rw+" is a writable block device, not a snapshot lvback made") {
-		t.Errorf("--require-snapshot, writable device: exit %d, stderr %q", code, stderr)
+	if code != exitUsage || stdout != "" || !strings.Contains(stderr, rw+" is a writable block device, not a snapshot lvback made") {
+		t.Errorf("--require-snapshot, writable device: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	if bs := backups(t, repoPath, "refused"); len(bs) != 0 {
 		t.Errorf("refused backup left %+v", bs)
