@@ -93,11 +93,11 @@ func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
 	if !o.Blocks {
 		return Backup(ctx, o.Backup)
 	}
-	b := o.Backup
-	if !b.Excludes.Empty() {
-		return nil, fmt.Errorf("%s: exclude rules apply to file mode only", b.Name)
-	}
-	return BackupBlocks(ctx, BlockOptions{Repo: b.Repo, Name: b.Name, Source: b.Source, Label: b.Label,
-		Locked: b.Locked, BeforeCommit: b.BeforeCommit, Now: b.Now, Log: b.Log, Progress: b.Progress,
-		Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot})
+	return BackupBlocks(ctx, o.blockOptions())
+}
+
+// blockOptions are the options of o's block-mode backup: all of o.Backup,
+// and whether its source is lvback's own snapshot.
+func (o *VolumeOptions) blockOptions() BlockOptions {
+	return BlockOptions{BackupOptions: o.Backup, Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot}
 }
