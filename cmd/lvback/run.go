@@ -166,33 +166,9 @@ func reportBadConfig(ctx context.Context, g *globals, path, metricsFile string, 
 // backupOne backs up one configured volume and describes the outcome.
 func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Volume) volumeResult {
 	start := time.Now()
-	size := v.SnapshotSize
-	if size == "" {
-		size = cfg.Defaults.SnapshotSize
-	}
-	jobs := v.Jobs
-	if jobs == 0 {
-		jobs = cfg.Defaults.Jobs
-	}
-	checksum := cfg.Defaults.Checksum
-	if v.Checksum != nil {
-		checksum = *v.Checksum
-	}
-	requireSnapshot := cfg.Defaults.RequireSnapshot
-	if v.RequireSnapshot != nil {
-		requireSnapshot = *v.RequireSnapshot
-	}
 	log := g.logger().With("volume", v.Name)
-	o := engine.VolumeOptions{
-		Backup: engine.BackupOptions{Repo: cfg.Repo, Name: v.Name, Jobs: jobs, Checksum: checksum,
-			Excludes: cfg.Excludes(v), Locked: true, Log: log},
-		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs, Blocks: v.Mode == repo.ModeBlocks,
-		Snapshot:        lvm.Options{Size: size, RunDir: lvm.DefaultRunDir, Log: log},
-		RequireSnapshot: requireSnapshot,
-	}
-	var h snapshotHooks
-	h.before, h.after, h.timeout = cfg.SnapshotHooks(v)
-	h.apply(&o, log)
+	o := cfg.VolumeOptions(v)
+	o.Backup.Locked, o.Backup.Log = true, log // backupAll holds the lock
 	var stop func()
 	o.Backup.Progress, stop = g.startProgress(v.Name)
 	res, err := engine.BackupVolume(ctx, o)
