@@ -13,6 +13,7 @@ import (
 
 	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/internal/hook"
+	"github.com/lvback/lvback/internal/units"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
 )
@@ -60,13 +61,13 @@ func backupCmd(g *globals) *cobra.Command {
 				i := res.Info
 				if vo.Blocks {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %s image, %d chunks (%d new, %d reused), %s written\n",
-						i.Name, i.ID, humanBytes(i.Size), i.ManifestEntries, i.Copied, i.Linked, humanBytes(i.AddedBytes))
+						i.Name, i.ID, units.Bytes(i.Size), i.ManifestEntries, i.Copied, i.Linked, units.Bytes(i.AddedBytes))
 					if i.SourceWarning != "" {
 						fmt.Fprintf(g.stdout, "warning: %s\n", i.SourceWarning)
 					}
 				} else {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %d files (%d copied, %d linked, %d reflinked), %s logical, %s written, %d errors\n%s\n",
-						i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, humanBytes(i.Size), humanBytes(i.AddedBytes), i.Errors, res.Tree)
+						i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, units.Bytes(i.Size), units.Bytes(i.AddedBytes), i.Errors, res.Tree)
 					if i.DamagedCopied > 0 {
 						fmt.Fprintf(g.stdout, "%d files copied instead of linked: recorded damaged by verify\n", i.DamagedCopied)
 					}
@@ -181,18 +182,4 @@ func cleanLeftovers(ctx context.Context, btrfs string, log *slog.Logger) {
 	if err != nil {
 		log.Error("cleanup of leftovers failed", "err", err)
 	}
-}
-
-// humanBytes formats a byte count with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

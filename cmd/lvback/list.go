@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lvback/lvback/internal/units"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -63,7 +64,7 @@ func listCmd(g *globals) *cobra.Command {
 					state = fmt.Sprintf("complete, %d skipped", it.Errors)
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", it.Name, it.ID, it.Time.Local().Format(time.DateTime),
-					it.Mode, state, it.Files, humanBytes(it.Size), humanBytes(it.AddedBytes), it.Path)
+					it.Mode, state, it.Files, units.Bytes(it.Size), units.Bytes(it.AddedBytes), it.Path)
 			}
 			return tw.Flush()
 		},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvback/lvback/config"
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/units"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
 )
@@ -255,7 +256,7 @@ func printSummary(g *globals, sum *runSummary, asJSON bool) {
 		} else if v.Warning != "" {
 			status = "ok, warning"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%.1fs\n", v.Name, status, v.Files, v.Copied, v.Linked, humanBytes(v.Written), v.Seconds)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%.1fs\n", v.Name, status, v.Files, v.Copied, v.Linked, units.Bytes(v.Written), v.Seconds)
 	}
 	_ = tw.Flush()
 	for _, v := range sum.Volumes {
