@@ -81,7 +81,7 @@ func backupCmd(g *globals) *cobra.Command {
 				if err != nil {
 					v.Error = err.Error()
 				}
-				v.LastSuccess = lastSuccess(o.Repo, o.Name)
+				v.LastSuccess = engine.LastSuccess(o.Repo, o.Name)
 				if merr := writeMetrics(metricsFile, err == nil, []volumeResult{v}); merr != nil && err == nil {
 					err = merr
 				}

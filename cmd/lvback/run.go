@@ -183,7 +183,7 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 		out.Error = oneLine(err.Error())
 		g.printError(out.Error) // the error names the volume
 	}
-	out.LastSuccess = lastSuccess(cfg.Repo, v.Name)
+	out.LastSuccess = engine.LastSuccess(cfg.Repo, v.Name)
 	return out
 }
 
