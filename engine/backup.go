@@ -122,7 +122,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if prev != nil && prev.Blocks() {
 		prev = nil // a block-mode image is no base for a file tree
 	}
-	rn := newRun(o, src, p, prev)
+	rn := newFileRun(o, src, p, prev)
 	rn.rules = rules
 	if rn.damaged, err = loadDamaged(r, o.Name); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)

@@ -169,18 +169,6 @@ func restoreBlocks(ctx context.Context, r *repo.Repo, b *repo.Backup, o RestoreO
 	return res, nil
 }
 
-// Init creates a repository at path whose block-mode backups use
-// chunkSize-byte chunks (0: the default, 2 MiB). It is the only way a
-// repository is made: backups refuse a path without one.
-func Init(path string, chunkSize int) (*repo.Repo, error) {
-	if chunkSize != 0 {
-		if err := blockdiff.CheckChunkSize(chunkSize); err != nil {
-			return nil, fmt.Errorf("init %s: %w", path, err)
-		}
-	}
-	return repo.Create(path, repo.Settings{BlockChunkSize: chunkSize})
-}
-
 // previousIndex returns the index of name's newest complete backup when
 // it is a block backup, so that its chunks are reused without a lookup
 // each; nil when there is none or it cannot be read (then every chunk is
