@@ -1,7 +1,9 @@
 // Package config reads lvback's TOML configuration: one repository, many
 // volumes, defaults, retention and the operator's hooks. It validates
 // everything before anything is touched and reports problems as
-// "file:line: message". It never runs anything.
+// "file:line: message", and merges each volume's settings with the
+// defaults into the engine.VolumeOptions of its backup (VolumeOptions,
+// Excludes, SnapshotHooks, Policy). It never runs anything.
 package config
 
 import (

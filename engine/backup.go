@@ -17,19 +17,31 @@ import (
 	"github.com/lvback/lvback/repo"
 )
 
-// BackupOptions says what to back up into which repository.
+// BackupOptions says what to back up into which repository. It is the
+// one options type of a backup in either mode: Backup (file mode) takes
+// it as is, BackupBlocks takes it inside BlockOptions. Every field applies
+// to both modes unless its comment says "file mode only".
 type BackupOptions struct {
-	Repo    string   // repository directory; created when missing or empty
-	Name    string   // volume name the backup is filed under
-	Source  string   // directory to back up (a mounted snapshot, or a live tree)
-	Label   string   // what info.json names as the source (e.g. the LV); default Source
-	Exclude []string // relative paths left out with everything below them (lvback's own, not recorded)
+	Repo   string // repository directory, made by Init (a backup never creates one)
+	Name   string // volume name the backup is filed under
+	Source string // file mode: directory to back up (a mounted snapshot, or a live tree); block mode: image file or block device
+	Label  string // what info.json names as the source (e.g. the LV); default Source
+	// Exclude are relative paths left out with everything below them
+	// (lvback's own, not recorded). File mode only.
+	Exclude []string
 	// Excludes are the user's exclude rules: what they leave out is in
 	// neither the tree nor the manifest, but in the excluded list, and
 	// info.json records them (and how they changed since the last backup).
+	// File mode only: BackupBlocks refuses rules.
 	Excludes exclude.Spec
-	Jobs     int  // concurrent file workers; 0 means DefaultJobs()
-	Checksum bool // hash unchanged-looking source files against the previous manifest (never the tree: see decide)
+	// Jobs is the number of concurrent workers: file workers in file mode
+	// (0 means DefaultJobs()), chunk reading/hashing/compressing workers
+	// in block mode (0 means blockdiff's default, two per CPU).
+	Jobs int
+	// Checksum hashes unchanged-looking source files against the previous
+	// manifest (never the tree: see decide). File mode only: block mode
+	// hashes every chunk anyway.
+	Checksum bool
 	// Now is the clock that names the backup; nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// BeforeCommit, when set, runs after the backup's data and manifest are
@@ -70,6 +82,9 @@ var ErrEntriesSkipped = errors.New("backup completed, but some entries were skip
 // runs per repository at a time (repo.ErrLocked otherwise).
 func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	o = o.withDefaults()
+	if o.Jobs <= 0 {
+		o.Jobs = DefaultJobs()
+	}
 	if err := repo.ValidName(o.Name); err != nil {
 		return nil, err
 	}
@@ -107,7 +122,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if prev != nil && prev.Blocks() {
 		prev = nil // a block-mode image is no base for a file tree
 	}
-	rn := newRun(o, src, p, prev)
+	rn := newFileRun(o, src, p, prev)
 	rn.rules = rules
 	if rn.damaged, err = loadDamaged(r, o.Name); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
@@ -142,10 +157,9 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	return res, nil
 }
 
+// withDefaults fills in the defaults both modes share: the clock and the
+// logger. Jobs is left alone: its default depends on the mode.
 func (o BackupOptions) withDefaults() BackupOptions {
-	if o.Jobs <= 0 {
-		o.Jobs = DefaultJobs()
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}

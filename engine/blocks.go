@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/fileops"
@@ -14,14 +13,11 @@ import (
 )
 
 // BlockOptions says which raw image or block device to back up at the
-// block level (for guest disks lvback cannot or should not mount).
+// block level (for guest disks lvback cannot or should not mount): the
+// shared BackupOptions (Source is the image or device; Jobs the chunk
+// workers) and what only block mode has.
 type BlockOptions struct {
-	Repo   string
-	Name   string
-	Source string // a regular file (disk image) or a block device
-	Label  string // what info.json names as the source; default Source
-	Jobs   int    // reading/hashing/compressing goroutines; 0 means 2*GOMAXPROCS
-	Locked bool   // the caller already holds the repository lock
+	BackupOptions
 	// Snapshot says Source is a snapshot lvback made, which nobody else
 	// writes: it is read without the checks of a live source.
 	Snapshot bool
@@ -32,12 +28,6 @@ type BlockOptions struct {
 	// Without it both are warnings, logged and recorded in info.json
 	// (SourceWarning, SourceChanged). A read-only device always passes.
 	RequireSnapshot bool
-	// BeforeCommit, when set, runs after the chunks and index are durable
-	// and before the backup becomes complete; an error aborts it.
-	BeforeCommit func() error     `json:"-"`
-	Now          func() time.Time `json:"-"`
-	Log          *slog.Logger     `json:"-"`
-	Progress     *Progress        `json:"-"`
 }
 
 // BackupBlocks makes a new dated block-mode backup of o.Source: only
@@ -47,12 +37,12 @@ type BlockOptions struct {
 // and a failure removes its partial directory (stored chunks stay until
 // prune collects them).
 func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	o.Log = orDiscard(o.Log)
+	o.BackupOptions = o.withDefaults()
 	if err := repo.ValidName(o.Name); err != nil {
 		return nil, err
+	}
+	if !o.Excludes.Empty() {
+		return nil, fmt.Errorf("%s: exclude rules apply to file mode only", o.Name)
 	}
 	if err := checkBlockSource(o.Source); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
@@ -61,7 +51,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
-	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log)
+	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log) // DefaultJobs: removing partials is file work
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +67,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := blockdiff.Options{ChunkSize: r.BlockChunkSize, Workers: o.Jobs,
-		Previous: previousIndex(r, o.Name, o.Log), Damaged: damaged}
+	opts := o.diffOptions(r.BlockChunkSize, previousIndex(r, o.Name, o.Log), damaged)
 	started := o.Now()
 	p, err := r.Begin(o.Name, started)
 	if err != nil {
@@ -138,6 +127,12 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	return &Result{Info: *info, Dir: p.Dir}, nil
 }
 
+// diffOptions are the options blockdiff.Backup gets: the repository's
+// chunk size, o.Jobs workers, and what the store already has.
+func (o *BlockOptions) diffOptions(chunkSize int, prev *blockdiff.Index, damaged map[blockdiff.ID]bool) blockdiff.Options {
+	return blockdiff.Options{ChunkSize: chunkSize, Workers: o.Jobs, Previous: prev, Damaged: damaged}
+}
+
 // checkBlockSource accepts a regular file or a block device.
 func checkBlockSource(src string) error {
 	if src == "" {
@@ -172,18 +167,6 @@ func restoreBlocks(ctx context.Context, r *repo.Repo, b *repo.Backup, o RestoreO
 		return res, err
 	}
 	return res, nil
-}
-
-// Init creates a repository at path whose block-mode backups use
-// chunkSize-byte chunks (0: the default, 2 MiB). It is the only way a
-// repository is made: backups refuse a path without one.
-func Init(path string, chunkSize int) (*repo.Repo, error) {
-	if chunkSize != 0 {
-		if err := blockdiff.CheckChunkSize(chunkSize); err != nil {
-			return nil, fmt.Errorf("init %s: %w", path, err)
-		}
-	}
-	return repo.Create(path, repo.Settings{BlockChunkSize: chunkSize})
 }
 
 // previousIndex returns the index of name's newest complete backup when

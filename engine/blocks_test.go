@@ -57,7 +57,7 @@ func TestBlockModeLifecycle(t *testing.T) {
 	img, repoPath := filepath.Join(dir, "disk.img"), newRepo(t, filepath.Join(dir, "repo"))
 	makeImage(t, img)
 	want1 := sha(t, img)
-	first, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(20)})
+	first, err := BackupBlocks(context.Background(), BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(20)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestBlockModeLifecycle(t *testing.T) {
 	f.WriteAt([]byte("changed!"), 20<<20+100)
 	f.Close()
 	want2 := sha(t, img)
-	second, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(21)})
+	second, err := BackupBlocks(context.Background(), BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(21)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func anyChunk(t *testing.T, repoPath string) string {
 }
 
 func TestBlockModeRefusesDirectorySource(t *testing.T) {
-	_, err := BackupBlocks(context.Background(), BlockOptions{Repo: filepath.Join(t.TempDir(), "r"), Name: "vm", Source: t.TempDir()})
+	_, err := BackupBlocks(context.Background(), BlockOptions{BackupOptions: BackupOptions{Repo: filepath.Join(t.TempDir(), "r"), Name: "vm", Source: t.TempDir()}})
 	if err == nil || !strings.Contains(err.Error(), "neither a disk image") {
 		t.Fatalf("err = %v", err)
 	}
@@ -147,7 +147,7 @@ func TestBlockPruneInterruptedBeforeSweep(t *testing.T) {
 		f, _ := os.OpenFile(img, os.O_WRONLY, 0)
 		f.WriteAt([]byte{byte(d)}, 0) // the first chunk differs every day
 		f.Close()
-		if _, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(d)}); err != nil {
+		if _, err := BackupBlocks(context.Background(), BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(d)}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,7 +21,7 @@ type excludedList struct {
 
 // openExcluded starts the excluded list of a run with exclude rules; nil
 // (which adds nothing) for a run without.
-func (r *run) openExcluded() (*excludedList, error) {
+func (r *fileRun) openExcluded() (*excludedList, error) {
 	if r.rules == nil {
 		return nil, nil
 	}

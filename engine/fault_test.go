@@ -258,7 +258,7 @@ func TestFullDiskBlockBackupFailsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := BackupBlocks(ctx, BlockOptions{Repo: repoPath, Name: "vm", Source: img}); err != nil {
+	if _, err := BackupBlocks(ctx, BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: img}}); err != nil {
 		t.Fatal(err)
 	}
 	var before syscall.Statfs_t
@@ -268,7 +268,7 @@ func TestFullDiskBlockBackupFailsCleanly(t *testing.T) {
 	if err := os.WriteFile(img, big, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := BackupBlocks(ctx, BlockOptions{Repo: repoPath, Name: "vm", Source: img})
+	_, err := BackupBlocks(ctx, BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: img}})
 	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "vm") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v, want a one-line ENOSPC error naming the volume", err)
 	}

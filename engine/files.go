@@ -23,7 +23,7 @@ type fileJob struct {
 // symlinks and special files are made at once (children need their
 // parents); regular files go to the workers. Every entry enters the
 // ordered queue so the manifest is written in walk order.
-func (r *run) visit(ctx context.Context, we *walker.Entry, prev *prevCursor, jobs chan<- []*fileJob, ordered chan<- *pending) error {
+func (r *fileRun) visit(ctx context.Context, we *walker.Entry, prev *prevCursor, jobs chan<- []*fileJob, ordered chan<- *pending) error {
 	e := toEntry(we)
 	p := newPending(e)
 	select {
@@ -64,7 +64,7 @@ func (r *run) visit(ctx context.Context, we *walker.Entry, prev *prevCursor, job
 // enqueue adds a file job to the batch of its directory. A worker takes a
 // whole batch, so concurrent workers mostly write to different directories
 // instead of queueing on one directory's lock (see BenchmarkBackupNoChange).
-func (r *run) enqueue(ctx context.Context, jobs chan<- []*fileJob, j *fileJob) error {
+func (r *fileRun) enqueue(ctx context.Context, jobs chan<- []*fileJob, j *fileJob) error {
 	dir := parentOf(j.p.e.Path)
 	if len(r.batch) > 0 && (dir != r.batchDir || len(r.batch) >= maxBatch) {
 		if err := r.flush(ctx, jobs); err != nil {
@@ -76,7 +76,7 @@ func (r *run) enqueue(ctx context.Context, jobs chan<- []*fileJob, j *fileJob) e
 }
 
 // flush hands the current batch to the workers.
-func (r *run) flush(ctx context.Context, jobs chan<- []*fileJob) error {
+func (r *fileRun) flush(ctx context.Context, jobs chan<- []*fileJob) error {
 	if len(r.batch) == 0 {
 		return nil
 	}
@@ -96,7 +96,7 @@ func send[T any](ctx context.Context, ch chan<- T, v T) error {
 
 // makeNonFile creates a directory (metadata comes later), symlink or
 // special file in the new tree.
-func (r *run) makeNonFile(e *manifest.Entry) error {
+func (r *fileRun) makeNonFile(e *manifest.Entry) error {
 	switch e.Type {
 	case manifest.TypeDir:
 		r.st.dirs.Add(1)
@@ -128,7 +128,7 @@ func (r *run) makeNonFile(e *manifest.Entry) error {
 
 // work runs file jobs until jobs closes. A skipped file is recorded and
 // the worker goes on; a repository failure stops the run.
-func (r *run) work(ctx context.Context, jobs <-chan []*fileJob) error {
+func (r *fileRun) work(ctx context.Context, jobs <-chan []*fileJob) error {
 	for batch := range jobs {
 		if err := r.workBatch(ctx, batch); err != nil {
 			return err
@@ -139,7 +139,7 @@ func (r *run) work(ctx context.Context, jobs <-chan []*fileJob) error {
 
 // workBatch does the jobs of one batch in order (a hard link's first path
 // always comes before the others).
-func (r *run) workBatch(ctx context.Context, batch []*fileJob) error {
+func (r *fileRun) workBatch(ctx context.Context, batch []*fileJob) error {
 	for i, j := range batch {
 		err := ctx.Err() // a cancelled run stops between files, and within big ones
 		if err == nil {
@@ -163,7 +163,7 @@ func (r *run) workBatch(ctx context.Context, batch []*fileJob) error {
 	return nil
 }
 
-func (r *run) doFile(ctx context.Context, j *fileJob) error {
+func (r *fileRun) doFile(ctx context.Context, j *fileJob) error {
 	e := j.p.e
 	if j.leader != nil {
 		return r.linkToLeader(ctx, j)
@@ -194,7 +194,7 @@ func (r *run) doFile(ctx context.Context, j *fileJob) error {
 
 // linkToLeader hard-links a second path of a source inode to the first
 // one's file in the new tree, as the source has them.
-func (r *run) linkToLeader(ctx context.Context, j *fileJob) error {
+func (r *fileRun) linkToLeader(ctx context.Context, j *fileJob) error {
 	select {
 	case <-j.leader.done:
 	case <-ctx.Done():
@@ -216,7 +216,7 @@ func (r *run) linkToLeader(ctx context.Context, j *fileJob) error {
 
 // linkPrev shares the previous backup's inode for an unchanged file. When
 // the inode is at the link limit (EMLINK) or missing, it copies instead.
-func (r *run) linkPrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
+func (r *fileRun) linkPrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
 	err := errNoPrevTree
 	if r.prevTree != nil {
 		err = r.prevTree.LinkFile(e.Path, r.target(e.Path))
@@ -235,7 +235,7 @@ func (r *run) linkPrev(ctx context.Context, e *manifest.Entry, hash [32]byte) er
 // clonePrev gives an unchanged-content file with new metadata its own
 // inode: a reflink of the previous file where the file system can, else a
 // copy. The previous backup's inode is never modified.
-func (r *run) clonePrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
+func (r *fileRun) clonePrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
 	if r.noReflink.Load() {
 		return r.copySource(ctx, e)
 	}
@@ -259,7 +259,7 @@ func (r *run) clonePrev(ctx context.Context, e *manifest.Entry, hash [32]byte) e
 }
 
 // sameContent hashes the source file and compares it with want.
-func (r *run) sameContent(ctx context.Context, e *manifest.Entry, want [32]byte) (bool, error) {
+func (r *fileRun) sameContent(ctx context.Context, e *manifest.Entry, want [32]byte) (bool, error) {
 	f, err := r.openSource(e)
 	if err != nil {
 		return false, err
@@ -280,7 +280,7 @@ func (r *run) sameContent(ctx context.Context, e *manifest.Entry, want [32]byte)
 // read began (the walk's ctime stays, so the next backup looks at the file
 // again). A file that changes during the second read too is skipped with
 // errChanged.
-func (r *run) copySource(ctx context.Context, e *manifest.Entry) error {
+func (r *fileRun) copySource(ctx context.Context, e *manifest.Entry) error {
 	err := r.copyOnce(ctx, e, false)
 	if errors.Is(err, errChanged) || errors.Is(err, fileops.ErrSizeChanged) {
 		r.o.Log.Info("file changed while it was read; reading it again", "path", e.Path)
@@ -294,7 +294,7 @@ var errChanged = errors.New("changed while it was read")
 
 // copyOnce is one attempt of copySource. With again set, e's metadata is
 // first refreshed from the open file (restat).
-func (r *run) copyOnce(ctx context.Context, e *manifest.Entry, again bool) error {
+func (r *fileRun) copyOnce(ctx context.Context, e *manifest.Entry, again bool) error {
 	f, err := r.openSource(e)
 	if err != nil {
 		return err
@@ -340,7 +340,7 @@ func (r *run) copyOnce(ctx context.Context, e *manifest.Entry, again bool) error
 
 // restat refreshes e from the open file before it is read again, and
 // returns its content stamp.
-func (r *run) restat(f *os.File, e *manifest.Entry) (contentStamp, error) {
+func (r *fileRun) restat(f *os.File, e *manifest.Entry) (contentStamp, error) {
 	st, err := statOf(f)
 	if err != nil {
 		return contentStamp{}, err
@@ -359,7 +359,7 @@ func (r *run) restat(f *os.File, e *manifest.Entry) (contentStamp, error) {
 
 // openSource opens e's source file for reading (see openSource), first
 // running the test hook BackupOptions.beforeOpen.
-func (r *run) openSource(e *manifest.Entry) (*os.File, error) {
+func (r *fileRun) openSource(e *manifest.Entry) (*os.File, error) {
 	if r.o.beforeOpen != nil {
 		r.o.beforeOpen(e.Path)
 	}

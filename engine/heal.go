@@ -45,7 +45,7 @@ func loadDamaged(r *repo.Repo, name string) (damagedSet, error) {
 // is an inode verify recorded as damaged: same path, inode number and
 // manifest hash. Only paths on the list cost a system call; a file that
 // cannot be looked at counts as damaged (copying is always safe).
-func (r *run) prevDamaged(prev *manifest.Entry) bool {
+func (r *fileRun) prevDamaged(prev *manifest.Entry) bool {
 	if prev == nil || prev.Type != manifest.TypeFile {
 		return false
 	}
@@ -70,7 +70,7 @@ func (r *run) prevDamaged(prev *manifest.Entry) bool {
 
 // copyInsteadOfDamaged copies an unchanged file whose previous inode is
 // recorded as damaged, and counts it (repo.Info.DamagedCopied).
-func (r *run) copyInsteadOfDamaged(ctx context.Context, e *manifest.Entry) error {
+func (r *fileRun) copyInsteadOfDamaged(ctx context.Context, e *manifest.Entry) error {
 	if err := r.copySource(ctx, e); err != nil {
 		return err
 	}

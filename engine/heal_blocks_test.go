@@ -16,7 +16,7 @@ func blockRepo(t *testing.T) (img, repoPath, chunk string) {
 	dir := t.TempDir()
 	img, repoPath = filepath.Join(dir, "disk.img"), newRepo(t, filepath.Join(dir, "repo"))
 	makeImage(t, img)
-	if _, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(20)}); err != nil {
+	if _, err := BackupBlocks(context.Background(), BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(20)}}); err != nil {
 		t.Fatal(err)
 	}
 	return img, repoPath, anyChunk(t, repoPath)
@@ -41,7 +41,7 @@ func TestBlockBackupRestoresMissingChunk(t *testing.T) {
 	if err := os.Remove(chunk); err != nil {
 		t.Fatal(err)
 	}
-	res, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(21)})
+	res, err := BackupBlocks(context.Background(), BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(21)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestBlockBackupHealsDamagedChunk(t *testing.T) {
 	if ids := damagedChunkList(t, repoPath); len(ids) != 1 || ids[0] != filepath.Base(chunk) {
 		t.Fatalf("damaged chunks listed after verify: %v, want %s", ids, filepath.Base(chunk))
 	}
-	if _, err := BackupBlocks(context.Background(), BlockOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(21)}); err != nil {
+	if _, err := BackupBlocks(context.Background(), BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: img, Now: day(21)}}); err != nil {
 		t.Fatal(err)
 	}
 	if ids := damagedChunkList(t, repoPath); len(ids) != 0 {

@@ -18,7 +18,7 @@ var errNoPrevTree = errors.New("previous tree not open")
 // fileops.Tree): a tree someone changed never makes the backup link or
 // clone data from outside the repository. A tree that cannot be opened is
 // logged and everything is copied.
-func (r *run) openPrevTree() (closeTree func()) {
+func (r *fileRun) openPrevTree() (closeTree func()) {
 	if r.prev == nil {
 		return func() {}
 	}
@@ -32,7 +32,7 @@ func (r *run) openPrevTree() (closeTree func()) {
 }
 
 // openPrevFile opens e's file in the previous backup's tree for reading.
-func (r *run) openPrevFile(e *manifest.Entry) (*os.File, error) {
+func (r *fileRun) openPrevFile(e *manifest.Entry) (*os.File, error) {
 	if r.prevTree == nil {
 		return nil, errNoPrevTree
 	}
@@ -44,7 +44,7 @@ func (r *run) openPrevFile(e *manifest.Entry) (*os.File, error) {
 // previous file is missing, not a regular file, at the link limit, or
 // behind a symlink (which is logged: the tree was changed since it was
 // written). It may be called from several goroutines at once.
-func (r *run) copyInstead(e *manifest.Entry, err error) bool {
+func (r *fileRun) copyInstead(e *manifest.Entry, err error) bool {
 	var se *fileops.SymlinkError
 	if errors.As(err, &se) {
 		r.o.Log.Warn("the previous backup's tree has a symlink where a directory was; not followed, copying from the source instead",

@@ -12,12 +12,16 @@ import (
 // (Path), an LVM logical volume (LV) or a btrfs subvolume (Btrfs), exactly
 // one, in file mode or (Blocks) block mode.
 type VolumeOptions struct {
-	Backup   BackupOptions // Source is set from the snapshot's mount point
-	Blocks   bool          // block mode: Path is an image or device; an LV's snapshot is read as a device
-	Path     string
-	LV       string
-	Btrfs    string
+	Backup BackupOptions // Source is set from the snapshot's mount point
+	Blocks bool          // block mode: Path is an image or device; an LV's snapshot is read as a device
+	Path   string
+	LV     string
+	Btrfs  string
+	// Snapshot says how the LV or btrfs snapshot is made (size, run
+	// directory); its Log defaults to Backup.Log.
 	Snapshot lvm.Options
+	// Hooks run right around the snapshot's creation (LV and btrfs only).
+	Hooks SnapshotHooks
 	// RequireSnapshot refuses a Path that may be written while it is
 	// read: a directory (ErrNotSnapshot), and in block mode what
 	// BlockOptions.RequireSnapshot refuses. An LV or btrfs snapshot
@@ -40,6 +44,10 @@ func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 		o.Backup.Source = o.Path
 		return o.backup(ctx)
 	}
+	if o.Snapshot.Log == nil {
+		o.Snapshot.Log = o.Backup.Log
+	}
+	o.applyHooks()
 	snap, err := o.snapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Backup.Name, err)
@@ -93,11 +101,11 @@ func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
 	if !o.Blocks {
 		return Backup(ctx, o.Backup)
 	}
-	b := o.Backup
-	if !b.Excludes.Empty() {
-		return nil, fmt.Errorf("%s: exclude rules apply to file mode only", b.Name)
-	}
-	return BackupBlocks(ctx, BlockOptions{Repo: b.Repo, Name: b.Name, Source: b.Source, Label: b.Label,
-		Locked: b.Locked, BeforeCommit: b.BeforeCommit, Now: b.Now, Log: b.Log, Progress: b.Progress,
-		Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot})
+	return BackupBlocks(ctx, o.blockOptions())
+}
+
+// blockOptions are the options of o's block-mode backup: all of o.Backup,
+// and whether its source is lvback's own snapshot.
+func (o *VolumeOptions) blockOptions() BlockOptions {
+	return BlockOptions{BackupOptions: o.Backup, Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot}
 }

@@ -26,7 +26,7 @@ import (
 // entries a second) and costs about 40 bytes an inode: ctimes are kept as
 // int64 nanoseconds (a map of manifest.Time costs 53 bytes an inode), so a
 // ctime before 1677 or after 2262 is left out and its xattrs are read.
-func (r *run) xattrsKnownEmpty() func(st *unix.Stat_t) bool {
+func (r *fileRun) xattrsKnownEmpty() func(st *unix.Stat_t) bool {
 	if r.prev == nil {
 		return nil
 	}

@@ -27,7 +27,7 @@ func TestXattrsOfUnchangedInodesNotRead(t *testing.T) {
 	o := BackupOptions{Repo: repoPath, Name: "vol", Source: src, Now: later}
 	first := mustBackup(t, o)
 
-	r := &run{prev: &backupsOf(t, repoPath, "vol")[0], prevStart: later().UnixNano()}
+	r := &fileRun{prev: &backupsOf(t, repoPath, "vol")[0], prevStart: later().UnixNano()}
 	known := r.xattrsKnownEmpty()
 	stat := func(n string) *unix.Stat_t {
 		var st unix.Stat_t

@@ -9,18 +9,17 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/internal/hook"
+	"github.com/lvback/lvback/internal/units"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
 )
 
 func backupCmd(g *globals) *cobra.Command {
-	var vo engine.VolumeOptions
-	o := &vo.Backup
-	var metricsFile, source, mode string
-	var hooks snapshotHooks
+	var flags *backupFlags
 	cmd := &cobra.Command{
 		Use:   "backup --repo REPO --name NAME (--source DIR | --lv /dev/VG/LV [--snapshot-size 2G] | --btrfs SUBVOL)",
 		Short: "Make a new dated backup of a directory, an LVM volume or a btrfs subvolume",
@@ -39,51 +38,17 @@ func backupCmd(g *globals) *cobra.Command {
 			"in file mode (exit 2). Read-only devices and lvback's own snapshots pass.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n := 0
-			for _, s := range []string{source, vo.LV, vo.Btrfs} {
-				if s != "" {
-					n++
-				}
+			vo, err := flags.options()
+			if err != nil {
+				return err
 			}
-			if o.Repo == "" || o.Name == "" || n != 1 {
-				return usagef("backup needs --repo, --name and exactly one of --source, --lv, --btrfs")
-			}
-			if err := repo.ValidName(o.Name); err != nil {
-				return usageError{err}
-			}
-			if source != "" {
-				if _, err := os.Stat(source); err != nil {
-					return usagef("source %s: %v", source, errors.Unwrap(err))
-				}
-			}
-			vo.Path = source
-			if source != "" && (hooks.before != "" || hooks.after != "") {
-				return usagef("--before-snapshot and --after-snapshot need --lv or --btrfs: --source takes no snapshot")
-			}
-			if hooks.timeout <= 0 {
-				return usagef("--hook-timeout must be positive")
-			}
-			switch mode {
-			case repo.ModeFiles:
-			case repo.ModeBlocks:
-				vo.Blocks = true
-			default:
-				return usagef("--mode must be files or blocks")
-			}
-			if _, err := o.Excludes.Compile(); err != nil {
-				return usageError{err}
-			}
-			if vo.Blocks && !o.Excludes.Empty() {
-				return usagef("--exclude and its kin apply to file mode only")
-			}
+			o, source, metricsFile := &vo.Backup, flags.source, flags.metricsFile
 			o.Log = g.logger()
 			start := time.Now()
 			var stop func()
 			o.Progress, stop = g.startProgress("backup")
 			defer stop()
 			if vo.LV != "" || vo.Btrfs != "" {
-				vo.Snapshot.RunDir, vo.Snapshot.Log = lvm.DefaultRunDir, o.Log
-				hooks.apply(&vo, o.Log)
 				cleanLeftovers(cmd.Context(), vo.Btrfs, o.Log)
 			}
 			res, err := engine.BackupVolume(cmd.Context(), vo)
@@ -96,13 +61,13 @@ func backupCmd(g *globals) *cobra.Command {
 				i := res.Info
 				if vo.Blocks {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %s image, %d chunks (%d new, %d reused), %s written\n",
-						i.Name, i.ID, humanBytes(i.Size), i.ManifestEntries, i.Copied, i.Linked, humanBytes(i.AddedBytes))
+						i.Name, i.ID, units.Bytes(i.Size), i.ManifestEntries, i.Copied, i.Linked, units.Bytes(i.AddedBytes))
 					if i.SourceWarning != "" {
 						fmt.Fprintf(g.stdout, "warning: %s\n", i.SourceWarning)
 					}
 				} else {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %d files (%d copied, %d linked, %d reflinked), %s logical, %s written, %d errors\n%s\n",
-						i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, humanBytes(i.Size), humanBytes(i.AddedBytes), i.Errors, res.Tree)
+						i.Name, i.ID, i.Files, i.Copied, i.Linked, i.Reflinked, units.Bytes(i.Size), units.Bytes(i.AddedBytes), i.Errors, res.Tree)
 					if i.DamagedCopied > 0 {
 						fmt.Fprintf(g.stdout, "%d files copied instead of linked: recorded damaged by verify\n", i.DamagedCopied)
 					}
@@ -116,7 +81,7 @@ func backupCmd(g *globals) *cobra.Command {
 				if err != nil {
 					v.Error = err.Error()
 				}
-				v.LastSuccess = lastSuccess(o.Repo, o.Name)
+				v.LastSuccess = engine.LastSuccess(o.Repo, o.Name)
 				if merr := writeMetrics(metricsFile, err == nil, []volumeResult{v}); merr != nil && err == nil {
 					err = merr
 				}
@@ -124,23 +89,82 @@ func backupCmd(g *globals) *cobra.Command {
 			return err
 		},
 	}
-	f := cmd.Flags()
+	flags = addBackupFlags(cmd.Flags())
+	return cmd
+}
+
+// backupFlags are the flags of `lvback backup`, bound by addBackupFlags.
+type backupFlags struct {
+	vo                        engine.VolumeOptions // the flags that are options as they are
+	source, mode, metricsFile string
+}
+
+// addBackupFlags defines the flags of `lvback backup` on f.
+func addBackupFlags(f *pflag.FlagSet) *backupFlags {
+	b := &backupFlags{}
+	vo, o := &b.vo, &b.vo.Backup
 	f.StringVar(&o.Repo, "repo", "", "repository directory (made by lvback init)")
 	f.StringVar(&o.Name, "name", "", "volume name the backup is filed under")
-	f.StringVar(&source, "source", "", "directory to back up (with --mode blocks: a disk image or block device)")
-	f.StringVar(&mode, "mode", repo.ModeFiles, "files: a browsable hard-linked tree; blocks: changed chunks of a raw image or device")
+	f.StringVar(&b.source, "source", "", "directory to back up (with --mode blocks: a disk image or block device)")
+	f.StringVar(&b.mode, "mode", repo.ModeFiles, "files: a browsable hard-linked tree; blocks: changed chunks of a raw image or device")
 	f.StringVar(&vo.LV, "lv", "", "LVM logical volume to snapshot and back up (/dev/VG/LV)")
 	f.StringVar(&vo.Snapshot.Size, "snapshot-size", "", "classic snapshot size: 2G or 20%ORIGIN (default 10%ORIGIN; ignored for thin LVs)")
 	f.StringVar(&vo.Btrfs, "btrfs", "", "btrfs subvolume to snapshot read-only and back up")
-	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent file workers")
-	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
+	f.IntVar(&o.Jobs, "jobs", 0, fmt.Sprintf("concurrent workers: files linked or copied at once, or with --mode blocks chunks hashed and compressed at once (default %d for files, 2 per CPU for blocks)", engine.DefaultJobs()))
+	f.StringVar(&b.metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
 	f.BoolVar(&o.Checksum, "checksum", false, "compare file contents by hash, not only metadata")
 	f.BoolVar(&vo.RequireSnapshot, "require-snapshot", false, "refuse a --source that may change while it is read: a writable device, an image that changed, a directory")
 	addExcludeFlags(f, &o.Excludes)
-	f.StringVar(&hooks.before, "before-snapshot", "", "command to run right before the snapshot is created (no shell unless it needs one)")
-	f.StringVar(&hooks.after, "after-snapshot", "", "command to run right after the snapshot is created, also when that failed")
-	f.DurationVar(&hooks.timeout, "hook-timeout", hook.DefaultTimeout, "kill a hook (and its process group) still running after this long")
-	return cmd
+	f.StringVar(&vo.Hooks.Before, "before-snapshot", "", "command to run right before the snapshot is created (no shell unless it needs one)")
+	f.StringVar(&vo.Hooks.After, "after-snapshot", "", "command to run right after the snapshot is created, also when that failed")
+	f.DurationVar(&vo.Hooks.Timeout, "hook-timeout", hook.DefaultTimeout, "kill a hook (and its process group) still running after this long")
+	return b
+}
+
+// options checks the flags and returns the options engine.BackupVolume
+// gets for them, in either mode; the command adds Log and Progress. A bad
+// combination is a usage error.
+func (b *backupFlags) options() (engine.VolumeOptions, error) {
+	vo := b.vo
+	o := &vo.Backup
+	n := 0
+	for _, s := range []string{b.source, vo.LV, vo.Btrfs} {
+		if s != "" {
+			n++
+		}
+	}
+	if o.Repo == "" || o.Name == "" || n != 1 {
+		return vo, usagef("backup needs --repo, --name and exactly one of --source, --lv, --btrfs")
+	}
+	if err := repo.ValidName(o.Name); err != nil {
+		return vo, usageError{err}
+	}
+	if b.source != "" {
+		if _, err := os.Stat(b.source); err != nil {
+			return vo, usagef("source %s: %v", b.source, errors.Unwrap(err))
+		}
+	}
+	vo.Path = b.source
+	if b.source != "" && (vo.Hooks.Before != "" || vo.Hooks.After != "") {
+		return vo, usagef("--before-snapshot and --after-snapshot need --lv or --btrfs: --source takes no snapshot")
+	}
+	if vo.Hooks.Timeout <= 0 {
+		return vo, usagef("--hook-timeout must be positive")
+	}
+	switch b.mode {
+	case repo.ModeFiles:
+	case repo.ModeBlocks:
+		vo.Blocks = true
+	default:
+		return vo, usagef("--mode must be files or blocks")
+	}
+	if _, err := o.Excludes.Compile(); err != nil {
+		return vo, usageError{err}
+	}
+	if vo.Blocks && !o.Excludes.Empty() {
+		return vo, usagef("--exclude and its kin apply to file mode only")
+	}
+	return vo, nil
 }
 
 // cleanLeftovers removes snapshots and mounts a killed run left behind
@@ -158,18 +182,4 @@ func cleanLeftovers(ctx context.Context, btrfs string, log *slog.Logger) {
 	if err != nil {
 		log.Error("cleanup of leftovers failed", "err", err)
 	}
-}
-
-// humanBytes formats a byte count with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/manifest"
-	"github.com/lvback/lvback/repo"
 )
 
 func diffCmd(g *globals) *cobra.Command {
@@ -16,12 +16,14 @@ func diffCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "diff --repo REPO --name NAME ID1 ID2 [--json]",
-		Short: "List paths added, removed and changed between two backups, from their manifests",
+		Short: "List paths added, removed and changed between two backups, from their manifests or indexes",
 		Long: "Compare two backups' manifests without reading file data. Each line is\n" +
 			"'+ PATH' (added), '- PATH' (removed) or 'M PATH (what)' where what lists\n" +
 			"content, size, mode, owner, mtime, xattrs, type, target, device, hardlink.\n" +
 			"A path ID2's exclude rules left out is 'x PATH (excluded)', not removed; one\n" +
-			"ID1's rules left out is '+ PATH (no longer excluded)' (JSON kinds excluded, included).",
+			"ID1's rules left out is '+ PATH (no longer excluded)' (JSON kinds excluded, included).\n" +
+			"Two block backups are compared chunk by chunk: 'M image (size, N of M chunks differ,\n" +
+			"X MiB)' when the images differ. A block and a file backup cannot be compared (exit 2).",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if repoPath == "" || name == "" {
@@ -30,28 +32,13 @@ func diffCmd(g *globals) *cobra.Command {
 			if err := checkName(name); err != nil {
 				return err
 			}
-			r, err := repo.Open(repoPath)
-			if err != nil {
-				return usageError{err}
+			o := engine.DiffOptions{Repo: repoPath, Name: name, Old: args[0], New: args[1]}
+			p := &diffPrinter{g: g, asJSON: asJSON}
+			err := engine.Diff(cmd.Context(), o, p.print)
+			if err == nil || p.sep != "" { // nothing on stdout for backups that cannot be compared
+				p.end()
 			}
-			var readers, excluded [2]*manifest.Reader
-			for i, id := range args {
-				b, err := r.Pick(name, id)
-				if err != nil {
-					return err
-				}
-				if readers[i], err = manifest.Open(b.ManifestPath()); err != nil {
-					return err
-				}
-				defer readers[i].Close()
-				if b.Info.Excludes != nil { // made with exclude rules: they left these out
-					if excluded[i], err = manifest.Open(b.ExcludedPath()); err != nil {
-						return err
-					}
-					defer excluded[i].Close()
-				}
-			}
-			return printDiff(g, readers, excluded, asJSON)
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -67,42 +54,52 @@ type diffItem struct {
 	What []string `json:"what,omitempty"`
 }
 
-// printDiff streams the differences of two manifests, knowing what the
-// exclude rules of each backup left out (excluded lists, nil for none):
-// constant memory for any manifest size.
-func printDiff(g *globals, m, excluded [2]*manifest.Reader, asJSON bool) error {
-	sep := "["
-	err := manifest.DiffExcluded(m[0], m[1], excluded[0], excluded[1], func(c manifest.Change) error {
-		if asJSON {
-			b, err := json.Marshal(diffItem{Path: c.Path, Kind: c.Kind, What: c.What})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "%s\n  %s", sep, b)
-			sep = ","
-			return nil
+// diffPrinter prints the changes engine.Diff emits as they come
+// (constant memory for any manifest size), as lines or as one JSON array.
+type diffPrinter struct {
+	g      *globals
+	asJSON bool
+	sep    string // before the next JSON item: "" before the first
+}
+
+func (p *diffPrinter) print(c manifest.Change) error {
+	out := p.g.stdout
+	if p.asJSON {
+		b, err := json.Marshal(diffItem{Path: c.Path, Kind: c.Kind, What: c.What})
+		if err != nil {
+			return err
 		}
-		switch c.Kind {
-		case "added":
-			fmt.Fprintf(g.stdout, "+ %s\n", quotePath(c.Path))
-		case "removed":
-			fmt.Fprintf(g.stdout, "- %s\n", quotePath(c.Path))
-		case "excluded":
-			fmt.Fprintf(g.stdout, "x %s (excluded)\n", quotePath(c.Path))
-		case "included":
-			fmt.Fprintf(g.stdout, "+ %s (no longer excluded)\n", quotePath(c.Path))
-		default:
-			fmt.Fprintf(g.stdout, "M %s (%s)\n", quotePath(c.Path), strings.Join(c.What, ", "))
+		if p.sep == "" {
+			p.sep = "["
 		}
+		fmt.Fprintf(out, "%s\n  %s", p.sep, b)
+		p.sep = ","
 		return nil
-	})
-	if asJSON {
-		if sep == "[" {
-			fmt.Fprint(g.stdout, "[")
-		}
-		fmt.Fprintln(g.stdout, "\n]")
 	}
-	return err
+	switch c.Kind {
+	case "added":
+		fmt.Fprintf(out, "+ %s\n", quotePath(c.Path))
+	case "removed":
+		fmt.Fprintf(out, "- %s\n", quotePath(c.Path))
+	case "excluded":
+		fmt.Fprintf(out, "x %s (excluded)\n", quotePath(c.Path))
+	case "included":
+		fmt.Fprintf(out, "+ %s (no longer excluded)\n", quotePath(c.Path))
+	default:
+		fmt.Fprintf(out, "M %s (%s)\n", quotePath(c.Path), strings.Join(c.What, ", "))
+	}
+	return nil
+}
+
+// end closes the JSON array, also an empty one or one cut short.
+func (p *diffPrinter) end() {
+	if !p.asJSON {
+		return
+	}
+	if p.sep == "" {
+		fmt.Fprint(p.g.stdout, "[")
+	}
+	fmt.Fprintln(p.g.stdout, "\n]")
 }
 
 // quotePath prints "." for the root and quotes names with control

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/units"
 )
 
 func initCmd(g *globals) *cobra.Command {
@@ -43,7 +44,7 @@ func initCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if !g.quiet {
-				fmt.Fprintf(g.stdout, "created repository %s (block chunk size %s)\n", r.Root, humanBytes(int64(r.BlockChunkSize)))
+				fmt.Fprintf(g.stdout, "created repository %s (block chunk size %s)\n", r.Root, units.Bytes(int64(r.BlockChunkSize)))
 			}
 			return nil
 		},

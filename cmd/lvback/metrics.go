@@ -101,16 +101,3 @@ func unixOrZero(t time.Time) float64 {
 	}
 	return float64(t.UnixNano()) / 1e9
 }
-
-// lastSuccess returns when the newest complete backup of name finished.
-func lastSuccess(repoPath, name string) time.Time {
-	r, err := repo.Open(repoPath)
-	if err != nil {
-		return time.Time{}
-	}
-	b, err := r.Latest(name)
-	if err != nil || b == nil {
-		return time.Time{}
-	}
-	return b.Info.Finished
-}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/units"
 )
 
 func restoreCmd(g *globals) *cobra.Command {
@@ -34,7 +35,7 @@ func restoreCmd(g *globals) *cobra.Command {
 			stop()
 			if err == nil && !g.quiet { // a failed restore reports on stderr only
 				fmt.Fprintf(g.stdout, "restored %s: %d entries, %s written, %d errors\n",
-					res.Backup, res.Entries, humanBytes(res.Bytes), res.Errors)
+					res.Backup, res.Entries, units.Bytes(res.Bytes), res.Errors)
 			}
 			return err
 		},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvback/lvback/config"
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/units"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
 )
@@ -166,33 +167,9 @@ func reportBadConfig(ctx context.Context, g *globals, path, metricsFile string, 
 // backupOne backs up one configured volume and describes the outcome.
 func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Volume) volumeResult {
 	start := time.Now()
-	size := v.SnapshotSize
-	if size == "" {
-		size = cfg.Defaults.SnapshotSize
-	}
-	jobs := v.Jobs
-	if jobs == 0 {
-		jobs = cfg.Defaults.Jobs
-	}
-	checksum := cfg.Defaults.Checksum
-	if v.Checksum != nil {
-		checksum = *v.Checksum
-	}
-	requireSnapshot := cfg.Defaults.RequireSnapshot
-	if v.RequireSnapshot != nil {
-		requireSnapshot = *v.RequireSnapshot
-	}
 	log := g.logger().With("volume", v.Name)
-	o := engine.VolumeOptions{
-		Backup: engine.BackupOptions{Repo: cfg.Repo, Name: v.Name, Jobs: jobs, Checksum: checksum,
-			Excludes: cfg.Excludes(v), Locked: true, Log: log},
-		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs, Blocks: v.Mode == repo.ModeBlocks,
-		Snapshot:        lvm.Options{Size: size, RunDir: lvm.DefaultRunDir, Log: log},
-		RequireSnapshot: requireSnapshot,
-	}
-	var h snapshotHooks
-	h.before, h.after, h.timeout = cfg.SnapshotHooks(v)
-	h.apply(&o, log)
+	o := cfg.VolumeOptions(v)
+	o.Backup.Locked, o.Backup.Log = true, log // backupAll holds the lock
 	var stop func()
 	o.Backup.Progress, stop = g.startProgress(v.Name)
 	res, err := engine.BackupVolume(ctx, o)
@@ -206,7 +183,7 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 		out.Error = oneLine(err.Error())
 		g.printError(out.Error) // the error names the volume
 	}
-	out.LastSuccess = lastSuccess(cfg.Repo, v.Name)
+	out.LastSuccess = engine.LastSuccess(cfg.Repo, v.Name)
 	return out
 }
 
@@ -279,7 +256,7 @@ func printSummary(g *globals, sum *runSummary, asJSON bool) {
 		} else if v.Warning != "" {
 			status = "ok, warning"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%.1fs\n", v.Name, status, v.Files, v.Copied, v.Linked, humanBytes(v.Written), v.Seconds)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%.1fs\n", v.Name, status, v.Files, v.Copied, v.Linked, units.Bytes(v.Written), v.Seconds)
 	}
 	_ = tw.Flush()
 	for _, v := range sum.Volumes {

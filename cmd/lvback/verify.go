@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/units"
 )
 
 func verifyCmd(g *globals) *cobra.Command {
@@ -78,7 +79,7 @@ func verifyCmd(g *globals) *cobra.Command {
 			}
 			if !g.quiet {
 				fmt.Fprintf(g.stdout, "verified %d backups, %d entries, %s read: %d problems\n",
-					len(rep.Backups), rep.Entries, humanBytes(rep.Bytes), len(rep.Problems))
+					len(rep.Backups), rep.Entries, units.Bytes(rep.Bytes), len(rep.Problems))
 			}
 			printRepair(g, rep)
 			return err

@@ -20,9 +20,9 @@ import (
 	"github.com/lvback/lvback/walker"
 )
 
-// run is the state of one backup. Fields without a comment are set once
-// before the run starts.
-type run struct {
+// fileRun is the state of one file-mode backup (Backup). Fields without
+// a comment are set once before the run starts.
+type fileRun struct {
 	o            BackupOptions
 	src          string // source root
 	dst          string // new tree root
@@ -91,8 +91,8 @@ func (p *pending) finish(err error) {
 	close(p.done)
 }
 
-func newRun(o BackupOptions, src string, p *repo.Pending, prev *repo.Backup) *run {
-	r := &run{o: o, src: src, dst: p.TreePath(), manifest: p.ManifestPath(), prev: prev,
+func newFileRun(o BackupOptions, src string, p *repo.Pending, prev *repo.Backup) *fileRun {
+	r := &fileRun{o: o, src: src, dst: p.TreePath(), manifest: p.ManifestPath(), prev: prev,
 		excludedPath: p.ExcludedPath(), groups: make(map[devIno]*pending)}
 	r.errs.log = o.Log
 	if prev != nil {
@@ -108,7 +108,7 @@ var createManifest = manifest.Create
 
 // do walks the source, writes the tree and the manifest, and returns the
 // run's info (without the fields Backup fills in).
-func (r *run) do(ctx context.Context) (*repo.Info, error) {
+func (r *fileRun) do(ctx context.Context) (*repo.Info, error) {
 	forbidden, err := forbiddenDirs(r.o.Repo, r.dst)
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func writeOrdered(ctx context.Context, ordered <-chan *pending, mw *manifest.Wri
 
 // finishDirs sets each directory's metadata after its content is written,
 // deepest first (reverse walk order), the root last.
-func (r *run) finishDirs() error {
+func (r *fileRun) finishDirs() error {
 	for i := len(r.dirs) - 1; i >= 0; i-- {
 		e := r.dirs[i]
 		if err := r.applyMeta(r.target(e.Path), e); err != nil {
@@ -209,12 +209,12 @@ func (r *run) finishDirs() error {
 
 // applyMeta applies e's metadata; a permission failure (not root) is a
 // recorded skip of that detail, anything else is fatal.
-func (r *run) applyMeta(path string, e *manifest.Entry) error {
+func (r *fileRun) applyMeta(path string, e *manifest.Entry) error {
 	return fileops.OnPath(path, func(p string) error { return r.applyMetaAt(p, e) })
 }
 
 // applyMetaAt is applyMeta for a path the kernel accepts (see fileops.OnPath).
-func (r *run) applyMetaAt(path string, e *manifest.Entry) error {
+func (r *fileRun) applyMetaAt(path string, e *manifest.Entry) error {
 	err := fileops.ApplyMeta(path, e)
 	if errors.Is(err, fileops.ErrNotPermitted) {
 		r.errs.add(e.Path, err)
@@ -223,16 +223,16 @@ func (r *run) applyMetaAt(path string, e *manifest.Entry) error {
 	return err
 }
 
-func (r *run) target(rel string) string {
+func (r *fileRun) target(rel string) string {
 	if rel == "" {
 		return r.dst
 	}
 	return filepath.Join(r.dst, filepath.FromSlash(rel))
 }
 
-func (r *run) source(rel string) string { return filepath.Join(r.src, filepath.FromSlash(rel)) }
+func (r *fileRun) source(rel string) string { return filepath.Join(r.src, filepath.FromSlash(rel)) }
 
-func (r *run) info(entries int64, manifestSum string) *repo.Info {
+func (r *fileRun) info(entries int64, manifestSum string) *repo.Info {
 	r.errs.mu.Lock()
 	defer r.errs.mu.Unlock()
 	return &repo.Info{
@@ -252,7 +252,7 @@ type prevCursor struct {
 	log  *slog.Logger
 }
 
-func (r *run) openPrev() *prevCursor {
+func (r *fileRun) openPrev() *prevCursor {
 	c := &prevCursor{done: true, log: r.o.Log}
 	if r.prev == nil {
 		return c

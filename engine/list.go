@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"sort"
+	"time"
+
+	"github.com/lvback/lvback/repo"
+)
+
+// ListItem is one backup as `lvback list --json` prints it; the keys are
+// a stable interface.
+type ListItem struct {
+	Name       string    `json:"name"`
+	ID         string    `json:"id"`
+	Time       time.Time `json:"time"`
+	Mode       string    `json:"mode"`
+	Complete   bool      `json:"complete"`
+	Files      int64     `json:"files"`
+	Size       int64     `json:"size"`
+	AddedBytes int64     `json:"added_bytes"`
+	Errors     int64     `json:"errors"`
+	Path       string    `json:"path"` // the browsable tree; a block backup's index (it has no tree)
+}
+
+// List returns the backups of name, or of every name for "", complete or
+// not, ordered by start time, oldest first.
+func List(repoPath, name string) ([]ListItem, error) {
+	r, err := repo.Open(repoPath)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{name}
+	if name == "" {
+		if names, err = r.Names(); err != nil {
+			return nil, err
+		}
+	}
+	items := []ListItem{}
+	for _, n := range names {
+		bs, err := r.Backups(n)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bs {
+			it := ListItem{Name: b.Name, ID: b.ID, Time: b.Time, Mode: repo.ModeFiles, Complete: b.Complete, Path: b.TreePath()}
+			if b.Info != nil {
+				it.Time, it.Mode = b.Info.Started, b.Info.Mode
+				it.Files, it.Size, it.AddedBytes, it.Errors = b.Info.Files, b.Info.Size, b.Info.AddedBytes, b.Info.Errors
+			}
+			if b.Blocks() {
+				it.Path = b.IndexPath()
+			}
+			items = append(items, it)
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Time.Before(items[j].Time) })
+	return items, nil
+}
+
+// LastSuccess returns when the newest complete backup of name finished;
+// the zero time when there is none or the repository cannot be read.
+func LastSuccess(repoPath, name string) time.Time {
+	r, err := repo.Open(repoPath)
+	if err != nil {
+		return time.Time{}
+	}
+	b, err := r.Latest(name)
+	if err != nil || b == nil {
+		return time.Time{}
+	}
+	return b.Info.Finished
+}
