@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/mountinfo"
 )
 
 // sysfsRoot is where openDevice reads sysfs; deviceUsers takes it as a
@@ -30,7 +32,7 @@ type blockDev struct {
 // device sysfs does not know yields nothing: the exclusive open that
 // follows is the last word. (The whole device's own mounts are
 // mountedAt's.)
-func deviceUsers(sys string, mountinfo []byte, rdev uint64) ([]string, error) {
+func deviceUsers(sys string, mounts []mountinfo.Entry, rdev uint64) ([]string, error) {
 	dir, err := filepath.EvalSymlinks(filepath.Join(sys, "dev", "block", fmt.Sprintf("%d:%d", unix.Major(rdev), unix.Minor(rdev))))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -55,7 +57,7 @@ func deviceUsers(sys string, mountinfo []byte, rdev uint64) ([]string, error) {
 		if d.dir == disk.dir {
 			continue
 		}
-		if mnt, ok := mountedAt(mountinfo, d.rdev); ok {
+		if mnt, ok := mountedAt(mounts, d.rdev); ok {
 			users = append(users, fmt.Sprintf("%s is mounted on %s", d.name, mnt))
 		}
 	}

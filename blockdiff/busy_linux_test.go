@@ -4,10 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/internal/mountinfo"
 	"github.com/lvback/lvback/internal/testsys"
 )
 
@@ -48,23 +50,24 @@ func fakeSysfs(t *testing.T) string {
 
 func TestDeviceUsers(t *testing.T) {
 	sys := fakeSysfs(t)
-	mountinfo := []byte("40 22 259:0 / /mnt/p1 rw shared:9 - ext4 /dev/loop0p1 rw\n")
+	mounts, err := mountinfo.Parse(strings.NewReader("40 22 259:0 / /mnt/p1 rw shared:9 - ext4 /dev/loop0p1 rw\n"))
+	testsys.Must(t, err)
 	tests := []struct {
-		name      string
-		rdev      uint64
-		mountinfo []byte
-		want      []string
+		name   string
+		rdev   uint64
+		mounts []mountinfo.Entry
+		want   []string
 	}{
-		{"busy partitions", unix.Mkdev(7, 0), mountinfo,
+		{"busy partitions", unix.Mkdev(7, 0), mounts,
 			[]string{"loop0p1 is mounted on /mnt/p1", "loop0p2 is held by dm-0", "loop0p1 is used by loop1"}},
 		{"unmounted", unix.Mkdev(7, 0), nil,
 			[]string{"loop0p2 is held by dm-0", "loop0p1 is used by loop1"}},
-		{"unused disk", unix.Mkdev(8, 0), mountinfo, nil},
-		{"unknown to sysfs", unix.Mkdev(9, 9), mountinfo, nil},
+		{"unused disk", unix.Mkdev(8, 0), mounts, nil},
+		{"unknown to sysfs", unix.Mkdev(9, 9), mounts, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := deviceUsers(sys, tc.mountinfo, tc.rdev)
+			got, err := deviceUsers(sys, tc.mounts, tc.rdev)
 			if err != nil || !slices.Equal(got, tc.want) {
 				t.Errorf("deviceUsers = %q, %v; want %q", got, err, tc.want)
 			}

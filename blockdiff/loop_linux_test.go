@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lvback/lvback/internal/mountinfo"
 	"github.com/lvback/lvback/internal/testsys"
 )
 
@@ -98,17 +99,18 @@ func TestRestoreRefusesMountedDevice(t *testing.T) {
 }
 
 func TestMountedAt(t *testing.T) {
-	info := []byte(`22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw
+	info, err := mountinfo.Parse(strings.NewReader(`22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw
 35 22 7:3 / /mnt/my\040disk rw,relatime shared:5 - ext4 /dev/loop3 rw
 40 22 0:45 / /srv rw shared:9 - btrfs /nonexistent/dev rw
-`)
+`))
+	testsys.Must(t, err)
 	tests := []struct {
 		rdev uint64
 		want string
 		ok   bool
 	}{
 		{unix.Mkdev(253, 0), "/", true},
-		{unix.Mkdev(7, 3), `/mnt/my\040disk`, true},
+		{unix.Mkdev(7, 3), "/mnt/my disk", true},
 		{unix.Mkdev(7, 4), "", false},
 		{unix.Mkdev(0, 45), "/srv", true},
 	}

@@ -1,13 +1,14 @@
 package blockdiff
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/mountinfo"
 )
 
 // openDevice opens a block device to restore an image of size bytes onto.
@@ -22,7 +23,7 @@ func openDevice(path string, size int64) (*target, error) {
 	if err := unix.Stat(path, &st); err != nil {
 		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
-	info, err := os.ReadFile("/proc/self/mountinfo")
+	info, err := mountinfo.Read()
 	if err != nil {
 		return nil, err
 	}
@@ -56,24 +57,14 @@ func openDevice(path string, size int64) (*target, error) {
 	return t, nil
 }
 
-// mountedAt returns the mount point of the first mount in mountinfo (the
-// contents of /proc/self/mountinfo) whose device number is rdev, or whose
-// source is a /dev path naming a device with that number (btrfs lists
-// anonymous device numbers).
-func mountedAt(mountinfo []byte, rdev uint64) (string, bool) {
+// mountedAt returns the mount point of the first mount in ms whose device
+// number is rdev, or whose source is a /dev path naming a device with that
+// number (btrfs lists anonymous device numbers).
+func mountedAt(ms []mountinfo.Entry, rdev uint64) (string, bool) {
 	want := fmt.Sprintf("%d:%d", unix.Major(rdev), unix.Minor(rdev))
-	for line := range bytes.Lines(mountinfo) {
-		f := strings.Fields(string(line))
-		if len(f) < 5 {
-			continue
-		}
-		if f[2] == want {
-			return f[4], true
-		}
-		for i, x := range f {
-			if x == "-" && i+2 < len(f) && strings.HasPrefix(f[i+2], "/dev/") && sameDevice(f[i+2], rdev) {
-				return f[4], true
-			}
+	for _, m := range ms {
+		if m.Dev == want || strings.HasPrefix(m.Source, "/dev/") && sameDevice(m.Source, rdev) {
+			return m.Point, true
 		}
 	}
 	return "", false
