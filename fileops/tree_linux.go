@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,7 +23,23 @@ var ErrNotRegular = errors.New("not a regular file")
 type Tree struct {
 	fd   int
 	path string
+
+	mu   sync.Mutex         // guards dirs
+	dirs map[string]*dirRef // directories beneath the tree, opened O_PATH, by relative path
 }
+
+// dirRef is a cached directory descriptor and how many calls use it now;
+// only an unused one is ever closed.
+type dirRef struct {
+	fd, refs int
+}
+
+// maxCachedDirs bounds the directory descriptors a Tree keeps open. A
+// backup links the files of one directory one after another, so a few
+// suffice; each cached directory saves an openat2, two fstat and a close
+// per file linked (no-change backup of 30,000 files: about 120,000 system
+// calls, a third of its CPU time).
+const maxCachedDirs = 64
 
 // OpenTree opens the directory path as a Tree. path itself must not be a
 // symlink; the components above it are the caller's and are followed.
@@ -45,8 +63,92 @@ func OpenTree(path string) (*Tree, error) {
 // Path returns the path the tree was opened by.
 func (t *Tree) Path() string { return t.path }
 
-// Close releases the tree's descriptor.
-func (t *Tree) Close() error { return unix.Close(t.fd) }
+// Close releases the tree's descriptors; no call may be running.
+func (t *Tree) Close() error {
+	t.mu.Lock()
+	for _, d := range t.dirs {
+		unix.Close(d.fd)
+	}
+	t.dirs = nil
+	t.mu.Unlock()
+	return unix.Close(t.fd)
+}
+
+// dir returns a descriptor of the directory rel beneath the tree (the tree
+// itself for ""), resolved without following a symlink, and the function
+// that gives it back. Descriptors are cached (see maxCachedDirs).
+func (t *Tree) dir(rel string) (int, func(), error) {
+	if rel == "" {
+		return t.fd, func() {}, nil
+	}
+	t.mu.Lock()
+	if d := t.dirs[rel]; d != nil {
+		d.refs++
+		t.mu.Unlock()
+		return d.fd, t.release(d), nil
+	}
+	t.mu.Unlock()
+	fd, err := ResolveBeneath(t.fd, rel, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return -1, nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if d := t.dirs[rel]; d != nil { // another call opened it meanwhile
+		unix.Close(fd)
+		d.refs++
+		return d.fd, t.release(d), nil
+	}
+	if len(t.dirs) >= maxCachedDirs {
+		for name, d := range t.dirs {
+			if d.refs == 0 {
+				unix.Close(d.fd)
+				delete(t.dirs, name)
+			}
+		}
+	}
+	if t.dirs == nil {
+		t.dirs = make(map[string]*dirRef)
+	}
+	d := &dirRef{fd: fd, refs: 1}
+	t.dirs[rel] = d
+	return fd, t.release(d), nil
+}
+
+func (t *Tree) release(d *dirRef) func() {
+	return func() {
+		t.mu.Lock()
+		d.refs--
+		t.mu.Unlock()
+	}
+}
+
+// entry resolves rel's directory beneath the tree and checks rel's last
+// component, never following it: it returns the directory's descriptor,
+// the name in it, its stat, and the function that gives the descriptor
+// back.
+func (t *Tree) entry(rel string, st *unix.Stat_t) (int, string, func(), error) {
+	dirRel, name := "", rel
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		dirRel, name = rel[:i], rel[i+1:]
+	}
+	if name == "" || name == "." || name == ".." {
+		return -1, "", nil, unix.EINVAL
+	}
+	dfd, done, err := t.dir(dirRel)
+	if err != nil {
+		return -1, "", nil, err
+	}
+	if err := unix.Fstatat(dfd, name, st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		done()
+		return -1, "", nil, err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		done()
+		return -1, "", nil, &SymlinkError{Path: rel}
+	}
+	return dfd, name, done, nil
+}
 
 func (t *Tree) pathErr(op, rel string, err error) error {
 	return &os.PathError{Op: op, Path: t.path + "/" + rel, Err: err}
@@ -63,35 +165,31 @@ func (t *Tree) Open(rel string) (*os.File, error) {
 
 // Lstat stats the entry rel of the tree; rel must not be a symlink.
 func (t *Tree) Lstat(rel string, st *unix.Stat_t) error {
-	fd, err := ResolveBeneath(t.fd, rel, unix.O_PATH)
-	if err == nil {
-		err = unix.Fstat(fd, st)
-		unix.Close(fd)
-	}
+	_, _, done, err := t.entry(rel, st)
 	if err != nil {
 		return t.pathErr("lstat", rel, err)
 	}
+	done()
 	return nil
 }
 
 // LinkFile makes newpath (of any length; resolved as the kernel does) a
-// hard link to the tree's regular file rel: to the very inode checked to
-// be a regular file beneath the tree, never to what a symlink names.
+// hard link to the tree's regular file rel, found beneath the tree without
+// following a symlink. linkat is not told to follow one either: should rel
+// turn into a symlink between the check and the link, the link is to the
+// symlink itself, never to what it names.
 func (t *Tree) LinkFile(rel, newpath string) error {
-	fd, err := ResolveBeneath(t.fd, rel, unix.O_PATH)
+	var st unix.Stat_t
+	dfd, name, done, err := t.entry(rel, &st)
 	if err != nil {
 		return t.pathErr("link", rel, err)
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return t.pathErr("link", rel, err)
-	}
+	defer done()
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return t.pathErr("link", rel, fmt.Errorf("%w (mode %o)", ErrNotRegular, st.Mode))
 	}
 	return OnPath(newpath, func(n string) error {
-		if err := unix.Linkat(unix.AT_FDCWD, procFD(fd), unix.AT_FDCWD, n, unix.AT_SYMLINK_FOLLOW); err != nil {
+		if err := unix.Linkat(dfd, name, unix.AT_FDCWD, n, 0); err != nil {
 			return &os.LinkError{Op: "link", Old: t.path + "/" + rel, New: newpath, Err: err}
 		}
 		return nil
