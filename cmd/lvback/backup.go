@@ -168,6 +168,9 @@ func (b *backupFlags) options() (engine.VolumeOptions, error) {
 	if vo.Blocks && !o.Excludes.Empty() {
 		return vo, usagef("--exclude and its kin apply to file mode only")
 	}
+	if vo.FullRead && !vo.Blocks {
+		return vo, usagef("--full-read applies to --mode blocks only")
+	}
 	return vo, nil
 }
 
