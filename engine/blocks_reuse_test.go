@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -111,5 +112,24 @@ func TestBlockBackupReadsWhenReuseIsWrong(t *testing.T) {
 			restoreMatches(t, repoPath, img)
 			mustVerifyClean(t, repoPath)
 		})
+	}
+}
+
+// A block device is read by every backup: its times say nothing of its
+// content, so it has no identity to compare.
+func TestBlockBackupReadsBlockDeviceEveryTime(t *testing.T) {
+	testsys.RequireRoot(t, "losetup")
+	dir := t.TempDir()
+	img, repoPath := filepath.Join(dir, "disk.img"), newRepo(t, filepath.Join(dir, "repo"))
+	makeImage(t, img)
+	dev := testsys.AttachLoop(t, img)
+	for d := 20; d <= 21; d++ {
+		res, err := BackupBlocks(context.Background(), BlockOptions{BackupOptions: BackupOptions{Repo: repoPath, Name: "vm", Source: dev, Now: day(d)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := res.Info; i.ReusedIndex != "" || i.SourceFile != nil || i.ReadBytes != i.Size {
+			t.Fatalf("backup %d of %s: reused %q, source_file %+v, read %d of %d bytes", d-19, dev, i.ReusedIndex, i.SourceFile, i.ReadBytes, i.Size)
+		}
 	}
 }
