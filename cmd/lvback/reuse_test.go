@@ -41,3 +41,36 @@ func TestBlockBackupUnchangedImageCommand(t *testing.T) {
 		t.Errorf("backup --full-read: %q, want a read", out)
 	}
 }
+
+// run reports a block volume whose image file had not changed as "ok,
+// unchanged" (JSON reused_index: the newest backup, whose index it
+// copied), and full_read = true reads it anyway.
+func TestRunBlockVolumeUnchangedImage(t *testing.T) {
+	base := t.TempDir()
+	img := filepath.Join(base, "disk.img")
+	if err := os.WriteFile(img, []byte("not all zeros"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	initRepo(t, filepath.Join(base, "repo"))
+	volume := "repo = \"" + base + "/repo\"\n[[volume]]\nname = \"vm\"\nmode = \"blocks\"\npath = \"" + img + "\"\n"
+	cfg := writeConfig(t, base, volume)
+	for i, want := range []string{"vm      ok  ", "vm      ok, unchanged"} {
+		code, out, e := run(t, "run", "--config", cfg)
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Fatalf("run %d: exit %d, %s\n%s\nwant %q", i+1, code, e, out, want)
+		}
+	}
+	ids := listIDs(t, filepath.Join(base, "repo"))
+	code, out, e := run(t, "run", "--config", cfg, "--json")
+	if latest := ids[len(ids)-1]; code != exitOK || !strings.Contains(out, `"reused_index": "`+latest+`"`) {
+		t.Fatalf("run --json: exit %d, %s\n%s", code, e, out)
+	}
+	cfg = writeConfig(t, base, volume+"full_read = true\n")
+	code, out, e = run(t, "run", "--config", cfg, "--json")
+	if code != exitOK || strings.Contains(out, "reused_index") {
+		t.Fatalf("run with full_read: exit %d, %s\n%s", code, e, out)
+	}
+}
