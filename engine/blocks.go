@@ -174,8 +174,8 @@ func restoreBlocks(ctx context.Context, r *repo.Repo, b *repo.Backup, o RestoreO
 }
 
 // previousIndex returns the index of prev, the volume's newest complete
-// backup, when it is a block backup, so that its chunks are reused without a lookup
-// each; nil when there is none or it cannot be read (then every chunk is
+// backup, when it is a block backup, so that its chunks are reused
+// without a lookup each; nil when there is none or it cannot be read (then every chunk is
 // looked up in the store: slower, never wrong).
 func previousIndex(prev *repo.Backup, log *slog.Logger) *blockdiff.Index {
 	if prev == nil || !prev.Blocks() {

@@ -14,8 +14,12 @@ import (
 // ID of the backup whose index was copied, "" when the source was read.
 func (o *BlockOptions) readSource(ctx context.Context, r *repo.Repo, store *blockdiff.DirStore, p *repo.Pending, prev *repo.Backup, damaged map[blockdiff.ID]bool) (st blockdiff.Stats, reusedFrom string, err error) {
 	prevIdx := previousIndex(prev, o.Log)
-	if reused, st, err := o.reuseIndex(ctx, r, store, p.IndexPath(), prev, prevIdx, damaged); err != nil || reused {
-		return st, prev.ID, err
+	reused, st, err := o.reuseIndex(ctx, r, store, p.IndexPath(), prev, prevIdx, damaged)
+	switch {
+	case err != nil:
+		return st, "", err
+	case reused:
+		return st, prev.ID, nil
 	}
 	opts := o.diffOptions(r.BlockChunkSize, prevIdx, damaged)
 	if o.Progress != nil {
