@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/repo"
 )
@@ -131,5 +132,54 @@ func TestBlockBackupReadsBlockDeviceEveryTime(t *testing.T) {
 		if i := res.Info; i.ReusedIndex != "" || i.SourceFile != nil || i.ReadBytes != i.Size {
 			t.Fatalf("backup %d of %s: reused %q, source_file %+v, read %d of %d bytes", d-19, dev, i.ReusedIndex, i.SourceFile, i.ReadBytes, i.Size)
 		}
+	}
+}
+
+// sourceUnchanged decides whether a previous block backup's index may
+// stand for an image file without reading it: only when every part of
+// the file's identity matches, the previous read saw no change, and the
+// index has the chunk size a new backup would use.
+func TestSourceUnchanged(t *testing.T) {
+	id := blockdiff.SourceIdentity{Dev: 1, Ino: 2, Size: 1 << 20, MtimeSec: 3, MtimeNsec: 4, CtimeSec: 5, CtimeNsec: 6}
+	idx := &blockdiff.Index{Size: 1 << 20, ChunkSize: 64 << 10}
+	with := func(f func(i *blockdiff.SourceIdentity)) *blockdiff.SourceIdentity {
+		c := id
+		f(&c)
+		return &c
+	}
+	info := func(f func(i *repo.Info)) *repo.Info {
+		i := &repo.Info{SourceFile: fileIdentity(&id)}
+		if f != nil {
+			f(i)
+		}
+		return i
+	}
+	tests := []struct {
+		name      string
+		prev      *repo.Info
+		cur       *blockdiff.SourceIdentity
+		chunkSize int
+		want      bool
+	}{
+		{"same", info(nil), &id, 64 << 10, true},
+		{"same, default chunk size", info(nil), &id, 0, true},
+		{"no previous", nil, &id, 0, false},
+		{"a device now", info(nil), nil, 0, false},
+		{"previous recorded none", info(func(i *repo.Info) { i.SourceFile = nil }), &id, 0, false},
+		{"previous changed while read", info(func(i *repo.Info) { i.SourceChanged = true }), &id, 0, false},
+		{"other device", info(nil), with(func(i *blockdiff.SourceIdentity) { i.Dev++ }), 0, false},
+		{"other inode", info(nil), with(func(i *blockdiff.SourceIdentity) { i.Ino++ }), 0, false},
+		{"other mtime ns", info(nil), with(func(i *blockdiff.SourceIdentity) { i.MtimeNsec++ }), 0, false},
+		{"other ctime s", info(nil), with(func(i *blockdiff.SourceIdentity) { i.CtimeSec++ }), 0, false},
+		{"other ctime ns", info(nil), with(func(i *blockdiff.SourceIdentity) { i.CtimeNsec++ }), 0, false},
+		{"index of another size", info(func(i *repo.Info) { i.SourceFile.Size = 2 << 20 }), with(func(i *blockdiff.SourceIdentity) { i.Size = 2 << 20 }), 0, false},
+		{"repository chunk size changed", info(nil), &id, 128 << 10, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sourceUnchanged(tt.prev, tt.cur, idx, tt.chunkSize); got != tt.want {
+				t.Errorf("sourceUnchanged = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
