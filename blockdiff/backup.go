@@ -72,6 +72,11 @@ type Stats struct {
 	// old and new data. Backup still writes the index; the caller decides
 	// whether to keep it. Always empty for a block device.
 	SourceChanged string
+	// Source is a regular file source's identity when Backup opened it,
+	// when it did not change while it was read (SourceChanged is empty):
+	// a later backup that finds the same identity may Reuse the index.
+	// Nil for a block device.
+	Source *SourceIdentity
 }
 
 // Backup reads src (a regular file or a block device) once, sequentially,
@@ -105,6 +110,9 @@ func Backup(ctx context.Context, src string, store ChunkStore, indexPath string,
 	idx, err := b.run(ctx)
 	if err == nil {
 		b.stats.SourceChanged, err = s.changed()
+	}
+	if err == nil && b.stats.SourceChanged == "" {
+		b.stats.Source = s.identity
 	}
 	if err == nil {
 		err = store.Sync(ctx)

@@ -22,7 +22,8 @@ type source struct {
 
 	direct atomic.Bool // reads bypass the page cache (O_DIRECT)
 
-	opened fileState // a regular file's size and times when it was opened
+	opened   fileState       // a regular file's size and times when it was opened
+	identity *SourceIdentity // a regular file's identity when it was opened
 }
 
 // openSource opens path (following symlinks: /dev/VG/LV is one) and finds
@@ -42,7 +43,7 @@ func openSource(path string) (*source, error) {
 	// SEEK_DATA may find holes in a regular file
 	s := &source{f: f, size: size, path: path, sparse: fi.Mode().IsRegular()}
 	if s.sparse {
-		s.opened = stateOf(fi)
+		s.opened, s.identity = stateOf(fi), identityOf(fi)
 	}
 	s.direct.Store(setDirect(f, true))
 	return s, nil

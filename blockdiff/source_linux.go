@@ -92,6 +92,19 @@ func stateOf(fi os.FileInfo) fileState {
 	return fileState{size: fi.Size(), mtime: unix.Timespec(st.Mtim), ctime: unix.Timespec(st.Ctim)}
 }
 
+// identityOf returns a regular file's SourceIdentity from its file info,
+// nil when the file info has no inode.
+func identityOf(fi os.FileInfo) *SourceIdentity {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil // no inode to tell the file by: never reused
+	}
+	id := &SourceIdentity{Dev: st.Dev, Ino: st.Ino, Size: fi.Size()}
+	id.MtimeSec, id.MtimeNsec = st.Mtim.Unix()
+	id.CtimeSec, id.CtimeNsec = st.Ctim.Unix()
+	return id
+}
+
 // diff describes what moved from a to b, "" when nothing did.
 func (a fileState) diff(b fileState) string {
 	var moved []string

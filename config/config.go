@@ -93,8 +93,11 @@ type Volume struct {
 	Jobs         int    `toml:"jobs"`
 	Checksum     *bool  `toml:"checksum"`
 	// RequireSnapshot overrides the default's require_snapshot.
-	RequireSnapshot *bool      `toml:"require_snapshot"`
-	Retention       *Retention `toml:"retention"` // overrides the global [retention]
+	RequireSnapshot *bool `toml:"require_snapshot"`
+	// FullRead reads a blocks-mode image file even when it has not
+	// changed since the last backup (engine.VolumeOptions.FullRead).
+	FullRead  bool       `toml:"full_read"`
+	Retention *Retention `toml:"retention"` // overrides the global [retention]
 	Excludes
 	// BeforeSnapshot and AfterSnapshot replace the global hooks for this
 	// volume; nil keeps the global one, "" runs none. Only LV and btrfs
@@ -293,6 +296,9 @@ func (v *Volume) validate() error {
 		}
 	default:
 		return fmt.Errorf("%s: unknown mode %q (use files or blocks)", v.Name, v.Mode)
+	}
+	if v.FullRead && v.Mode != repo.ModeBlocks {
+		return fmt.Errorf("%s: full_read applies to mode \"blocks\" only", v.Name)
 	}
 	if v.SnapshotSize != "" && !sizeRE.MatchString(v.SnapshotSize) {
 		return fmt.Errorf("%s: snapshot_size %q: use a size like 2G or a percentage like 20%%ORIGIN", v.Name, v.SnapshotSize)

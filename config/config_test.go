@@ -74,6 +74,7 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"no volumes", "repo = \"/r\"\n", "no [[volume]]"},
 		{"blocks of btrfs", "repo = \"/r\"\n[[volume]]\nname=\"a\"\nbtrfs=\"/a\"\nmode=\"blocks\"\n", "not btrfs"},
 		{"unknown mode", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nmode=\"raw\"\n", "unknown mode"},
+		{"full_read in file mode", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nfull_read=true\n", "full_read applies to mode \"blocks\" only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,7 +20,7 @@ func (c *Config) VolumeOptions(v *Volume) engine.VolumeOptions {
 			Excludes: c.Excludes(v)},
 		Path: v.Path, LV: v.LV, Btrfs: v.Btrfs, Blocks: v.Mode == repo.ModeBlocks,
 		Snapshot:        lvm.Options{Size: v.SnapshotSize},
-		RequireSnapshot: c.Defaults.RequireSnapshot,
+		RequireSnapshot: c.Defaults.RequireSnapshot, FullRead: v.FullRead,
 	}
 	if o.Backup.Jobs == 0 {
 		o.Backup.Jobs = c.Defaults.Jobs

@@ -30,6 +30,7 @@ snapshot_size = "9G"
 jobs = 3
 checksum = false
 require_snapshot = false
+full_read = true
 before_snapshot = ""
 hook_timeout = "40s"
 
@@ -52,11 +53,11 @@ func TestVolumeOptionsMergesDefaults(t *testing.T) {
 	}{
 		{0, func(o engine.VolumeOptions) bool {
 			return o.Backup.Repo == "/srv/backup" && o.Backup.Name == "inherits" && o.LV == "/dev/vg/a" && !o.Blocks &&
-				o.Snapshot.Size == "5G" && o.Backup.Jobs == 6 && o.Backup.Checksum && o.RequireSnapshot &&
+				o.Snapshot.Size == "5G" && o.Backup.Jobs == 6 && o.Backup.Checksum && o.RequireSnapshot && !o.FullRead &&
 				slices.Equal(o.Backup.Excludes.Patterns, []string{"*.tmp"}) && o.Hooks.Before == "freeze" && o.Hooks.Timeout == 0
 		}},
 		{1, func(o engine.VolumeOptions) bool {
-			return o.Blocks && o.Snapshot.Size == "9G" && o.Backup.Jobs == 3 && !o.Backup.Checksum && !o.RequireSnapshot &&
+			return o.Blocks && o.FullRead && o.Snapshot.Size == "9G" && o.Backup.Jobs == 3 && !o.Backup.Checksum && !o.RequireSnapshot &&
 				o.Backup.Excludes.Empty() && o.Hooks.Before == "" && o.Hooks.Timeout == 40*time.Second
 		}},
 		{2, func(o engine.VolumeOptions) bool {

@@ -28,6 +28,9 @@ type BlockOptions struct {
 	// Without it both are warnings, logged and recorded in info.json
 	// (SourceWarning, SourceChanged). A read-only device always passes.
 	RequireSnapshot bool
+	// FullRead reads an image file also when it has not changed since the
+	// previous backup (without it, that backup's index is reused).
+	FullRead bool
 }
 
 // BackupBlocks makes a new dated block-mode backup of o.Source: only
@@ -35,7 +38,10 @@ type BlockOptions struct {
 // BLAKE3, shared across days and volumes), all-zero chunks are holes. Like
 // Backup, the backup becomes complete only after everything is durable,
 // and a failure removes its partial directory (stored chunks stay until
-// prune collects them).
+// prune collects them). An image file whose device, inode, size, mtime
+// and ctime have not moved since the previous backup read it is not read
+// again: that backup's index is reused when the store still holds all of
+// its chunks, undamaged (Info.ReusedIndex; FullRead turns this off).
 func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	o.BackupOptions = o.withDefaults()
 	if err := repo.ValidName(o.Name); err != nil {
@@ -67,7 +73,10 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := o.diffOptions(r.BlockChunkSize, previousIndex(r, o.Name, o.Log), damaged)
+	prev, err := r.Latest(o.Name)
+	if err != nil {
+		return nil, err
+	}
 	started := o.Now()
 	p, err := r.Begin(o.Name, started)
 	if err != nil {
@@ -79,13 +88,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 			_ = fileops.RemoveTree(p.Dir, 1)
 		}
 	}()
-	if o.Progress != nil {
-		if size, err := blockdiff.SourceSize(o.Source); err == nil {
-			o.Progress.expect(size) // block devices report their size here, not in stat
-		}
-		opts.Progress = func(n int64) { o.Progress.add(n) }
-	}
-	_, st, err := blockdiff.Backup(ctx, o.Source, store, p.IndexPath(), opts)
+	st, reusedFrom, err := o.readSource(ctx, r, store, p, prev, damaged)
 	if err != nil {
 		store.Discard()
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
@@ -119,7 +122,8 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	}
 	info := &repo.Info{Mode: repo.ModeBlocks, Source: label, Started: started.UTC(), Finished: o.Now().UTC(),
 		Files: 1, Size: st.Size, AddedBytes: st.StoredBytes, Copied: st.NewChunks, Linked: st.ReusedChunks,
-		ManifestEntries: st.Chunks, ManifestBLAKE3: sum, SourceWarning: warning, SourceChanged: changed != ""}
+		ManifestEntries: st.Chunks, ManifestBLAKE3: sum, SourceWarning: warning, SourceChanged: changed != "",
+		SourceFile: fileIdentity(st.Source), ReusedIndex: reusedFrom, ReadBytes: st.ReadBytes}
 	if err := p.Commit(info); err != nil {
 		return nil, err
 	}
@@ -169,13 +173,12 @@ func restoreBlocks(ctx context.Context, r *repo.Repo, b *repo.Backup, o RestoreO
 	return res, nil
 }
 
-// previousIndex returns the index of name's newest complete backup when
-// it is a block backup, so that its chunks are reused without a lookup
-// each; nil when there is none or it cannot be read (then every chunk is
+// previousIndex returns the index of prev, the volume's newest complete
+// backup, when it is a block backup, so that its chunks are reused
+// without a lookup each; nil when there is none or it cannot be read (then every chunk is
 // looked up in the store: slower, never wrong).
-func previousIndex(r *repo.Repo, name string, log *slog.Logger) *blockdiff.Index {
-	prev, err := r.Latest(name)
-	if err != nil || prev == nil || !prev.Blocks() {
+func previousIndex(prev *repo.Backup, log *slog.Logger) *blockdiff.Index {
+	if prev == nil || !prev.Blocks() {
 		return nil
 	}
 	idx, err := blockdiff.ReadIndex(prev.IndexPath())

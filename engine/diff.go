@@ -24,6 +24,33 @@ type DiffOptions struct {
 // block backup holds one image, not a tree.
 const ImagePath = "image"
 
+// Change is one difference Diff reports: a manifest.Change, and for a
+// block backup's image what only an image has. Range is set on the
+// changes of kind KindRange; Total on the image's summary (kind
+// "changed").
+type Change struct {
+	manifest.Change
+	Range *ByteRange
+	Total *ImageTotal
+}
+
+// KindRange is the kind of a Change that is one run of differing chunks
+// of a block backup's image.
+const KindRange = "range"
+
+// ByteRange is a run of bytes of the newer image: [Offset, Offset+Length).
+type ByteRange struct {
+	Offset, Length int64
+}
+
+// ImageTotal sums up the differences of two block backups' images:
+// Chunks of the newer image's Of chunks differ, covering Bytes bytes;
+// OldSize and NewSize are the image sizes.
+type ImageTotal struct {
+	Chunks, Of, Bytes int64
+	OldSize, NewSize  int64
+}
+
 // Diff compares two complete backups of o.Name from what the repository
 // recorded about them, never reading file data, and calls emit with each
 // difference, old to new, from this goroutine; emit's error stops Diff and
@@ -33,13 +60,16 @@ const ImagePath = "image"
 // (manifest.Change), in manifest order, knowing what each backup's exclude
 // rules left out (manifest.DiffExcluded); memory stays constant.
 //
-// Two block-mode backups: one change of ImagePath, kind "changed", when
-// any chunk differs; What says "size" when the image size changed, how
-// many of the newer image's chunks differ and how many bytes they cover.
-// The indexes are compared chunk by chunk, in constant memory.
+// Two block-mode backups: each maximal run of chunks of the newer image
+// that differ from the older one's at the same offset, in image order, as
+// a change of ImagePath of kind KindRange (Range set), then one change of
+// ImagePath, kind "changed", with the totals (Total set; What says "size"
+// when the image size changed, how many chunks differ and how many bytes
+// they cover). Nothing when the images are equal. The indexes are
+// streamed side by side, in constant memory.
 //
 // One backup of each mode: an error wrapping ErrNotApplicable.
-func Diff(ctx context.Context, o DiffOptions, emit func(manifest.Change) error) error {
+func Diff(ctx context.Context, o DiffOptions, emit func(Change) error) error {
 	r, err := repo.Open(o.Repo)
 	if err != nil {
 		return err
@@ -57,7 +87,7 @@ func Diff(ctx context.Context, o DiffOptions, emit func(manifest.Change) error) 
 		return fmt.Errorf("diff of %s/%s (%s mode) and %s (%s mode) %w: diff compares two file trees or two block images",
 			o.Name, bs[0].ID, bs[0].Info.Mode, bs[1].ID, bs[1].Info.Mode, ErrNotApplicable)
 	}
-	return diffTrees(ctx, bs, emit)
+	return diffTrees(ctx, bs, func(c manifest.Change) error { return emit(Change{Change: c}) })
 }
 
 // diffTrees streams the differences of two file-mode backups' manifests.
@@ -85,7 +115,7 @@ func diffTrees(ctx context.Context, bs [2]*repo.Backup, emit func(manifest.Chang
 }
 
 // diffImages compares two block-mode backups' indexes chunk by chunk.
-func diffImages(ctx context.Context, bs [2]*repo.Backup, emit func(manifest.Change) error) error {
+func diffImages(ctx context.Context, bs [2]*repo.Backup, emit func(Change) error) error {
 	var idx [2]*blockdiff.Index
 	for i, b := range bs {
 		var err error
@@ -93,8 +123,10 @@ func diffImages(ctx context.Context, bs [2]*repo.Backup, emit func(manifest.Chan
 			return err
 		}
 	}
-	d, err := compareIndexes(ctx, idx[0], idx[1])
-	if err != nil || d.chunks == 0 {
+	d, err := compareIndexes(ctx, idx[0], idx[1], func(r ByteRange) error {
+		return emit(Change{Change: manifest.Change{Path: ImagePath, Kind: KindRange}, Range: &r})
+	})
+	if err != nil || (d.chunks == 0 && idx[0].Size == idx[1].Size) {
 		return err
 	}
 	var what []string
@@ -102,7 +134,8 @@ func diffImages(ctx context.Context, bs [2]*repo.Backup, emit func(manifest.Chan
 		what = append(what, "size")
 	}
 	what = append(what, fmt.Sprintf("%d of %d chunks differ", d.chunks, idx[1].Len()), units.Bytes(d.bytes))
-	return emit(manifest.Change{Path: ImagePath, Kind: "changed", What: what})
+	total := &ImageTotal{Chunks: int64(d.chunks), Of: int64(idx[1].Len()), Bytes: d.bytes, OldSize: idx[0].Size, NewSize: idx[1].Size}
+	return emit(Change{Change: manifest.Change{Path: ImagePath, Kind: "changed", What: what}, Total: total})
 }
 
 // imageDiff counts the chunks of the newer image that differ from the
@@ -115,27 +148,45 @@ type imageDiff struct {
 // compareIndexes compares new's chunks with old's at the same offset: a
 // chunk differs when old has none there, or one of another length or
 // content (chunk ids are content hashes; holes compare equal). Indexes
-// of different chunk sizes share no chunk.
-func compareIndexes(ctx context.Context, old, new *blockdiff.Index) (imageDiff, error) {
+// of different chunk sizes share no chunk. It calls run with each maximal
+// run of differing chunks of new, in order, and stops at run's first
+// error.
+func compareIndexes(ctx context.Context, old, new *blockdiff.Index, run func(ByteRange) error) (imageDiff, error) {
 	var d imageDiff
 	var oldErr error
+	var cur ByteRange // the run being extended; Length 0: none
+	flush := func() error {
+		if cur.Length == 0 {
+			return nil
+		}
+		r := cur
+		cur = ByteRange{}
+		return run(r)
+	}
 	next, stop := iter.Pull2(entries(old, &oldErr))
 	defer stop()
 	err := new.Each(func(i int, e blockdiff.Entry) error {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		_, n := new.Extent(i)
+		off, n := new.Extent(i)
 		_, oe, ok := next()
 		if ok && old.ChunkSize == new.ChunkSize && oe.ID == e.ID {
 			if _, on := old.Extent(i); on == n {
-				return nil
+				return flush()
 			}
 		}
 		d.chunks++
 		d.bytes += int64(n)
+		if cur.Length == 0 {
+			cur.Offset = off
+		}
+		cur.Length += int64(n)
 		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return d, err
 	}

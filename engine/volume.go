@@ -27,6 +27,8 @@ type VolumeOptions struct {
 	// BlockOptions.RequireSnapshot refuses. An LV or btrfs snapshot
 	// always passes.
 	RequireSnapshot bool
+	// FullRead is BlockOptions.FullRead: read an unchanged image file.
+	FullRead bool
 }
 
 // BackupVolume backs up one volume. For an LV or a btrfs subvolume it
@@ -107,5 +109,5 @@ func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
 // blockOptions are the options of o's block-mode backup: all of o.Backup,
 // and whether its source is lvback's own snapshot.
 func (o *VolumeOptions) blockOptions() BlockOptions {
-	return BlockOptions{BackupOptions: o.Backup, Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot}
+	return BlockOptions{BackupOptions: o.Backup, Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot, FullRead: o.FullRead}
 }

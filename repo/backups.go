@@ -92,6 +92,28 @@ type Info struct {
 	// mtime or ctime moved during the read.
 	SourceWarning string `json:"source_warning,omitempty"`
 	SourceChanged bool   `json:"source_changed,omitempty"`
+	// SourceFile is a block-mode image file's identity when it was read
+	// (nil for a device, an LV snapshot, or a file that changed while it
+	// was read). ReusedIndex names the backup (ID) whose index this one
+	// copied without reading the source, because the source's identity
+	// had not moved since; ReadBytes counts the bytes a block backup read.
+	SourceFile  *FileIdentity `json:"source_file,omitempty"`
+	ReusedIndex string        `json:"reused_index,omitempty"`
+	ReadBytes   int64         `json:"read_bytes,omitempty"`
+}
+
+// FileIdentity is an image file's device, inode, size, mtime and ctime,
+// as info.json records them. It has the fields of
+// blockdiff.SourceIdentity, so that one converts to the other (a change
+// to either breaks the build until both agree).
+type FileIdentity struct {
+	Dev       uint64 `json:"dev"`
+	Ino       uint64 `json:"ino"`
+	Size      int64  `json:"size"`
+	MtimeSec  int64  `json:"mtime_sec"`
+	MtimeNsec int64  `json:"mtime_nsec"`
+	CtimeSec  int64  `json:"ctime_sec"`
+	CtimeNsec int64  `json:"ctime_nsec"`
 }
 
 // Excludes are a backup's exclude rules as given (exclude files as the

@@ -62,6 +62,9 @@ func backupCmd(g *globals) *cobra.Command {
 				if vo.Blocks {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %s image, %d chunks (%d new, %d reused), %s written\n",
 						i.Name, i.ID, units.Bytes(i.Size), i.ManifestEntries, i.Copied, i.Linked, units.Bytes(i.AddedBytes))
+					if i.ReusedIndex != "" {
+						fmt.Fprintf(g.stdout, "source unchanged since %s (size, mtime, ctime, inode): reused its index without reading\n", i.ReusedIndex)
+					}
 					if i.SourceWarning != "" {
 						fmt.Fprintf(g.stdout, "warning: %s\n", i.SourceWarning)
 					}
@@ -114,6 +117,7 @@ func addBackupFlags(f *pflag.FlagSet) *backupFlags {
 	f.StringVar(&b.metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
 	f.BoolVar(&o.Checksum, "checksum", false, "compare file contents by hash, not only metadata")
 	f.BoolVar(&vo.RequireSnapshot, "require-snapshot", false, "refuse a --source that may change while it is read: a writable device, an image that changed, a directory")
+	f.BoolVar(&vo.FullRead, "full-read", false, "with --mode blocks, read an image file even when its size, mtime, ctime and inode show it unchanged since the last backup")
 	addExcludeFlags(f, &o.Excludes)
 	f.StringVar(&vo.Hooks.Before, "before-snapshot", "", "command to run right before the snapshot is created (no shell unless it needs one)")
 	f.StringVar(&vo.Hooks.After, "after-snapshot", "", "command to run right after the snapshot is created, also when that failed")
@@ -163,6 +167,9 @@ func (b *backupFlags) options() (engine.VolumeOptions, error) {
 	}
 	if vo.Blocks && !o.Excludes.Empty() {
 		return vo, usagef("--exclude and its kin apply to file mode only")
+	}
+	if vo.FullRead && !vo.Blocks {
+		return vo, usagef("--full-read applies to --mode blocks only")
 	}
 	return vo, nil
 }

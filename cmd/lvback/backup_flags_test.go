@@ -25,12 +25,14 @@ func TestBackupFlagsReachBothModes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// filesOnly rows are usage errors in block mode; lv rows back up an LV
+	// filesOnly rows are usage errors in block mode, blockOnly rows in
+	// file mode; lv rows back up an LV
 	// instead of --source (hooks and snapshot size need a snapshot).
 	type row struct {
 		args      []string
 		lv        bool
 		filesOnly bool
+		blockOnly bool
 		ok        func(b *backupFlags, vo engine.VolumeOptions) bool
 	}
 	rows := map[string]row{
@@ -52,6 +54,7 @@ func TestBackupFlagsReachBothModes(t *testing.T) {
 		"metrics-file":     {args: []string{"--metrics-file", "/m7.prom"}, ok: func(b *backupFlags, _ engine.VolumeOptions) bool { return b.metricsFile == "/m7.prom" }},
 		"checksum":         {args: []string{"--checksum"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool { return vo.Backup.Checksum }},
 		"require-snapshot": {args: []string{"--require-snapshot"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool { return vo.RequireSnapshot }},
+		"full-read":        {blockOnly: true, args: []string{"--full-read"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool { return vo.FullRead }},
 		"exclude": {filesOnly: true, args: []string{"--exclude", "*.tmp7"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool {
 			return slices.Contains(vo.Backup.Excludes.Patterns, "*.tmp7")
 		}},
@@ -89,9 +92,9 @@ func TestBackupFlagsReachBothModes(t *testing.T) {
 					t.Fatal(err)
 				}
 				vo, err := b.options()
-				if r.filesOnly && mode == "blocks" {
+				if (r.filesOnly && mode == "blocks") || (r.blockOnly && mode == "files") {
 					if !errors.As(err, new(usageError)) {
-						t.Fatalf("%v: err %v, want a usage error (file mode only)", r.args, err)
+						t.Fatalf("%v: err %v, want a usage error (%s mode does not apply it)", r.args, err, mode)
 					}
 					return
 				}

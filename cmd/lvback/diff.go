@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvback/lvback/engine"
-	"github.com/lvback/lvback/manifest"
+	"github.com/lvback/lvback/internal/units"
 )
 
 func diffCmd(g *globals) *cobra.Command {
@@ -22,8 +22,11 @@ func diffCmd(g *globals) *cobra.Command {
 			"content, size, mode, owner, mtime, xattrs, type, target, device, hardlink.\n" +
 			"A path ID2's exclude rules left out is 'x PATH (excluded)', not removed; one\n" +
 			"ID1's rules left out is '+ PATH (no longer excluded)' (JSON kinds excluded, included).\n" +
-			"Two block backups are compared chunk by chunk: 'M image (size, N of M chunks differ,\n" +
-			"X MiB)' when the images differ. A block and a file backup cannot be compared (exit 2).",
+			"Two block backups are compared chunk by chunk: each run of differing chunks of the\n" +
+			"newer image is 'M image bytes FIRST-LAST (X MiB)' (byte offsets, LAST included; JSON\n" +
+			"kind range with offset and length), then 'M image (size, N of M chunks differ, X MiB)'\n" +
+			"(JSON adds chunks, of_chunks, bytes, old_size, new_size) when the images differ.\n" +
+			"A block and a file backup cannot be compared (exit 2).",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if repoPath == "" || name == "" {
@@ -44,7 +47,7 @@ func diffCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&repoPath, "repo", "", "repository directory")
 	f.StringVar(&name, "name", "", "volume name")
-	f.BoolVar(&asJSON, "json", false, "print a JSON array of {path, kind, what}")
+	f.BoolVar(&asJSON, "json", false, "print a JSON array of {path, kind, what} (block images: ranges with offset, length, then totals)")
 	return cmd
 }
 
@@ -52,6 +55,37 @@ type diffItem struct {
 	Path string   `json:"path"`
 	Kind string   `json:"kind"`
 	What []string `json:"what,omitempty"`
+	*DiffRange
+	*DiffTotal
+}
+
+// DiffRange is a run of differing bytes of a block backup's image in
+// diff --json (exported so that an embedding diffItem also decodes).
+type DiffRange struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
+}
+
+// DiffTotal sums up the differences of two block backups' images in
+// diff --json (exported, as DiffRange).
+type DiffTotal struct {
+	Chunks  int64 `json:"chunks"`
+	Of      int64 `json:"of_chunks"`
+	Bytes   int64 `json:"bytes"`
+	OldSize int64 `json:"old_size"`
+	NewSize int64 `json:"new_size"`
+}
+
+// item is c as one JSON array element.
+func item(c engine.Change) diffItem {
+	it := diffItem{Path: c.Path, Kind: c.Kind, What: c.What}
+	if r := c.Range; r != nil {
+		it.DiffRange = &DiffRange{Offset: r.Offset, Length: r.Length}
+	}
+	if t := c.Total; t != nil {
+		it.DiffTotal = &DiffTotal{Chunks: t.Chunks, Of: t.Of, Bytes: t.Bytes, OldSize: t.OldSize, NewSize: t.NewSize}
+	}
+	return it
 }
 
 // diffPrinter prints the changes engine.Diff emits as they come
@@ -62,10 +96,10 @@ type diffPrinter struct {
 	sep    string // before the next JSON item: "" before the first
 }
 
-func (p *diffPrinter) print(c manifest.Change) error {
+func (p *diffPrinter) print(c engine.Change) error {
 	out := p.g.stdout
 	if p.asJSON {
-		b, err := json.Marshal(diffItem{Path: c.Path, Kind: c.Kind, What: c.What})
+		b, err := json.Marshal(item(c))
 		if err != nil {
 			return err
 		}
@@ -85,6 +119,9 @@ func (p *diffPrinter) print(c manifest.Change) error {
 		fmt.Fprintf(out, "x %s (excluded)\n", quotePath(c.Path))
 	case "included":
 		fmt.Fprintf(out, "+ %s (no longer excluded)\n", quotePath(c.Path))
+	case engine.KindRange:
+		r := c.Range
+		fmt.Fprintf(out, "M %s bytes %d-%d (%s)\n", quotePath(c.Path), r.Offset, r.Offset+r.Length-1, units.Bytes(r.Length))
 	default:
 		fmt.Fprintf(out, "M %s (%s)\n", quotePath(c.Path), strings.Join(c.What, ", "))
 	}

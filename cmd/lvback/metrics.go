@@ -25,7 +25,8 @@ type volumeResult struct {
 	Size        int64         `json:"size"`
 	Written     int64         `json:"bytes_written"`
 	Skipped     int64         `json:"skipped"`
-	Warning     string        `json:"warning,omitempty"` // the image may be inconsistent: a live source (block mode)
+	Warning     string        `json:"warning,omitempty"`      // the image may be inconsistent: a live source (block mode)
+	ReusedIndex string        `json:"reused_index,omitempty"` // an unchanged image file: the index of this backup was copied, nothing read
 	Duration    time.Duration `json:"-"`
 	Seconds     float64       `json:"duration_seconds"`
 	LastSuccess time.Time     `json:"last_success,omitempty"`
@@ -35,7 +36,7 @@ type volumeResult struct {
 func (v *volumeResult) fill(info *repo.Info) {
 	v.ID, v.Files, v.Copied, v.Linked = info.ID, info.Files, info.Copied, info.Linked
 	v.Size, v.Written, v.Skipped, v.Damaged = info.Size, info.AddedBytes, info.Errors, info.DamagedCopied
-	v.Warning = info.SourceWarning
+	v.Warning, v.ReusedIndex = info.SourceWarning, info.ReusedIndex
 }
 
 // metric is one gauge family of the Prometheus text format.

@@ -255,6 +255,8 @@ func printSummary(g *globals, sum *runSummary, asJSON bool) {
 			status = fmt.Sprintf("ok, %d skipped", v.Skipped)
 		} else if v.Warning != "" {
 			status = "ok, warning"
+		} else if v.ReusedIndex != "" {
+			status = "ok, unchanged"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%.1fs\n", v.Name, status, v.Files, v.Copied, v.Linked, units.Bytes(v.Written), v.Seconds)
 	}
