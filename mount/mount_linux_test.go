@@ -1,0 +1,118 @@
+package mount
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/testsys"
+	"github.com/lvback/lvback/internal/testtree"
+)
+
+// mountRepo mounts the repository at a new directory until t ends and
+// returns the mount point, or skips t naming what is missing.
+func mountRepo(t *testing.T, repoPath string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("not root: mounting a FUSE file system here needs root")
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("no /dev/fuse (load the fuse module): %v", err)
+	}
+	mnt := t.TempDir()
+	srv, err := Mount(repoPath, mnt, Options{})
+	testsys.Must(t, err)
+	t.Cleanup(func() {
+		// A loop device detached just before may hold the file a moment.
+		for try := 0; ; try++ {
+			err := srv.Unmount()
+			if err == nil || try == 50 {
+				testsys.Must(t, err)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		srv.Wait()
+	})
+	return mnt
+}
+
+// A file-mode backup's directory in the mount equals its tree (content,
+// types, links, modes, owners, mtimes, xattrs), and the mount refuses
+// writes with EROFS.
+func TestMountFileBackup(t *testing.T) {
+	testsys.RequireRoot(t, "rsync")
+	src := t.TempDir()
+	testtree.Create(t, src, testtree.Random(7, 200))
+	repoPath := filepath.Join(t.TempDir(), "repo")
+	_, err := engine.Init(repoPath, 0)
+	testsys.Must(t, err)
+	_, err = engine.Backup(context.Background(), engine.BackupOptions{Repo: repoPath, Name: "home", Source: src})
+	testsys.Must(t, err)
+	b := latest(t, repoPath, "home")
+	mnt := mountRepo(t, repoPath)
+
+	served := filepath.Join(mnt, "home", b.ID)
+	if d := testtree.RsyncDiff(t, b.TreePath(), served); d != "" {
+		t.Errorf("the mount differs from the backup's tree:\n%s", d)
+	}
+	if d := testtree.RsyncDiff(t, src, served); d != "" {
+		t.Errorf("the mount differs from the source:\n%s", d)
+	}
+	err = os.WriteFile(filepath.Join(served, "new"), []byte("x"), 0o644)
+	if !errors.Is(err, syscall.EROFS) {
+		t.Errorf("creating a file in the mount: %v, want EROFS", err)
+	}
+}
+
+// A block backup of a partitioned disk image, served as NAME.img, attaches
+// read-only to a loop device whose ext4 partition mounts and holds the
+// original's files; SEEK_HOLE finds the image's holes.
+func TestMountPartitionedImage(t *testing.T) {
+	testsys.RequireRoot(t, "losetup", "sfdisk", "partx", "mkfs.ext4", "mount", "umount", "rsync")
+	dir := t.TempDir()
+	img := testsys.Image(t, filepath.Join(dir, "disk.img"), 96<<20)
+	testsys.Run(t, "sh", "-c", "printf 'label: gpt\\n,40M,L\\n,,L\\n' | sfdisk -q "+img)
+	want := filepath.Join(dir, "want")
+	testsys.Must(t, os.Mkdir(want, 0o755))
+	testtree.Create(t, want, testtree.Random(11, 150))
+	orig := attachPartitioned(t, img)
+	testsys.Run(t, "mkfs.ext4", "-q", "-F", orig+"p2")
+	mnt, umount := testsys.Mount(t, orig+"p2", "rw")
+	testtree.Copy(t, want, mnt)
+	umount()
+	repoPath, b := blockBackup(t, img, "guest", 1<<20)
+	fuseMnt := mountRepo(t, repoPath)
+
+	served := filepath.Join(fuseMnt, "guest", b.ID, "guest.img")
+	f, err := os.Open(served)
+	testsys.Must(t, err)
+	hole, err := f.Seek(0, seekHole)
+	testsys.Must(t, err)
+	f.Close()
+	if hole == 0 || hole >= 96<<20 {
+		t.Errorf("SEEK_HOLE from 0 found %d: no hole inside the image", hole)
+	}
+	dev := attachPartitioned(t, served, "-r")
+	got, _ := testsys.Mount(t, dev+"p2", "ro")
+	if d := testtree.RsyncDiff(t, want, got); d != "" {
+		t.Errorf("the partition mounted from the served image differs:\n%s", d)
+	}
+}
+
+// attachPartitioned attaches img with its partitions (and losetup's extra
+// options) until t ends and returns the device; where the kernel does not
+// read the table itself, partx adds the partitions.
+func attachPartitioned(t *testing.T, img string, options ...string) string {
+	t.Helper()
+	dev := testsys.AttachLoop(t, img, append(options, "-P")...)
+	if _, err := os.Stat(dev + "p1"); err != nil {
+		testsys.Run(t, "partx", "-a", dev)
+	}
+	return dev
+}
