@@ -91,7 +91,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g))
+	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g), mountCmd(g))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
