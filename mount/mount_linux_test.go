@@ -116,3 +116,16 @@ func attachPartitioned(t *testing.T, img string, options ...string) string {
 	}
 	return dev
 }
+
+// A served image backs a qcow2 overlay (how a guest is booted from a
+// backup), and the overlay reads as the original image, holes included.
+func TestMountQcow2Overlay(t *testing.T) {
+	testsys.RequireRoot(t, "qemu-img")
+	img, _ := writeTestImage(t)
+	repoPath, b := blockBackup(t, img, "vm", testChunk)
+	mnt := mountRepo(t, repoPath)
+	overlay := filepath.Join(t.TempDir(), "overlay.qcow2")
+	testsys.Run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
+		"-b", filepath.Join(mnt, "vm", b.ID, "vm.img"), overlay)
+	testsys.Run(t, "qemu-img", "compare", "-q", "-f", "qcow2", "-F", "raw", overlay, img)
+}
