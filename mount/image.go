@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/lvback/lvback/blockdiff"
 )
@@ -22,6 +23,19 @@ type Image struct {
 	dec       *blockdiff.Decoder
 	cache     *chunkCache
 	log       *slog.Logger
+
+	mu       sync.Mutex
+	inflight map[int]*fetch // chunks being fetched; mu guards it
+}
+
+// fetch is one chunk being read from the store; done closes when raw and
+// err are set. Concurrent readers of the chunk wait for it instead of
+// decoding it again (the kernel's readahead asks for one chunk's pages
+// from several threads at once).
+type fetch struct {
+	done chan struct{}
+	raw  []byte
+	err  error
 }
 
 var _ io.ReaderAt = (*Image)(nil)
@@ -55,7 +69,7 @@ func OpenImage(idx *blockdiff.Index, store blockdiff.ChunkStore, o ImageOptions)
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Image{size: idx.Size, chunkSize: idx.ChunkSize, entries: entries, store: store,
-		dec: dec, cache: newChunkCache(o.CacheBytes), log: log}, nil
+		dec: dec, cache: newChunkCache(o.CacheBytes), log: log, inflight: map[int]*fetch{}}, nil
 }
 
 // Close releases the decoder; the Image must not be read afterwards.
@@ -96,11 +110,32 @@ func (im *Image) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// chunk returns chunk i's raw bytes from the cache or the store.
+// chunk returns chunk i's raw bytes from the cache, from a fetch under
+// way, or from the store.
 func (im *Image) chunk(i int) ([]byte, error) {
 	if raw := im.cache.get(i); raw != nil {
 		return raw, nil
 	}
+	im.mu.Lock()
+	if f, ok := im.inflight[i]; ok {
+		im.mu.Unlock()
+		<-f.done
+		return f.raw, f.err
+	}
+	f := &fetch{done: make(chan struct{})}
+	im.inflight[i] = f
+	im.mu.Unlock()
+	f.raw, f.err = im.load(i)
+	im.mu.Lock()
+	delete(im.inflight, i)
+	im.mu.Unlock()
+	close(f.done)
+	return f.raw, f.err
+}
+
+// load reads, decodes and checks chunk i and caches it; a failure is
+// logged and not cached, so the next read tries again.
+func (im *Image) load(i int) ([]byte, error) {
 	e := im.entries[i]
 	off, n := extent(im.size, im.chunkSize, i)
 	stored, err := im.store.Get(context.Background(), e.ID)

@@ -2,12 +2,16 @@ package mount
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/internal/testsys"
@@ -129,5 +133,50 @@ func TestImageCorruptChunk(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want[tt.off:tt.off+int64(tt.n)]) {
 			t.Errorf("%s: err %v or bytes differ", tt.name, err)
 		}
+	}
+}
+
+// slowStore counts Gets and makes each take a while, so that concurrent
+// readers of one chunk overlap.
+type slowStore struct {
+	blockdiff.ChunkStore
+	gets atomic.Int64
+}
+
+func (s *slowStore) Get(ctx context.Context, id blockdiff.ID) ([]byte, error) {
+	s.gets.Add(1)
+	time.Sleep(20 * time.Millisecond)
+	return s.ChunkStore.Get(ctx, id)
+}
+
+// Readers of one chunk at the same time (as the kernel's readahead
+// threads are) fetch and decode it once; all get the right bytes.
+func TestImageConcurrentReadsFetchOnce(t *testing.T) {
+	img, want := writeTestImage(t)
+	repoPath, b := blockBackup(t, img, "disk", testChunk)
+	idx, err := blockdiff.ReadIndex(b.IndexPath())
+	testsys.Must(t, err)
+	dir, err := blockdiff.OpenDirStore(filepath.Join(repoPath, "chunks"))
+	testsys.Must(t, err)
+	store := &slowStore{ChunkStore: dir}
+	im, err := OpenImage(idx, store, ImageOptions{CacheBytes: 64 << 20})
+	testsys.Must(t, err)
+	defer im.Close()
+	const chunk = 8
+	var wg sync.WaitGroup
+	for k := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			off := int64(chunk*testChunk + k*4096)
+			got := make([]byte, 4096)
+			if _, err := im.ReadAt(got, off); err != nil || !bytes.Equal(got, want[off:off+4096]) {
+				t.Errorf("read at %d: %v or bytes differ", off, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := store.gets.Load(); n != 1 {
+		t.Errorf("16 concurrent readers of one chunk fetched it %d times, want once", n)
 	}
 }

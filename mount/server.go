@@ -27,8 +27,10 @@ type Server struct {
 }
 
 // Mount serves the complete backups of the repository at repoPath (of
-// o.Name only, when set) read-only at mountpoint, until unmounted. It
-// fails with repo.ErrNotFound when there is no complete backup to show.
+// o.Name only, when set) read-only at mountpoint, until unmounted. Only
+// the mounting user may use the mount (no allow_other), and the kernel
+// checks each file's mode (default_permissions). It fails with
+// repo.ErrNotFound when there is no complete backup to show.
 func Mount(repoPath, mountpoint string, o Options) (*Server, error) {
 	if o.CacheBytes == 0 {
 		o.CacheBytes = DefaultCacheBytes
@@ -50,7 +52,7 @@ func Mount(repoPath, mountpoint string, o Options) (*Server, error) {
 		return nil, err
 	}
 	opts := &fs.Options{MountOptions: fuse.MountOptions{
-		FsName: "lvback:" + r.Root, Name: "lvback", DirectMount: true, AllowOther: true,
+		FsName: "lvback:" + r.Root, Name: "lvback", DirectMount: true,
 		Options: []string{"ro", "default_permissions"}, MaxReadAhead: 1 << 20,
 	}}
 	srv, err := fs.Mount(mountpoint, &rootNode{backups: backups}, opts)
