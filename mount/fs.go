@@ -34,6 +34,7 @@ var _ fs.NodeOnAdder = (*rootNode)(nil)
 // it looks entries up with lstat, so a symlink is shown, not followed).
 func (r *rootNode) OnAdd(ctx context.Context) {
 	names := map[string]*fs.Inode{}
+	trees := 0
 	for _, s := range r.backups {
 		nameDir := names[s.b.Name]
 		if nameDir == nil {
@@ -53,9 +54,26 @@ func (r *rootNode) OnAdd(ctx context.Context) {
 			if err != nil {
 				continue // checked by Mount before mounting; vanished since
 			}
+			trees++
+			separateInodes(tree, trees)
 			idDir = r.NewPersistentInode(ctx, tree, fs.StableAttr{Mode: syscall.S_IFDIR})
 		}
 		nameDir.AddChild(s.b.ID, idDir, false)
+	}
+}
+
+// separateInodes gives the n-th tree's inodes numbers of their own: the
+// loopback numbers an inode by its underlying one (XORed with the
+// difference of its device from the root's), so a file hard-linked
+// between two backups' trees would be one go-fuse inode reached from two
+// roots, and its path resolved under the wrong one. Offsetting the
+// root's device by n<<16 puts n<<48 into every inode number of tree n
+// (lower inode numbers are left as they are, so hard links within a tree
+// stay visible), which is unique for n < 1<<15 and local inode numbers
+// below 1<<48.
+func separateInodes(tree fs.InodeEmbedder, n int) {
+	if l, ok := tree.(*fs.LoopbackNode); ok {
+		l.RootData.Dev ^= uint64(n) << 16
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/repo"
 )
 
 // mountRepo mounts the repository at a new directory until t ends and
@@ -42,25 +43,41 @@ func mountRepo(t *testing.T, repoPath string) string {
 	return mnt
 }
 
-// A file-mode backup's directory in the mount equals its tree (content,
-// types, links, modes, owners, mtimes, xattrs), and the mount refuses
-// writes with EROFS.
-func TestMountFileBackup(t *testing.T) {
+// Each file-mode backup's directory in the mount equals its tree
+// (content, types, links, modes, owners, mtimes, xattrs), also when two
+// backups share files (hard links between their trees, one inode), and
+// the mount refuses writes with EROFS.
+func TestMountFileBackups(t *testing.T) {
 	testsys.RequireRoot(t, "rsync")
 	src := t.TempDir()
 	testtree.Create(t, src, testtree.Random(7, 200))
 	repoPath := filepath.Join(t.TempDir(), "repo")
 	_, err := engine.Init(repoPath, 0)
 	testsys.Must(t, err)
-	_, err = engine.Backup(context.Background(), engine.BackupOptions{Repo: repoPath, Name: "home", Source: src})
-	testsys.Must(t, err)
-	b := latest(t, repoPath, "home")
-	mnt := mountRepo(t, repoPath)
-
-	served := filepath.Join(mnt, "home", b.ID)
-	if d := testtree.RsyncDiff(t, b.TreePath(), served); d != "" {
-		t.Errorf("the mount differs from the backup's tree:\n%s", d)
+	var ids []string
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for day := range 2 {
+		if day == 1 {
+			testsys.Must(t, os.WriteFile(filepath.Join(src, "changed"), []byte("day 2"), 0o644))
+		}
+		_, err = engine.Backup(context.Background(), engine.BackupOptions{Repo: repoPath, Name: "home", Source: src,
+			Now: func() time.Time { return now.AddDate(0, 0, day) }})
+		testsys.Must(t, err)
+		ids = append(ids, latest(t, repoPath, "home").ID)
 	}
+	mnt := mountRepo(t, repoPath)
+	r, err := repo.Open(repoPath)
+	testsys.Must(t, err)
+	// Read the newer one first, so that shared inodes are first met there.
+	for _, id := range []string{ids[1], ids[0]} {
+		b, err := r.Find("home", id)
+		testsys.Must(t, err)
+		served := filepath.Join(mnt, "home", id)
+		if d := testtree.RsyncDiff(t, b.TreePath(), served); d != "" {
+			t.Errorf("the mount of %s differs from the backup's tree:\n%s", id, d)
+		}
+	}
+	served := filepath.Join(mnt, "home", ids[1])
 	if d := testtree.RsyncDiff(t, src, served); d != "" {
 		t.Errorf("the mount differs from the source:\n%s", d)
 	}
