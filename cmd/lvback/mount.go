@@ -20,7 +20,12 @@ func mountCmd(g *globals) *cobra.Command {
 			"--cache bounds the decompressed chunks kept per image. The command runs until\n" +
 			"SIGINT or SIGTERM (it then unmounts and exits 0; while the mount is busy it says so\n" +
 			"and keeps serving) or until `umount MOUNTPOINT` / `fusermount3 -u MOUNTPOINT`.",
-		Args: cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("mount needs one MOUNTPOINT, got %d arguments", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if repoPath == "" {
 				return usagef("mount needs --repo")

@@ -165,3 +165,34 @@ func TestMountBusyOnSignal(t *testing.T) {
 		t.Errorf("%s is still mounted", m.mnt)
 	}
 }
+
+// Bad mount command lines are usage errors (exit 2) before anything is
+// mounted, each naming what is wrong.
+func TestMountUsageErrors(t *testing.T) {
+	base := t.TempDir()
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
+	mnt := filepath.Join(base, "mnt")
+	testsys.Must(t, os.Mkdir(mnt, 0o755))
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no repo", []string{"mount", mnt}, "needs --repo"},
+		{"no mount point", []string{"mount", "--repo", repoPath}, "needs one MOUNTPOINT"},
+		{"bad cache", []string{"mount", "--repo", repoPath, "--cache", "12x", mnt}, "--cache 12x"},
+		{"bad name", []string{"mount", "--repo", repoPath, "--name", "../x", mnt}, "invalid volume name"},
+		{"not a repository", []string{"mount", "--repo", filepath.Join(base, "none"), mnt}, "not an lvback repository"},
+		{"no backups", []string{"mount", "--repo", repoPath, mnt}, "no complete backup"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			if code != exitUsage || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, exitUsage, tt.want)
+			}
+			if mounted(t, mnt) {
+				t.Fatalf("%s was mounted", mnt)
+			}
+		})
+	}
+}
