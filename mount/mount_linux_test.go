@@ -1,14 +1,19 @@
 package mount
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
@@ -19,6 +24,12 @@ import (
 // returns the mount point, or skips t naming what is missing.
 func mountRepo(t *testing.T, repoPath string) string {
 	t.Helper()
+	return mountRepoWith(t, repoPath, Options{})
+}
+
+// mountRepoWith is mountRepo with options.
+func mountRepoWith(t *testing.T, repoPath string, o Options) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("not root: mounting a FUSE file system here needs root")
 	}
@@ -26,7 +37,7 @@ func mountRepo(t *testing.T, repoPath string) string {
 		t.Skipf("no /dev/fuse (load the fuse module): %v", err)
 	}
 	mnt := t.TempDir()
-	srv, err := Mount(repoPath, mnt, Options{})
+	srv, err := Mount(repoPath, mnt, o)
 	testsys.Must(t, err)
 	t.Cleanup(func() {
 		// A loop device detached just before may hold the file a moment.
@@ -145,4 +156,60 @@ func TestMountQcow2Overlay(t *testing.T) {
 	testsys.Run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
 		"-b", filepath.Join(mnt, "vm", b.ID, "vm.img"), overlay)
 	testsys.Run(t, "qemu-img", "compare", "-q", "-f", "qcow2", "-F", "raw", overlay, img)
+}
+
+// Through the mount, a damaged chunk fails the reads that touch it with
+// EIO, logged with the chunk's number, and no others; the mount stays up.
+func TestMountCorruptChunkEIO(t *testing.T) {
+	img, want := writeTestImage(t)
+	repoPath, b := blockBackup(t, img, "vm", testChunk)
+	idx, err := blockdiff.ReadIndex(b.IndexPath())
+	testsys.Must(t, err)
+	const bad = 10
+	testsys.Must(t, idx.Each(func(i int, e blockdiff.Entry) error {
+		if i == bad {
+			corruptChunk(t, repoPath, e.ID)
+		}
+		return nil
+	}))
+	var log lockedBuffer
+	mnt := mountRepoWith(t, repoPath, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	f, err := os.Open(filepath.Join(mnt, "vm", b.ID, "vm.img"))
+	testsys.Must(t, err)
+	defer f.Close()
+	for _, tt := range []struct {
+		off   int64
+		fails bool
+	}{{(bad - 1) * testChunk, false}, {bad*testChunk + 8192, true}, {(bad + 1) * testChunk, false}, {bad * testChunk, true}} {
+		got := make([]byte, 4096)
+		_, err := f.ReadAt(got, tt.off)
+		if tt.fails != errors.Is(err, syscall.EIO) {
+			t.Errorf("read at %d: %v, want EIO %v", tt.off, err, tt.fails)
+		}
+		if !tt.fails && !bytes.Equal(got, want[tt.off:tt.off+4096]) {
+			t.Errorf("read at %d: bytes differ", tt.off)
+		}
+	}
+	if !strings.Contains(log.String(), "chunk 10 at offset") {
+		t.Errorf("the damaged chunk was not logged: %q", log.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the mount's goroutines write while the
+// test reads it; mu guards buf.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
