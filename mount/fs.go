@@ -94,7 +94,7 @@ var (
 func (f *imageFile) Getattr(_ context.Context, _ fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFREG | 0o444
 	out.Size = uint64(f.im.Size())
-	out.Blocks = (out.Size + 511) / 512
+	out.Blocks = uint64(f.im.DataBytes()+511) / 512 // holes take no space, as in a sparse file
 	out.Mtime, out.Ctime, out.Atime = f.mtime, f.mtime, f.mtime
 	return 0
 }

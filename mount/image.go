@@ -19,6 +19,7 @@ type Image struct {
 	size      int64
 	chunkSize int
 	entries   []blockdiff.Entry // one per chunk: the index, held in memory for random access
+	data      int64             // bytes in stored chunks
 	store     blockdiff.ChunkStore
 	dec       *blockdiff.Decoder
 	cache     *chunkCache
@@ -54,8 +55,13 @@ type ImageOptions struct {
 // blockdiff.ErrCorruptIndex. Close releases it.
 func OpenImage(idx *blockdiff.Index, store blockdiff.ChunkStore, o ImageOptions) (*Image, error) {
 	entries := make([]blockdiff.Entry, 0, idx.Len())
-	if err := idx.Each(func(_ int, e blockdiff.Entry) error {
+	var data int64
+	if err := idx.Each(func(i int, e blockdiff.Entry) error {
 		entries = append(entries, e)
+		if !e.Hole() {
+			_, n := idx.Extent(i)
+			data += int64(n)
+		}
 		return nil
 	}); err != nil {
 		return nil, err
@@ -68,7 +74,7 @@ func OpenImage(idx *blockdiff.Index, store blockdiff.ChunkStore, o ImageOptions)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Image{size: idx.Size, chunkSize: idx.ChunkSize, entries: entries, store: store,
+	return &Image{size: idx.Size, chunkSize: idx.ChunkSize, entries: entries, data: data, store: store,
 		dec: dec, cache: newChunkCache(o.CacheBytes), log: log, inflight: map[int]*fetch{}}, nil
 }
 
@@ -77,6 +83,10 @@ func (im *Image) Close() { im.dec.Close() }
 
 // Size returns the image's size in bytes.
 func (im *Image) Size() int64 { return im.size }
+
+// DataBytes returns how many of the image's bytes are in stored chunks
+// (not holes): what a sparse copy of the image would allocate.
+func (im *Image) DataBytes() int64 { return im.data }
 
 // ReadAt reads len(p) bytes at off, fewer with io.EOF at the image's end.
 // A chunk that is missing or does not match its id fails the read with an

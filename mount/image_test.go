@@ -51,6 +51,9 @@ func TestImageReadAt(t *testing.T) {
 	if im.Size() != int64(len(want)) {
 		t.Fatalf("size %d, want %d", im.Size(), len(want))
 	}
+	if got, holes := im.DataBytes(), int64(6*testChunk); got != int64(len(want))-holes {
+		t.Errorf("DataBytes %d, want %d (6 of 41 chunks are holes)", got, int64(len(want))-holes)
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	size := int64(len(want))
 	check := func(off int64, n int) {
