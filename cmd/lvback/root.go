@@ -18,7 +18,7 @@ import (
 
 // Exit codes, documented in --help and the README.
 const (
-	exitOK      = 0 // everything succeeded
+	exitOK      = 0 // everything succeeded; a mount ended by a signal or umount
 	exitFailed  = 1 // a backup, verify or restore failed, verify --repair left damage, or entries were skipped
 	exitUsage   = 2 // bad command line, config or input; nothing was changed
 	exitLocked  = 3 // another lvback run holds the repository lock
@@ -26,7 +26,7 @@ const (
 )
 
 const exitHelp = `Exit codes:
-  0  success
+  0  success (for mount also its normal end: unmounted after a signal or umount)
   1  a backup, verify or restore failed (or verify --repair could not heal
      everything), or some entries were skipped
   2  usage error (bad flag, argument, name or path, or a backup id or path
@@ -91,7 +91,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g))
+	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g), mountCmd(g))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
