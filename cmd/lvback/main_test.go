@@ -33,6 +33,8 @@ func TestExitCodesAndOneLineErrors(t *testing.T) {
 	}{
 		{"unknown command", []string{"frobnicate"}, exitUsage},
 		{"unknown flag", []string{"backup", "--nope"}, exitUsage},
+		{"an argument too many", []string{"list", "--repo", repoPath, "extra"}, exitUsage},
+		{"an argument too few", []string{"diff", "--repo", repoPath, "--name", "v", "latest"}, exitUsage},
 		{"missing flags", []string{"backup", "--repo", repoPath}, exitUsage},
 		{"missing source", []string{"backup", "--repo", repoPath, "--name", "v", "--source", filepath.Join(base, "nope")}, exitUsage},
 		{"bad name", []string{"backup", "--repo", repoPath, "--name", "-rf", "--source", src}, exitUsage},

@@ -42,6 +42,16 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// usageArgs makes the errors of a command's argument check usage errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
 type globals struct {
 	verbose   bool
 	quiet     bool
@@ -92,6 +102,11 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g), mountCmd(g))
+	for _, c := range root.Commands() {
+		if c.Args != nil {
+			c.Args = usageArgs(c.Args) // a wrong number of arguments is a usage error
+		}
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
