@@ -123,7 +123,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	info := &repo.Info{Mode: repo.ModeBlocks, Source: label, Started: started.UTC(), Finished: o.Now().UTC(),
 		Files: 1, Size: st.Size, AddedBytes: st.StoredBytes, Copied: st.NewChunks, Linked: st.ReusedChunks,
 		ManifestEntries: st.Chunks, ManifestBLAKE3: sum, SourceWarning: warning, SourceChanged: changed != "",
-		SourceFile: fileIdentity(st.Source), ReusedIndex: reusedFrom, ReadBytes: st.ReadBytes}
+		SourceFile: st.Source, ReusedIndex: reusedFrom, ReadBytes: st.ReadBytes}
 	if err := p.Commit(info); err != nil {
 		return nil, err
 	}

@@ -67,19 +67,10 @@ func sourceUnchanged(prev *repo.Info, cur *blockdiff.SourceIdentity, prevIdx *bl
 	switch {
 	case prev == nil || cur == nil || prev.SourceFile == nil || prev.SourceChanged:
 		return false
-	case *prev.SourceFile != repo.FileIdentity(*cur):
+	case *prev.SourceFile != *cur:
 		return false
 	case prevIdx.Size != cur.Size || (chunkSize != 0 && prevIdx.ChunkSize != chunkSize):
 		return false
 	}
 	return true
-}
-
-// fileIdentity is id as info.json records it; nil stays nil.
-func fileIdentity(id *blockdiff.SourceIdentity) *repo.FileIdentity {
-	if id == nil {
-		return nil
-	}
-	f := repo.FileIdentity(*id)
-	return &f
 }

@@ -148,7 +148,8 @@ func TestSourceUnchanged(t *testing.T) {
 		return &c
 	}
 	info := func(f func(i *repo.Info)) *repo.Info {
-		i := &repo.Info{SourceFile: fileIdentity(&id)}
+		c := id // each Info has its own copy
+		i := &repo.Info{SourceFile: &c}
 		if f != nil {
 			f(i)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/exclude"
 )
 
@@ -103,18 +104,8 @@ type Info struct {
 }
 
 // FileIdentity is an image file's device, inode, size, mtime and ctime,
-// as info.json records them. It has the fields of
-// blockdiff.SourceIdentity, so that one converts to the other (a change
-// to either breaks the build until both agree).
-type FileIdentity struct {
-	Dev       uint64 `json:"dev"`
-	Ino       uint64 `json:"ino"`
-	Size      int64  `json:"size"`
-	MtimeSec  int64  `json:"mtime_sec"`
-	MtimeNsec int64  `json:"mtime_nsec"`
-	CtimeSec  int64  `json:"ctime_sec"`
-	CtimeNsec int64  `json:"ctime_nsec"`
-}
+// as info.json records them (see blockdiff.SourceIdentity).
+type FileIdentity = blockdiff.SourceIdentity
 
 // Excludes are a backup's exclude rules as given (exclude files as the
 // patterns read from them), with their exclude.Spec.Hash.
