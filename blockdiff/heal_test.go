@@ -11,18 +11,28 @@ import (
 	"github.com/lvback/lvback/internal/testsys"
 )
 
+// firstBackup writes the 8-chunk image the healing tests share (random
+// data, a hole, text) into a new directory and backs it up once in
+// cs-byte chunks into the store there: the directory, the image, the
+// store and the first index.
+func firstBackup(t *testing.T, cs int64) (dir, src string, store *DirStore, prev *Index) {
+	t.Helper()
+	dir = t.TempDir()
+	src = filepath.Join(dir, "src")
+	writeImage(t, src, 8*cs, span{0, 3 * cs, "random", 1}, span{5 * cs, 2 * cs, "text", 2})
+	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
+	testsys.Must(t, err)
+	prev, _, err = Backup(context.Background(), src, store, filepath.Join(dir, "i1"), Options{ChunkSize: int(cs)})
+	testsys.Must(t, err)
+	return dir, src, store, prev
+}
+
 // A backup with Options.Previous stores again a chunk the store lost,
 // so its index restores.
 func TestBackupWithPreviousRestoresMissingChunk(t *testing.T) {
 	const cs = 64 * kib
 	ctx := context.Background()
-	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	writeImage(t, src, 8*cs, span{0, 3 * cs, "random", 1}, span{5 * cs, 2 * cs, "text", 2})
-	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	testsys.Must(t, err)
-	prev, _, err := Backup(ctx, src, store, filepath.Join(dir, "i1"), Options{ChunkSize: cs})
-	testsys.Must(t, err)
+	dir, src, store, prev := firstBackup(t, cs)
 	lost := store.path(prev.Entries[1].ID)
 	testsys.Must(t, os.Remove(lost))
 	idx, st, err := Backup(ctx, src, store, filepath.Join(dir, "i2"), Options{ChunkSize: cs, Previous: prev})
@@ -42,13 +52,7 @@ func TestBackupWithPreviousRestoresMissingChunk(t *testing.T) {
 func TestBackupReplacesDamagedChunks(t *testing.T) {
 	const cs = 64 * kib
 	ctx := context.Background()
-	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	writeImage(t, src, 8*cs, span{0, 3 * cs, "random", 1}, span{5 * cs, 2 * cs, "text", 2})
-	store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-	testsys.Must(t, err)
-	prev, _, err := Backup(ctx, src, store, filepath.Join(dir, "i1"), Options{ChunkSize: cs})
-	testsys.Must(t, err)
+	dir, src, store, prev := firstBackup(t, cs)
 	flipped, cut := prev.Entries[0].ID, prev.Entries[5].ID
 	flipByte(t, store.path(flipped), 0.5)
 	testsys.Must(t, os.Truncate(store.path(cut), 100))

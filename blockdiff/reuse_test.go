@@ -37,13 +37,7 @@ func TestReuse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
-			src := filepath.Join(dir, "src")
-			writeImage(t, src, 8*cs, span{0, 3 * cs, "random", 1}, span{5 * cs, 2 * cs, "text", 2})
-			store, err := OpenDirStore(filepath.Join(dir, "chunks"))
-			testsys.Must(t, err)
-			prev, _, err := Backup(ctx, src, store, filepath.Join(dir, "i1"), Options{ChunkSize: cs})
-			testsys.Must(t, err)
+			dir, src, store, prev := firstBackup(t, cs)
 			var damaged map[ID]bool
 			if tt.spoil != nil {
 				damaged = tt.spoil(t, store, prev)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -172,7 +171,7 @@ func TestMountCorruptChunkEIO(t *testing.T) {
 		}
 		return nil
 	}))
-	var log lockedBuffer
+	var log testsys.Buffer
 	mnt := mountRepoWith(t, repoPath, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	f, err := os.Open(filepath.Join(mnt, "vm", b.ID, "vm.img"))
 	testsys.Must(t, err)
@@ -193,23 +192,4 @@ func TestMountCorruptChunkEIO(t *testing.T) {
 	if !strings.Contains(log.String(), "chunk 10 at offset") {
 		t.Errorf("the damaged chunk was not logged: %q", log.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer the mount's goroutines write while the
-// test reads it; mu guards buf.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

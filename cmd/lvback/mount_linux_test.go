@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,27 +19,8 @@ type mountChild struct {
 	cmd    *exec.Cmd
 	mnt    string
 	file   string // f as the mount serves it
-	stderr lockedBuffer
+	stderr testsys.Buffer
 	exited chan struct{}
-}
-
-// lockedBuffer is a bytes.Buffer a child process writes while the test
-// reads it; mu guards buf.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startMount backs up a one-file tree and runs the built lvback binary's

@@ -6,10 +6,12 @@
 package testsys
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -70,4 +72,25 @@ func notInstalled(tool string) string {
 		return fmt.Sprintf("%s not installed (apt-get install %s)", tool, p)
 	}
 	return tool + " not installed"
+}
+
+// Buffer is a bytes.Buffer that a child process or other goroutines may
+// write while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+// Write appends p; safe for concurrent use.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was written so far; safe for concurrent use.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
