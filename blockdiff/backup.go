@@ -33,6 +33,12 @@ type Options struct {
 	// stored again, replacing the damaged copy (ChunkStore.Replace), and
 	// is listed in Stats.Healed. Backup does not modify it.
 	Damaged map[ID]bool
+	// Unchanged, when set, says which chunks of the source hold what they
+	// held when Previous was made (thin_delta said so): Backup takes
+	// their entries from Previous without reading them. It needs a
+	// Previous of the source's size and ChunkSize. A chunk it names whose
+	// stored copy is missing or damaged is read all the same.
+	Unchanged func(chunk int) bool
 }
 
 // withDefaults fills in the defaults that do not depend on the source
@@ -62,6 +68,7 @@ type Stats struct {
 	StoredBytes  int64 // bytes this backup added to the store
 	ReusedChunks int64 // chunks the store held already, or that repeat an earlier chunk of this image
 	ReadBytes    int64 // bytes read from the source: holes a sparse file reports are not read
+	Carried      int64 // chunks taken from Options.Previous unread (Options.Unchanged); counted as Holes or ReusedChunks too
 	// Healed lists the chunks this backup stored again over a damaged
 	// copy (in Options.Damaged, or of a stored length other than
 	// Previous records); they count as NewChunks. Chunks the store had
@@ -101,6 +108,9 @@ func Backup(ctx context.Context, src string, store ChunkStore, indexPath string,
 	}
 	if err := checkShape(s.size, o.ChunkSize); err != nil {
 		return nil, Stats{}, fmt.Errorf("back up %s: %w", src, err)
+	}
+	if o.Unchanged != nil && (o.Previous == nil || o.Previous.Size != s.size || o.Previous.ChunkSize != o.ChunkSize) {
+		return nil, Stats{}, fmt.Errorf("back up %s: unchanged chunks named without a previous index of the same size and chunk size", src)
 	}
 	b, err := newBackupRun(s, store, o)
 	if err != nil {

@@ -26,6 +26,7 @@ type backupSlot struct {
 	entry   Entry
 	kind    chunkKind
 	replace bool // a new chunk replaces a damaged copy
+	carried bool // entry comes from Options.Previous, unread (Options.Unchanged)
 }
 
 // backupRun is one Backup's pipeline state. The slots are owned by
@@ -51,6 +52,7 @@ type backupRun struct {
 	stats   Stats
 
 	known   map[ID]uint32 // ids of Options.Previous the store holds whole, with their stored lengths; read-only
+	prev    []Entry       // Options.Previous's entries, when Options.Unchanged is set; read-only
 	replace map[ID]bool   // ids whose stored copy is damaged: Options.Damaged and more; read-only
 
 	mu     sync.Mutex    // guards stored
@@ -99,7 +101,13 @@ func (b *backupRun) checkPrevious(ctx context.Context) error {
 		return nil
 	}
 	want := make(map[ID]uint32)
+	if b.o.Unchanged != nil {
+		b.prev = make([]Entry, 0, b.stats.Chunks)
+	}
 	err := prev.Each(func(_ int, e Entry) error {
+		if b.o.Unchanged != nil {
+			b.prev = append(b.prev, e)
+		}
 		if !e.Hole() {
 			want[e.ID] = e.Stored
 		}
@@ -168,7 +176,14 @@ func (b *backupRun) run(ctx context.Context) (*Index, error) {
 func (b *backupRun) plan(_ context.Context, i int) error {
 	sl := &b.slots[i%b.window]
 	off, n := extent(b.src.size, b.o.ChunkSize, i)
-	sl.buf = nil
+	sl.buf, sl.carried = nil, false
+	if e, ok := b.carry(i); ok {
+		sl.carried, sl.kind, sl.entry, sl.replace = true, kindReused, e, false
+		if e.Hole() {
+			sl.kind = kindHole
+		}
+		return nil
+	}
 	if hole, err := b.src.hole(off, int64(n)); err != nil || hole {
 		return err
 	}
@@ -177,6 +192,23 @@ func (b *backupRun) plan(_ context.Context, i int) error {
 	}
 	sl.buf = sl.mem[:n]
 	return nil
+}
+
+// carry returns chunk i's entry in Options.Previous when Options.Unchanged
+// says the chunk did not change and the store holds its copy whole (or
+// it is a hole): then it need not be read.
+func (b *backupRun) carry(i int) (Entry, bool) {
+	if b.o.Unchanged == nil || !b.o.Unchanged(i) || i >= len(b.prev) {
+		return Entry{}, false
+	}
+	e := b.prev[i]
+	if e.Hole() {
+		return e, true
+	}
+	if stored, ok := b.known[e.ID]; !ok || stored != e.Stored || b.replace[e.ID] {
+		return Entry{}, false // lost or damaged: read it, which stores it again
+	}
+	return e, true
 }
 
 // write is a writer: it stores the chunks workers hand it until there
@@ -200,6 +232,9 @@ func (b *backupRun) write(ctx context.Context) error {
 // it is new, compresses it and hands it to a writer.
 func (b *backupRun) process(ctx context.Context, _, i int) error {
 	sl := &b.slots[i%b.window]
+	if sl.carried {
+		return nil
+	}
 	if sl.buf != nil {
 		off, _ := extent(b.src.size, b.o.ChunkSize, i)
 		if err := b.src.read(sl.buf, off); err != nil {
@@ -284,6 +319,9 @@ func (b *backupRun) record(i int) error {
 	_, n := extent(b.src.size, b.o.ChunkSize, i)
 	if sl.buf != nil {
 		b.stats.ReadBytes += int64(n)
+	}
+	if sl.carried {
+		b.stats.Carried++
 	}
 	b.image.add(sl.entry.ID, sl.kind == kindHole, n)
 	b.entries = append(b.entries, sl.entry)
