@@ -151,8 +151,8 @@ func (c *cleaner) volumes(ctx context.Context) {
 		return
 	}
 	for _, r := range rows {
-		if !r.hasTag(tag) || !isSnapshotName(r.Name) {
-			continue
+		if !r.hasTag(tag) || !isSnapshotName(r.Name) || r.hasTag(keptTag) {
+			continue // a kept snapshot is CleanupKept's
 		}
 		if err := removeLV(ctx, c.log, r.VG, r.Name); err != nil {
 			c.fail(err)

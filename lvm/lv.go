@@ -140,6 +140,9 @@ func (s *lvSnapshot) setUp(ctx context.Context, o Options, args []string) error 
 		return err
 	}
 	s.dev = dev
+	if s.thin {
+		s.identify(ctx)
+	}
 	if s.mnt == "" { // Options.NoMount: the caller reads the device
 		return nil
 	}
@@ -152,6 +155,28 @@ func (s *lvSnapshot) setUp(ctx context.Context, o Options, args []string) error 
 		return fmt.Errorf("mount snapshot %s: %w", ref, err)
 	}
 	return nil
+}
+
+// identify records the thin snapshot's identity (ThinSnapshot.Thin);
+// when lvs cannot tell it, the snapshot is still read, only not compared
+// with thin_delta nor kept.
+func (s *lvSnapshot) identify(ctx context.Context) {
+	rows, err := thinReport(ctx, s.log, s.vg)
+	if err == nil {
+		err = fmt.Errorf("lvs did not report %s", lvRef(s.vg, s.name))
+		for _, r := range rows {
+			if r.Name == s.name {
+				var t ThinVolume
+				if t, err = thinVolume(r, rows); err == nil {
+					s.thinVol = &t
+				}
+				break
+			}
+		}
+	}
+	if err != nil {
+		s.log.Warn("thin snapshot not identified: no thin_delta against it", "lv", lvRef(s.vg, s.name), "err", err)
+	}
 }
 
 // lvPath is the device path of the volume vg/name.

@@ -18,9 +18,10 @@ type lvSnapshot struct {
 	vg, name string // the snapshot volume
 	origin   string // the origin's name in vg
 	thin     bool
-	pool     string // the thin pool, when thin
-	mnt      string // "" with Options.NoMount
-	dev      string // the snapshot's device, known once it exists
+	pool     string      // the thin pool, when thin
+	mnt      string      // "" with Options.NoMount
+	dev      string      // the snapshot's device, known once it exists
+	thinVol  *ThinVolume // the thin snapshot's identity; nil when classic or not known
 
 	mu sync.Mutex // guards the fields below; held for all of Release
 	// What is still to undo.
@@ -31,6 +32,57 @@ type lvSnapshot struct {
 }
 
 var _ Snapshot = (*lvSnapshot)(nil)
+
+// ThinSnapshot is a Snapshot of a thin volume (SnapshotLV of a thin LV
+// returns one): thin_delta can compare it with the snapshot an earlier
+// backup kept, and it can be kept itself for the next backup.
+type ThinSnapshot interface {
+	Snapshot
+	// Thin returns the snapshot's identity in its pool; false when lvs
+	// did not report it in full (then it cannot be compared or kept).
+	Thin() (ThinVolume, bool)
+	// Keep makes the snapshot its origin's kept snapshot (tagged
+	// lvback-kept, inactive, skipped at activation, read-only, renamed
+	// "<lv>-lvback-kept-<time>"), after which Release leaves it, and
+	// removes the origin's other kept snapshots. Call it only after the
+	// backup that read it is complete. Its error leaves the snapshot to
+	// Release, or to Cleanup when Keep died halfway.
+	Keep(ctx context.Context) error
+}
+
+var _ ThinSnapshot = (*lvSnapshot)(nil)
+
+// Thin implements ThinSnapshot.
+func (s *lvSnapshot) Thin() (ThinVolume, bool) {
+	if s.thinVol == nil {
+		return ThinVolume{}, false
+	}
+	return *s.thinVol, true
+}
+
+// Keep implements ThinSnapshot.
+func (s *lvSnapshot) Keep(ctx context.Context) error {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.released || !s.lvMade:
+		return fmt.Errorf("keep %s: snapshot already released", lvRef(s.vg, s.name))
+	case s.thinVol == nil:
+		return fmt.Errorf("keep %s: not a thin snapshot lvs identified", lvRef(s.vg, s.name))
+	case s.mounted:
+		return fmt.Errorf("keep %s: snapshot is mounted", lvRef(s.vg, s.name))
+	}
+	if err := s.keep(ctx); err != nil {
+		return err
+	}
+	s.lvMade = false // kept: Release leaves it
+	if _, err := RemoveKept(ctx, s.log, s.vg, s.origin, s.thinVol.UUID); err != nil {
+		s.log.Warn("older kept snapshot not removed; the next backup removes it", "origin", lvRef(s.vg, s.origin), "err", err)
+	}
+	return nil
+}
 
 // Device returns the snapshot's block device.
 func (s *lvSnapshot) Device() string { return s.dev }

@@ -23,6 +23,12 @@ type lvRow struct {
 	SnapPercent     string `json:"snap_percent"`
 	DataPercent     string `json:"data_percent"`
 	MetadataPercent string `json:"metadata_percent"`
+	Origin          string `json:"origin"`
+	UUID            string `json:"lv_uuid"`
+	Size            string `json:"lv_size"` // bytes with --units b --nosuffix
+	Time            string `json:"lv_time"`
+	ThinID          string `json:"thin_id"`
+	Transaction     string `json:"transaction_id"`
 }
 
 // report is the document `lvs --reportformat json` prints:
