@@ -47,7 +47,7 @@ fuzz-short: ## run every fuzz target for FUZZTIME (10s)
 	$(GO) test -run='^$$' -fuzz='^FuzzRecords$$' -fuzztime=$(FUZZTIME) ./manifest
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./config
 	$(GO) test -run='^$$' -fuzz='^FuzzParseReport$$' -fuzztime=$(FUZZTIME) ./lvm
-	$(GO) test -run='^$$$$' -fuzz='^FuzzParseThinDelta$$$$' -fuzztime=$(FUZZTIME) ./lvm
+	$(GO) test -run='^$$' -fuzz='^FuzzParseThinDelta$$' -fuzztime=$(FUZZTIME) ./lvm
 	$(GO) test -run='^$$' -fuzz='^FuzzIndex$$' -fuzztime=$(FUZZTIME) ./blockdiff
 	$(GO) test -run='^$$' -fuzz='^FuzzPattern$$' -fuzztime=$(FUZZTIME) ./exclude
 
