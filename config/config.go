@@ -96,8 +96,13 @@ type Volume struct {
 	RequireSnapshot *bool `toml:"require_snapshot"`
 	// FullRead reads a blocks-mode image file even when it has not
 	// changed since the last backup (engine.VolumeOptions.FullRead).
-	FullRead  bool       `toml:"full_read"`
-	Retention *Retention `toml:"retention"` // overrides the global [retention]
+	FullRead bool `toml:"full_read"`
+	// FullReadEvery ("30d", "12h") makes a block backup of a thin LV read
+	// the whole volume when its newest full read is older than this
+	// (engine.VolumeOptions.FullReadEvery); empty: only when thin_delta
+	// cannot be used.
+	FullReadEvery string     `toml:"full_read_every"`
+	Retention     *Retention `toml:"retention"` // overrides the global [retention]
 	Excludes
 	// BeforeSnapshot and AfterSnapshot replace the global hooks for this
 	// volume; nil keeps the global one, "" runs none. Only LV and btrfs
@@ -299,6 +304,14 @@ func (v *Volume) validate() error {
 	}
 	if v.FullRead && v.Mode != repo.ModeBlocks {
 		return fmt.Errorf("%s: full_read applies to mode \"blocks\" only", v.Name)
+	}
+	if v.FullReadEvery != "" {
+		if v.Mode != repo.ModeBlocks || v.LV == "" {
+			return fmt.Errorf("%s: full_read_every applies to mode \"blocks\" of an lv only", v.Name)
+		}
+		if d, err := retention.ParseDuration(v.FullReadEvery); err != nil || d <= 0 {
+			return fmt.Errorf("%s: full_read_every %q: use a duration like 30d or 12h", v.Name, v.FullReadEvery)
+		}
 	}
 	if v.SnapshotSize != "" && !sizeRE.MatchString(v.SnapshotSize) {
 		return fmt.Errorf("%s: snapshot_size %q: use a size like 2G or a percentage like 20%%ORIGIN", v.Name, v.SnapshotSize)

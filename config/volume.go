@@ -4,6 +4,7 @@ import (
 	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
+	"github.com/lvback/lvback/retention"
 )
 
 // VolumeOptions returns what engine.BackupVolume needs to back up v into
@@ -33,6 +34,9 @@ func (c *Config) VolumeOptions(v *Volume) engine.VolumeOptions {
 	}
 	if v.RequireSnapshot != nil {
 		o.RequireSnapshot = *v.RequireSnapshot
+	}
+	if v.FullReadEvery != "" {
+		o.FullReadEvery, _ = retention.ParseDuration(v.FullReadEvery) // validated by Load
 	}
 	o.Hooks.Before, o.Hooks.After, o.Hooks.Timeout = c.SnapshotHooks(v)
 	return o

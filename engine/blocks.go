@@ -31,6 +31,10 @@ type BlockOptions struct {
 	// FullRead reads an image file also when it has not changed since the
 	// previous backup (without it, that backup's index is reused).
 	FullRead bool
+	// Thin, when set, says Source is a thin snapshot: the backup records
+	// it and, when the previous backup read the snapshot kept now, reads
+	// only the chunks thin_delta says changed (FullRead turns this off).
+	Thin *ThinSource
 }
 
 // BackupBlocks makes a new dated block-mode backup of o.Source: only
@@ -88,7 +92,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 			_ = fileops.RemoveTree(p.Dir, 1)
 		}
 	}()
-	st, reusedFrom, err := o.readSource(ctx, r, store, p, prev, damaged)
+	st, reusedFrom, plan, err := o.readSource(ctx, r, store, p, prev, damaged)
 	if err != nil {
 		store.Discard()
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
@@ -124,6 +128,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 		Files: 1, Size: st.Size, AddedBytes: st.StoredBytes, Copied: st.NewChunks, Linked: st.ReusedChunks,
 		ManifestEntries: st.Chunks, ManifestBLAKE3: sum, SourceWarning: warning, SourceChanged: changed != "",
 		SourceFile: st.Source, ReusedIndex: reusedFrom, ReadBytes: st.ReadBytes}
+	o.recordThin(info, plan, prev, started)
 	if err := p.Commit(info); err != nil {
 		return nil, err
 	}

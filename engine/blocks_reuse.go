@@ -5,23 +5,35 @@ import (
 	"fmt"
 
 	"github.com/lvback/lvback/blockdiff"
+	"github.com/lvback/lvback/internal/units"
 	"github.com/lvback/lvback/repo"
 )
 
 // readSource fills in p's index: a copy of prev's when the source is an
 // image file that has not changed since prev read it (see reuseIndex),
-// otherwise by reading the source (blockdiff.Backup). reusedFrom is the
-// ID of the backup whose index was copied, "" when the source was read.
-func (o *BlockOptions) readSource(ctx context.Context, r *repo.Repo, store *blockdiff.DirStore, p *repo.Pending, prev *repo.Backup, damaged map[blockdiff.ID]bool) (st blockdiff.Stats, reusedFrom string, err error) {
+// otherwise by reading the source (blockdiff.Backup): of a thin
+// snapshot, only the chunks thin_delta says changed since prev when it
+// can (see thinChanges, whose plan it returns). reusedFrom is the ID of
+// the backup whose index was copied, "" when the source was read.
+func (o *BlockOptions) readSource(ctx context.Context, r *repo.Repo, store *blockdiff.DirStore, p *repo.Pending, prev *repo.Backup, damaged map[blockdiff.ID]bool) (st blockdiff.Stats, reusedFrom string, plan thinPlan, err error) {
 	prevIdx := previousIndex(prev, o.Log)
 	reused, st, err := o.reuseIndex(ctx, r, store, p.IndexPath(), prev, prevIdx, damaged)
 	switch {
 	case err != nil:
-		return st, "", err
+		return st, "", plan, err
 	case reused:
-		return st, prev.ID, nil
+		return st, prev.ID, plan, nil
 	}
 	opts := o.diffOptions(r.BlockChunkSize, prevIdx, damaged)
+	if o.Thin != nil {
+		plan = o.thinChanges(ctx, prev, prevIdx, r.BlockChunkSize)
+		opts.Unchanged = plan.unchanged
+		if plan.unchanged == nil {
+			o.Log.Info("full read: "+plan.reason, "volume", o.Name)
+		} else {
+			o.Log.Info(fmt.Sprintf("thin_delta: reading the %s of chunks that changed since %s", units.Bytes(plan.changed), prev.ID), "volume", o.Name)
+		}
+	}
 	if o.Progress != nil {
 		if size, err := blockdiff.SourceSize(o.Source); err == nil {
 			o.Progress.expect(size) // block devices report their size here, not in stat
@@ -29,7 +41,7 @@ func (o *BlockOptions) readSource(ctx context.Context, r *repo.Repo, store *bloc
 		opts.Progress = func(n int64) { o.Progress.add(n) }
 	}
 	_, st, err = blockdiff.Backup(ctx, o.Source, store, p.IndexPath(), opts)
-	return st, "", err
+	return st, "", plan, err
 }
 
 // reuseIndex writes prevIdx (prev's index) to indexPath without reading

@@ -20,6 +20,12 @@ type ListItem struct {
 	AddedBytes int64     `json:"added_bytes"`
 	Errors     int64     `json:"errors"`
 	Path       string    `json:"path"` // the browsable tree; a block backup's index (it has no tree)
+	// ReadBytes, ReadMode and KeptSnapshotBytes are a block backup's (see
+	// repo.Info): what it read of its source, how, and what the thin
+	// snapshot kept before it held alone in its pool.
+	ReadBytes         int64  `json:"read_bytes,omitempty"`
+	ReadMode          string `json:"read_mode,omitempty"`
+	KeptSnapshotBytes int64  `json:"kept_snapshot_bytes,omitempty"`
 }
 
 // List returns the backups of name, or of every name for "", complete or
@@ -46,6 +52,7 @@ func List(repoPath, name string) ([]ListItem, error) {
 			if b.Info != nil {
 				it.Time, it.Mode = b.Info.Started, b.Info.Mode
 				it.Files, it.Size, it.AddedBytes, it.Errors = b.Info.Files, b.Info.Size, b.Info.AddedBytes, b.Info.Errors
+				it.ReadBytes, it.ReadMode, it.KeptSnapshotBytes = b.Info.ReadBytes, b.Info.ReadMode, b.Info.KeptSnapshotBytes
 			}
 			if b.Blocks() {
 				it.Path = b.IndexPath()

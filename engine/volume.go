@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lvback/lvback/lvm"
 )
@@ -27,14 +28,23 @@ type VolumeOptions struct {
 	// BlockOptions.RequireSnapshot refuses. An LV or btrfs snapshot
 	// always passes.
 	RequireSnapshot bool
-	// FullRead is BlockOptions.FullRead: read an unchanged image file.
+	// FullRead is BlockOptions.FullRead: read an unchanged image file,
+	// and a thin LV's whole snapshot.
 	FullRead bool
+	// FullReadEvery is ThinSource.FullReadEvery: how old the newest full
+	// read of a thin LV in block mode may be.
+	FullReadEvery time.Duration
+
+	thin *ThinSource // the thin snapshot being read in block mode
 }
 
 // BackupVolume backs up one volume. For an LV or a btrfs subvolume it
 // first makes a read-only snapshot and backs up its mount point (or, in
 // block mode, the snapshot's device); the snapshot is always released
-// (unmounted, removed), on success, on error and on cancellation. A
+// (unmounted, removed), on success, on error and on cancellation, except
+// a thin LV's in block mode after a complete backup: that one is kept
+// (lvm.ThinSnapshot.Keep), replacing the one kept before, so that the
+// next backup reads only what thin_delta says changed since. A
 // snapshot that overflowed while it was read makes the backup fail: it
 // never becomes complete.
 func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
@@ -63,8 +73,14 @@ func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 		}
 	}()
 	o.Backup.Source = snap.MountPoint()
+	ts, _ := snap.(lvm.ThinSnapshot)
 	if o.Blocks {
 		o.Backup.Source = snap.Device()
+		if ts != nil {
+			if t, ok := ts.Thin(); ok {
+				o.thin = &ThinSource{Snapshot: t, RunDir: o.Snapshot.RunDir, FullReadEvery: o.FullReadEvery}
+			}
+		}
 	}
 	o.Backup.BeforeCommit = func() error {
 		fill, err := snap.Check(context.WithoutCancel(ctx))
@@ -77,7 +93,14 @@ func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 		}
 		return nil
 	}
-	return o.backup(ctx)
+	res, err := o.backup(ctx)
+	if err == nil && o.thin != nil {
+		// The next backup compares its snapshot with this one.
+		if kerr := ts.Keep(ctx); kerr != nil {
+			o.Backup.Log.Warn("snapshot not kept: the next backup reads the whole volume", "volume", o.Backup.Name, "err", kerr)
+		}
+	}
+	return res, err
 }
 
 // snapshot makes the LV or btrfs snapshot the volume is read from.
@@ -109,5 +132,5 @@ func (o *VolumeOptions) backup(ctx context.Context) (*Result, error) {
 // blockOptions are the options of o's block-mode backup: all of o.Backup,
 // and whether its source is lvback's own snapshot.
 func (o *VolumeOptions) blockOptions() BlockOptions {
-	return BlockOptions{BackupOptions: o.Backup, Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot, FullRead: o.FullRead}
+	return BlockOptions{BackupOptions: o.Backup, Snapshot: o.Path == "", RequireSnapshot: o.RequireSnapshot, FullRead: o.FullRead, Thin: o.thin}
 }

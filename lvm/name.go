@@ -57,3 +57,28 @@ var (
 	sizeRE    = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?[bBsSkKmMgGtTpPeE]$`)
 	extentsRE = regexp.MustCompile(`^[0-9]+%(ORIGIN|VG|FREE|PVS)$`)
 )
+
+// SplitLV returns the volume group and name of a logical volume given as
+// /dev/VG/LV, VG/LV or /dev/mapper/VG-LV (each "-" of a name doubled);
+// false for anything else.
+func SplitLV(s string) (vg, lv string, ok bool) {
+	if rest, found := strings.CutPrefix(s, "/dev/mapper/"); found {
+		for i := 0; i < len(rest); i++ {
+			if rest[i] != '-' {
+				continue
+			}
+			if i+1 < len(rest) && rest[i+1] == '-' {
+				i++ // a doubled "-" belongs to a name
+				continue
+			}
+			vg, lv = strings.ReplaceAll(rest[:i], "--", "-"), strings.ReplaceAll(rest[i+1:], "--", "-")
+			return vg, lv, vg != "" && lv != ""
+		}
+		return "", "", false
+	}
+	parts := strings.Split(strings.TrimPrefix(s, "/dev/"), "/")
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}

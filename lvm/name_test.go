@@ -58,3 +58,21 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("baseMountOptions = %q", baseMountOptions)
 	}
 }
+
+func TestSplitLV(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"/dev/vg/thin":              {"vg", "thin"},
+		"vg/thin":                   {"vg", "thin"},
+		"/dev/mapper/vg-thin":       {"vg", "thin"},
+		"/dev/mapper/my--vg-db--01": {"my-vg", "db-01"},
+		"/dev/mapper/vg":            {"", ""},
+		"/dev/vg":                   {"", ""},
+		"/dev/vg/a/b":               {"", ""},
+		"":                          {"", ""},
+	} {
+		vg, lv, ok := SplitLV(in)
+		if vg != want[0] || lv != want[1] || ok != (want[0] != "") {
+			t.Errorf("SplitLV(%q) = %q, %q, %v; want %q, %q", in, vg, lv, ok, want[0], want[1])
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lvback/lvback/lvm"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -101,7 +102,31 @@ type Info struct {
 	SourceFile  *FileIdentity `json:"source_file,omitempty"`
 	ReusedIndex string        `json:"reused_index,omitempty"`
 	ReadBytes   int64         `json:"read_bytes,omitempty"`
+	// Thin is the thin snapshot a block backup of a thin LV read; the
+	// next backup compares it with thin_delta when that snapshot is the
+	// one kept. ReadMode says what was read: "thin_delta" (only the
+	// chunks thin_delta named, ChangedBytes of them) or "full"
+	// (FullReadReason says why). LastFullRead is when the volume's newest
+	// full read started. KeptSnapshotBytes is what thin_delta found to
+	// differ between the kept snapshot and the new one: the pool space
+	// the kept snapshot held alone until this backup replaced it.
+	Thin              *ThinSource `json:"thin,omitempty"`
+	ReadMode          string      `json:"read_mode,omitempty"`
+	FullReadReason    string      `json:"full_read_reason,omitempty"`
+	LastFullRead      *time.Time  `json:"last_full_read,omitempty"`
+	ChangedBytes      int64       `json:"changed_bytes,omitempty"`
+	KeptSnapshotBytes int64       `json:"kept_snapshot_bytes,omitempty"`
 }
+
+// ThinSource is a thin snapshot's identity in its pool, as info.json
+// records it (see lvm.ThinVolume).
+type ThinSource = lvm.ThinVolume
+
+// Read modes of a block backup of a thin LV (Info.ReadMode).
+const (
+	ReadThinDelta = "thin_delta"
+	ReadFull      = "full"
+)
 
 // FileIdentity is an image file's device, inode, size, mtime and ctime,
 // as info.json records them (see blockdiff.SourceIdentity).

@@ -62,6 +62,13 @@ func backupCmd(g *globals) *cobra.Command {
 				if vo.Blocks {
 					fmt.Fprintf(g.stdout, "backup %s/%s: %s image, %d chunks (%d new, %d reused), %s written\n",
 						i.Name, i.ID, units.Bytes(i.Size), i.ManifestEntries, i.Copied, i.Linked, units.Bytes(i.AddedBytes))
+					switch i.ReadMode {
+					case repo.ReadThinDelta:
+						fmt.Fprintf(g.stdout, "read %s of %s (thin_delta: %s changed since the kept snapshot)\n",
+							units.Bytes(i.ReadBytes), units.Bytes(i.Size), units.Bytes(i.ChangedBytes))
+					case repo.ReadFull:
+						fmt.Fprintf(g.stdout, "full read: %s\n", i.FullReadReason)
+					}
 					if i.ReusedIndex != "" {
 						fmt.Fprintf(g.stdout, "source unchanged since %s (size, mtime, ctime, inode): reused its index without reading\n", i.ReusedIndex)
 					}
@@ -117,7 +124,7 @@ func addBackupFlags(f *pflag.FlagSet) *backupFlags {
 	f.StringVar(&b.metricsFile, "metrics-file", "", "write Prometheus text-format metrics of the run here (atomically)")
 	f.BoolVar(&o.Checksum, "checksum", false, "compare file contents by hash, not only metadata")
 	f.BoolVar(&vo.RequireSnapshot, "require-snapshot", false, "refuse a --source that may change while it is read: a writable device, an image that changed, a directory")
-	f.BoolVar(&vo.FullRead, "full-read", false, "with --mode blocks, read an image file even when its size, mtime, ctime and inode show it unchanged since the last backup")
+	f.BoolVar(&vo.FullRead, "full-read", false, "with --mode blocks, read everything: an image file even when its size, mtime, ctime and inode show it unchanged, a thin LV's whole snapshot instead of what thin_delta says changed")
 	addExcludeFlags(f, &o.Excludes)
 	f.StringVar(&vo.Hooks.Before, "before-snapshot", "", "command to run right before the snapshot is created (no shell unless it needs one)")
 	f.StringVar(&vo.Hooks.After, "after-snapshot", "", "command to run right after the snapshot is created, also when that failed")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/internal/units"
+	"github.com/lvback/lvback/repo"
 )
 
 // listItem is one backup in `list --json` (engine.List).
@@ -47,8 +48,12 @@ func listCmd(g *globals) *cobra.Command {
 				} else if it.Errors > 0 {
 					state = fmt.Sprintf("complete, %d skipped", it.Errors)
 				}
+				mode := it.Mode
+				if it.ReadMode == repo.ReadThinDelta {
+					mode += fmt.Sprintf(" (thin_delta: read %s, kept snapshot held %s)", units.Bytes(it.ReadBytes), units.Bytes(it.KeptSnapshotBytes))
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", it.Name, it.ID, it.Time.Local().Format(time.DateTime),
-					it.Mode, state, it.Files, units.Bytes(it.Size), units.Bytes(it.AddedBytes), it.Path)
+					mode, state, it.Files, units.Bytes(it.Size), units.Bytes(it.AddedBytes), it.Path)
 			}
 			return tw.Flush()
 		},

@@ -27,6 +27,10 @@ type volumeResult struct {
 	Skipped     int64         `json:"skipped"`
 	Warning     string        `json:"warning,omitempty"`      // the image may be inconsistent: a live source (block mode)
 	ReusedIndex string        `json:"reused_index,omitempty"` // an unchanged image file: the index of this backup was copied, nothing read
+	ReadBytes   int64         `json:"read_bytes,omitempty"`   // block mode: bytes read from the source
+	ReadMode    string        `json:"read_mode,omitempty"`    // thin LV in block mode: "thin_delta" or "full"
+	FullReason  string        `json:"full_read_reason,omitempty"`
+	KeptBytes   int64         `json:"kept_snapshot_bytes,omitempty"` // pool space the kept thin snapshot held alone
 	Duration    time.Duration `json:"-"`
 	Seconds     float64       `json:"duration_seconds"`
 	LastSuccess time.Time     `json:"last_success,omitempty"`
@@ -37,6 +41,7 @@ func (v *volumeResult) fill(info *repo.Info) {
 	v.ID, v.Files, v.Copied, v.Linked = info.ID, info.Files, info.Copied, info.Linked
 	v.Size, v.Written, v.Skipped, v.Damaged = info.Size, info.AddedBytes, info.Errors, info.DamagedCopied
 	v.Warning, v.ReusedIndex = info.SourceWarning, info.ReusedIndex
+	v.ReadBytes, v.ReadMode, v.FullReason, v.KeptBytes = info.ReadBytes, info.ReadMode, info.FullReadReason, info.KeptSnapshotBytes
 }
 
 // metric is one gauge family of the Prometheus text format.
@@ -58,6 +63,10 @@ var metrics = []metric{
 		func(v volumeResult) float64 { return float64(v.Size) }},
 	{"lvback_backup_written_bytes", "Bytes the last backup run wrote to the repository.",
 		func(v volumeResult) float64 { return float64(v.Written) }},
+	{"lvback_backup_read_bytes", "Bytes the last block-mode backup of the volume read from its source.",
+		func(v volumeResult) float64 { return float64(v.ReadBytes) }},
+	{"lvback_kept_snapshot_bytes", "Thin pool space the kept snapshot of the volume held alone until the last backup replaced it (thin_delta's changed bytes).",
+		func(v volumeResult) float64 { return float64(v.KeptBytes) }},
 	{"lvback_backup_errors", "Entries the last backup run skipped, plus 1 if it failed.",
 		func(v volumeResult) float64 { return float64(v.Skipped) + 1 - b2f(v.OK) }},
 }

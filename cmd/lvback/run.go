@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -141,7 +142,45 @@ func backupAll(ctx context.Context, g *globals, cfg *config.Config, sum *runSumm
 		sum.Volumes = append(sum.Volumes, backupOne(ctx, g, cfg, &cfg.Volumes[i]))
 	}
 	sum.Prune = applyRetention(ctx, cfg, sum, log)
+	if ctx.Err() == nil {
+		sum.Cleaned = append(sum.Cleaned, dropLeftKept(ctx, r, cfg, log)...)
+	}
 	return nil
+}
+
+// dropLeftKept removes the kept thin snapshots of LVs this repository
+// backed up in block mode that are no longer block-mode volumes of the
+// config: nothing will compare them again, and they cost pool space.
+// Kept snapshots of volumes other repositories back up are left alone.
+func dropLeftKept(ctx context.Context, r *repo.Repo, cfg *config.Config, log *slog.Logger) []string {
+	inConfig := map[[2]string]bool{}
+	for _, v := range cfg.Volumes {
+		if vg, lv, ok := lvm.SplitLV(v.LV); ok && v.Mode == repo.ModeBlocks {
+			inConfig[[2]string{vg, lv}] = true
+		}
+	}
+	names, err := r.Names()
+	if err != nil {
+		return nil
+	}
+	left := map[[2]string]bool{}
+	for _, n := range names {
+		b, err := r.Latest(n)
+		if err != nil || b == nil || b.Info == nil || b.Info.Thin == nil {
+			continue
+		}
+		if k := [2]string{b.Info.Thin.VG, b.Info.Thin.Origin}; !inConfig[k] {
+			left[k] = true
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	removed, err := lvm.CleanupKept(ctx, log, func(k lvm.KeptSnapshot) bool { return left[[2]string{k.VG, k.Origin}] })
+	if err != nil {
+		log.Warn("kept snapshot of a volume no longer in the config not removed", "err", err)
+	}
+	return removed
 }
 
 // reportBadConfig reports a config that Load refused the way the config
