@@ -15,13 +15,30 @@ import (
 	"github.com/lvback/lvback/internal/mountinfo"
 )
 
-// attach attaches image to a free loop device and returns the device.
-func attach(image string) (string, error) {
-	out, err := exec.Command("losetup", "--find", "--show", image).CombinedOutput()
+// attach attaches image to a free loop device, read-only if ro, and
+// returns the device.
+func attach(image string, ro bool) (string, error) {
+	args := []string{"--find", "--show", image}
+	if ro {
+		args = append([]string{"--read-only"}, args...)
+	}
+	out, err := exec.Command("losetup", args...).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("losetup --find --show %s: %v: %s", image, err, out)
+		return "", fmt.Errorf("losetup %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// setReadOnly makes the block device dev read-only or writable.
+func setReadOnly(dev string, ro bool) error {
+	flag := "--setrw"
+	if ro {
+		flag = "--setro"
+	}
+	if out, err := exec.Command("blockdev", flag, dev).CombinedOutput(); err != nil {
+		return fmt.Errorf("blockdev %s %s: %v: %s", flag, dev, err, out)
+	}
+	return nil
 }
 
 // detachTimeout bounds the wait for the kernel to finish a detach.

@@ -12,7 +12,8 @@ import (
 // lvcreate implements `lvcreate -s [-L SIZE | -l N%ORIGIN] -n NAME
 // [--addtag TAG]... VG/LV`: a classic snapshot when a size is given, else a
 // thin snapshot of a thin origin (inactive, with the activation skip flag,
-// as LVM makes it).
+// as LVM makes it, with a new thin id; its pool counts a transaction and
+// its superblock time one up).
 func (f *fake) lvcreate(args []string) error {
 	var snapshot bool
 	var size, extents, name, originRef string
@@ -76,12 +77,16 @@ func (f *fake) lvcreate(args []string) error {
 	}
 	if thin {
 		lv.Attr, lv.Segtype, lv.Pool, lv.Percent = "Vwi---tz-k", "thin", origin.Pool, origin.Percent
+		if pool := f.st.PoolOf(origin); pool != nil {
+			lv.ThinID = pool.Meta.NewThinID()
+			pool.Meta.Time++
+		}
 	} else {
 		lv.Attr, lv.Segtype, lv.Percent = "swi-a-s---", "linear", "0.00"
 		if f.fault(state.Overflow, true) {
 			lv.Attr, lv.Percent = "swi-I-s---", "100.00"
 		}
-		if lv.Loop, err = attach(lv.Image); err != nil {
+		if lv.Loop, err = attach(lv.Image, false); err != nil {
 			return err
 		}
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // lvremove implements `lvremove -f VG/LV...`. Like LVM it refuses a volume
-// whose device is mounted.
+// whose device is mounted. Removing a thin volume counts a transaction of
+// its pool.
 func (f *fake) lvremove(args []string) error {
 	force := false
 	var refs []string
@@ -54,6 +55,9 @@ func (f *fake) lvremove(args []string) error {
 			if err := os.Remove(lv.Image); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
+		}
+		if pool := f.st.PoolOf(lv); pool != nil {
+			pool.Meta.Transaction++
 		}
 		f.st.Remove(lv.VG, lv.Name)
 	}

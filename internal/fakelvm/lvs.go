@@ -5,19 +5,33 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/lvback/lvback/internal/fakelvm/state"
 )
 
-// lvs implements `lvs --reportformat json -o FIELDS [NAME...]`, printing
-// the report as LVM 2.03 does. A NAME is a VG, VG/LV, /dev/VG/LV or
-// /dev/mapper/VG-LV; without one every volume is listed.
+// lvs implements `lvs --reportformat json [--units b|h] [--nosuffix] -o
+// FIELDS [NAME...]`, printing the report as LVM 2.03 does. A NAME is a VG,
+// VG/LV, /dev/VG/LV or /dev/mapper/VG-LV; without one every volume is
+// listed.
 func (f *fake) lvs(args []string) error {
 	var fields, names []string
 	format := ""
+	var units units
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; a {
+		case "--units":
+			v, err := flagValue(args, &i)
+			if err != nil {
+				return err
+			}
+			if v != "b" && v != "B" && v != "h" {
+				return usage("lvs: fakelvm only takes --units b or h, not %s", v)
+			}
+			units.bytes = v != "h"
+		case "--nosuffix":
+			units.nosuffix = true
 		case "--reportformat":
 			v, err := flagValue(args, &i)
 			if err != nil {
@@ -49,7 +63,7 @@ func (f *fake) lvs(args []string) error {
 	}
 	rows := make([]string, 0, len(lvs))
 	for _, lv := range lvs {
-		row, err := f.row(lv, fields)
+		row, err := f.row(lv, fields, units)
 		if err != nil {
 			return err
 		}
@@ -99,16 +113,45 @@ func (f *fake) selectLVs(names []string) ([]*state.LV, error) {
 
 // matches reports whether the lvs argument n names lv.
 func matches(lv *state.LV, n string) bool {
-	dm := func(s string) string { return strings.ReplaceAll(s, "-", "--") }
 	return n == lv.VG || n == lv.VG+"/"+lv.Name || n == "/dev/"+lv.VG+"/"+lv.Name ||
-		n == "/dev/mapper/"+dm(lv.VG)+"-"+dm(lv.Name)
+		n == "/dev/mapper/"+dmName(lv.VG, lv.Name)
+}
+
+// units is how lvs prints sizes.
+type units struct {
+	bytes    bool // --units b: in bytes, else LVM's default, human (--units h)
+	nosuffix bool // --nosuffix: no unit letter
+}
+
+// size is n bytes as lvs prints them with u.
+func (u units) size(n int64) string {
+	suffix := func(s string) string {
+		if u.nosuffix {
+			return ""
+		}
+		return s
+	}
+	if u.bytes {
+		return strconv.FormatInt(n, 10) + suffix("B")
+	}
+	v, unit := float64(n)/1024, "k"
+	for _, next := range []string{"m", "g", "t", "p"} {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, next
+	}
+	if n == 0 {
+		return "0" + suffix(" ")
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + suffix(unit)
 }
 
 // row is one volume's JSON object with fields in the order asked.
-func (f *fake) row(lv *state.LV, fields []string) (string, error) {
+func (f *fake) row(lv *state.LV, fields []string, u units) (string, error) {
 	parts := make([]string, 0, len(fields))
 	for _, name := range fields {
-		v, err := f.field(lv, name)
+		v, err := f.field(lv, name, u)
 		if err != nil {
 			return "", err
 		}
@@ -120,9 +163,26 @@ func (f *fake) row(lv *state.LV, fields []string) (string, error) {
 }
 
 // field is the value lvs prints for one field of lv.
-func (f *fake) field(lv *state.LV, name string) (string, error) {
+func (f *fake) field(lv *state.LV, name string, u units) (string, error) {
 	classicSnap := lv.Origin != "" && lv.Segtype != "thin"
 	switch name {
+	case "lv_uuid":
+		return lv.UUID, nil
+	case "lv_time":
+		return lv.Created, nil
+	case "lv_size":
+		n, err := lvSize(lv)
+		return u.size(n), err
+	case "thin_id":
+		if lv.Segtype == "thin" && lv.ThinID > 0 {
+			return strconv.Itoa(lv.ThinID), nil
+		}
+		return "", nil
+	case "transaction_id":
+		if lv.Meta != nil {
+			return strconv.Itoa(lv.Meta.Transaction), nil
+		}
+		return "", nil
 	case "vg_name":
 		return lv.VG, nil
 	case "lv_name":
@@ -162,6 +222,18 @@ func (f *fake) field(lv *state.LV, name string) (string, error) {
 		return "", nil
 	}
 	return "", failed("Unrecognised field: %s", name)
+}
+
+// lvSize is lv's size in bytes: its Size, else its image's.
+func lvSize(lv *state.LV) (int64, error) {
+	if lv.Size != 0 || lv.Image == "" {
+		return lv.Size, nil
+	}
+	fi, err := os.Stat(lv.Image)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }
 
 // percent is lv's fill: the Percent fault file's content for a valid

@@ -1,6 +1,7 @@
-// Command fakelvm stands in for LVM's lvs, lvcreate, lvchange and lvremove
-// (and the two dmsetup calls lvback makes after a failed lvcreate)
-// in lvback's tests, on machines whose kernel has no device-mapper. Each
+// Command fakelvm stands in for LVM's lvs, lvcreate, lvchange, lvrename
+// and lvremove, for the dmsetup calls lvback makes (removing the "-real"
+// device a failed lvcreate left; reserving and releasing a thin pool's
+// metadata snapshot) and for thin_delta, in lvback's tests, on machines whose kernel has no device-mapper. Each
 // logical volume is an image file attached to a loop device, and lv_path
 // is that loop device, so the real blkid, mount and umount work on it; a
 // snapshot is a copy of its origin's image. It acts as the tool it was
@@ -9,7 +10,7 @@
 // The state directory, named by $FAKELVM_STATE, holds the volumes, a log
 // of every call and the fault-injection files package state describes.
 // Errors go to stderr indented like LVM's, with LVM's exit statuses: 3 for
-// a usage error, 5 for a failed command.
+// a usage error, 5 for a failed command; dmsetup and thin_delta exit 1.
 package main
 
 import (
@@ -35,11 +36,13 @@ type fake struct {
 
 // tools are the commands the fake can act as.
 var tools = map[string]func(*fake, []string) error{
-	"lvs":      (*fake).lvs,
-	"lvcreate": (*fake).lvcreate,
-	"lvchange": (*fake).lvchange,
-	"lvremove": (*fake).lvremove,
-	"dmsetup":  (*fake).dmsetup,
+	"lvs":        (*fake).lvs,
+	"lvcreate":   (*fake).lvcreate,
+	"lvchange":   (*fake).lvchange,
+	"lvremove":   (*fake).lvremove,
+	"lvrename":   (*fake).lvrename,
+	"dmsetup":    (*fake).dmsetup,
+	"thin_delta": (*fake).thinDelta,
 }
 
 // exitError is a failure with LVM's exit status.
@@ -57,6 +60,11 @@ func usage(format string, a ...any) error {
 
 func failed(format string, a ...any) error {
 	return &exitError{5, fmt.Sprintf(format, a...)}
+}
+
+// failed1 is a failure of dmsetup or thin_delta (exit status 1).
+func failed1(format string, a ...any) error {
+	return &exitError{1, fmt.Sprintf(format, a...)}
 }
 
 func main() {
@@ -101,8 +109,10 @@ func run(tool string, args []string) error {
 	if err != nil {
 		return err
 	}
+	st.Complete(time.Now())
 	fk := &fake{dir: dir, st: st}
 	err = f(fk, args)
+	st.Complete(time.Now())
 	if serr := st.Save(dir); serr != nil && err == nil {
 		err = serr
 	}
@@ -164,6 +174,38 @@ func (f *fake) lookup(ref string) (*state.LV, error) {
 		return lv, nil
 	}
 	return nil, failed("Failed to find logical volume %q", ref)
+}
+
+// dmName is the device-mapper name of the volume vg/lv: both joined by
+// '-', each '-' in them doubled.
+func dmName(vg, lv string) string {
+	dm := func(s string) string { return strings.ReplaceAll(s, "-", "--") }
+	return dm(vg) + "-" + dm(lv)
+}
+
+// splitRef splits a volume's reference, VG/LV, /dev/VG/LV or
+// /dev/mapper/VG-LV, into its VG and LV.
+func splitRef(ref string) (vg, lv string, ok bool) {
+	if dm, isDM := strings.CutPrefix(ref, "/dev/mapper/"); isDM {
+		for i := 0; i < len(dm); i++ {
+			if dm[i] != '-' {
+				continue
+			}
+			if i+1 < len(dm) && dm[i+1] == '-' {
+				i++
+				continue
+			}
+			un := func(s string) string { return strings.ReplaceAll(s, "--", "-") }
+			vg, lv = un(dm[:i]), un(dm[i+1:])
+			return vg, lv, vg != "" && lv != ""
+		}
+		return "", "", false
+	}
+	vg, lv, ok = strings.Cut(strings.TrimPrefix(ref, "/dev/"), "/")
+	if !ok || vg == "" || lv == "" || strings.Contains(lv, "/") {
+		return "", "", false
+	}
+	return vg, lv, true
 }
 
 // flagValue returns the value of the flag at args[i], advancing i.

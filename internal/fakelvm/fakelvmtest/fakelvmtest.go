@@ -31,7 +31,7 @@ var (
 )
 
 // tools are the LVM commands the fake acts as.
-var tools = []string{"lvcreate", "lvs", "lvchange", "lvremove", "dmsetup"}
+var tools = []string{"lvcreate", "lvs", "lvchange", "lvremove", "lvrename", "dmsetup", "thin_delta"}
 
 var (
 	buildOnce sync.Once
@@ -40,7 +40,8 @@ var (
 )
 
 // BuildTools builds the fake LVM once per test binary and returns a
-// directory holding it as lvcreate, lvs, lvchange, lvremove and dmsetup. Call
+// directory holding it as lvcreate, lvs, lvchange, lvremove, lvrename,
+// dmsetup and thin_delta. Call
 // RemoveTools from TestMain after m.Run to delete it.
 func BuildTools(t testing.TB) string {
 	t.Helper()
@@ -178,6 +179,24 @@ func (v *VG) AddImage(lv, img string) {
 	v.t.Helper()
 	dev := testsys.Run(v.t, "losetup", "--find", "--show", img)
 	v.Add(state.LV{VG: v.Name, Name: lv, Attr: "-wi-a-----", Segtype: "linear",
+		Image: img, Loop: dev})
+}
+
+// AddThinPool adds the active thin pool NAME/pool whose data blocks are
+// dataBlockSize 512-byte sectors (0: state.DefaultDataBlockSize).
+func (v *VG) AddThinPool(pool string, dataBlockSize int) {
+	v.t.Helper()
+	v.Add(state.LV{VG: v.Name, Name: pool, Attr: "twi-aotz--", Segtype: "thin-pool",
+		Meta: &state.ThinPool{DataBlockSize: dataBlockSize}})
+}
+
+// AddThin adds the active thin volume NAME/lv of pool backed by img,
+// attached to a loop device. The fake gives it the next thin id of pool
+// on its next call.
+func (v *VG) AddThin(lv, pool, img string) {
+	v.t.Helper()
+	dev := testsys.Run(v.t, "losetup", "--find", "--show", img)
+	v.Add(state.LV{VG: v.Name, Name: lv, Attr: "Vwi-a-tz--", Segtype: "thin", Pool: pool,
 		Image: img, Loop: dev})
 }
 

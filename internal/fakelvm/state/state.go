@@ -56,6 +56,9 @@ const (
 	// after it logged its call and before it removes anything: a test sees
 	// the call in the log while the volume still exists.
 	SleepInLvremove = "sleep-in-lvremove"
+	// FailThinDeltaOnce makes the next thin_delta exit 1 with a message on
+	// stderr, before it reads anything; the file is removed then.
+	FailThinDeltaOnce = "fail-thin-delta-once"
 )
 
 // LV is one logical volume.
@@ -70,6 +73,15 @@ type LV struct {
 	Percent string   `json:"percent,omitempty"` // snap_percent / data_percent
 	Image   string   `json:"image,omitempty"`   // backing file; none for a pool
 	Loop    string   `json:"loop,omitempty"`    // loop device while active
+
+	UUID    string `json:"uuid,omitempty"`    // lv_uuid; Complete gives one
+	Created string `json:"created,omitempty"` // lv_time, TimeFormat; Complete sets it
+	Size    int64  `json:"size,omitempty"`    // lv_size in bytes; 0: the image's size
+
+	// ThinID is a thin volume's device id in its pool; Complete gives one.
+	ThinID int `json:"thin_id,omitempty"`
+	// Meta is a thin pool's metadata; Complete gives every pool one.
+	Meta *ThinPool `json:"thin_pool,omitempty"`
 }
 
 // State is every logical volume the fake knows.
