@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -110,6 +111,11 @@ func reserveMetadataSnap(ctx context.Context, log *slog.Logger, pool string) err
 	}
 	return runChange(ctx, log, "dmsetup", "message", pool, "0", "reserve_metadata_snap")
 }
+
+// poolLockPattern matches the pool lock files lockPool leaves in the
+// run directory (empty files, kept: removing one while another process
+// waits on it would let two hold "the" lock).
+var poolLockPattern = regexp.MustCompile(`^pool-.+\.lock$`)
 
 // lockPool takes the host-wide lock on the thin pool vg/pool's metadata
 // snapshot, a file in runDir, waiting for another holder.
