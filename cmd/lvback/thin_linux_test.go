@@ -239,3 +239,43 @@ func TestThinDeltaFallsBackToFullRead(t *testing.T) {
 		t.Errorf("reason %q does not name the new size", info.FullReadReason)
 	}
 }
+
+// `run` keeps a thin LV's snapshot while the LV is a block-mode volume
+// of the config (full_read_every accepted), and removes it once the
+// volume left the config; a kept snapshot of an LV this repository
+// never backed up is someone else's and stays.
+func TestRunDropsKeptSnapshotOfVolumeLeftConfig(t *testing.T) {
+	e, _ := thinEnv(t)
+	vol := "[[volume]]\nname = \"thin\"\nmode = \"blocks\"\nlv = \"" + lv("thin") + "\"\nfull_read_every = \"30d\"\n"
+	dir := t.TempDir()
+	mkTree(t, dir, "file")
+	other := "[[volume]]\nname = \"etc\"\npath = \"" + dir + "\"\n"
+	for i, cfg := range []string{vol + other, vol + other} {
+		if code, out, stderr := e.lvback("run", "--config", e.config(cfg)); code != exitOK {
+			t.Fatalf("run %d: exit %d: %s %s", i, code, out, stderr)
+		}
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	}
+	bs := e.backups("thin")
+	if len(bs) != 2 || bs[1].Info.ReadMode != repo.ReadThinDelta || len(e.kept()) != 1 {
+		t.Fatalf("after two runs: %d backups, the second read %q (%q); kept %q", len(bs), bs[len(bs)-1].Info.ReadMode, bs[len(bs)-1].Info.FullReadReason, e.kept())
+	}
+	// A kept snapshot of another LV, which this repository never backed up.
+	e.vg.Edit(func(s *state.State) {
+		k := *s.Find(testVG, e.kept()[0])
+		k.Name, k.Origin, k.UUID, k.ThinID, k.Image, k.Loop = "guest-lvback-kept-20260101T000000", "guest", "other-uuid", 99, "", ""
+		s.LVs = append(s.LVs, k)
+	})
+	if code, out, stderr := e.lvback("run", "--config", e.config(other)); code != exitOK {
+		t.Fatalf("run without the thin volume: exit %d: %s %s", code, out, stderr)
+	}
+	var left []string
+	for _, n := range e.vg.Names() {
+		if strings.Contains(n, "-lvback-kept-") {
+			left = append(left, n)
+		}
+	}
+	if !slices.Equal(left, []string{testVG + "/guest-lvback-kept-20260101T000000"}) {
+		t.Errorf("kept snapshots after the volume left the config: %q, want only the other LV's", left)
+	}
+}
