@@ -229,7 +229,7 @@ func CleanupKept(ctx context.Context, log *slog.Logger, drop func(KeptSnapshot) 
 			errs = append(errs, err)
 			continue
 		}
-		removed = append(removed, "kept snapshot "+lvRef(k.VG, k.Name))
+		removed = append(removed, "removed kept snapshot "+lvRef(k.VG, k.Name))
 	}
 	return removed, errors.Join(errs...)
 }

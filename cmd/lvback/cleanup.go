@@ -38,7 +38,7 @@ func cleanupCmd(g *globals) *cobra.Command {
 				removed = append(removed, more...)
 			}
 			for _, r := range removed {
-				fmt.Fprintln(g.stdout, "removed", r)
+				fmt.Fprintln(g.stdout, r)
 			}
 			if len(removed) == 0 && err == nil && !g.quiet {
 				fmt.Fprintln(g.stdout, "nothing to clean up")

@@ -166,7 +166,7 @@ func TestLVMSIGKILLThenCleanup(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("cleanup: exit %d: %s", code, stderr)
 	}
-	want := "removed unmounted " + mnt + "\nremoved removed directory " + mnt + "\nremoved removed logical volume " + testVG + "/" + snap + "\n"
+	want := "unmounted " + mnt + "\nremoved directory " + mnt + "\nremoved logical volume " + testVG + "/" + snap + "\n"
 	if stdout != want {
 		t.Errorf("cleanup printed\n%s\nwant\n%s", stdout, want)
 	}
