@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 STATICCHECK_VERSION := 0.8.2
 STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: help build demo deps check staticcheck test test-go fuzz-short fuzz bench clean
+.PHONY: help build demo deps check staticcheck test test-go test-btrfs fuzz-short fuzz bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,7 @@ test: deps ## every test: vet, staticcheck, short fuzz runs of each parser, the 
 	$(MAKE) --no-print-directory staticcheck
 	$(MAKE) --no-print-directory fuzz-short
 	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory test-btrfs
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-vm; \
 	else echo "SKIP test-vm: booting the real-LVM VM needs root to install qemu and lvm2 (run make test-vm as root)"; fi
 
@@ -56,6 +57,9 @@ test-scale: ## back up, change 1%, back up, verify and prune a generated 1,000,0
 	LVBACK_SCALE=1 $(GO) test -count=1 -timeout 60m -v ./test/scale
 
 .PHONY: test-vm
+test-btrfs: ## the engine, cmd and mount suites again on a btrfs loop mount, where repositories get the subvolume layout (root)
+	GO="$(GO)" scripts/test-btrfs.sh
+
 test-vm: ## boot a qemu VM with real LVM and run test/vm's scenarios (root installs the packages; see test/vm/deps.sh)
 	LVBACK_VM=1 $(GO) test -count=1 -timeout 20m -v ./test/vm
 

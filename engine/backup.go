@@ -13,7 +13,6 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/lvback/lvback/exclude"
-	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -113,16 +112,18 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	committed := false
 	defer func() {
 		if !committed {
-			_ = fileops.RemoveTree(p.Dir, o.Jobs)
+			_ = removeBackupDir(p.Dir, o.Jobs)
 		}
 	}()
-	if err := os.Mkdir(p.TreePath(), 0o700); err != nil {
-		return nil, fmt.Errorf("begin backup: %w", err)
-	}
 	if prev != nil && prev.Blocks() {
 		prev = nil // a block-mode image is no base for a file tree
 	}
+	inPlace, err := makeTree(r, p, prev)
+	if err != nil {
+		return nil, err
+	}
 	rn := newFileRun(o, src, p, prev)
+	rn.inPlace = inPlace
 	rn.rules = rules
 	if rn.damaged, err = loadDamaged(r, o.Name); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
@@ -145,6 +146,9 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 		info.Source = o.Label
 	}
 	info.Started, info.Finished = started.UTC(), o.Now().UTC()
+	if err := sealTree(r, p.TreePath()); err != nil {
+		return nil, err
+	}
 	if err := p.Commit(info); err != nil {
 		return nil, err
 	}
@@ -204,7 +208,7 @@ func removePartials(r *repo.Repo, name string, jobs int, log *slog.Logger) error
 	}
 	for _, b := range ps {
 		log.Warn("removing incomplete backup left by an interrupted run", "dir", b.Dir)
-		if err := fileops.RemoveTree(b.Dir, jobs); err != nil {
+		if err := removeBackupDir(b.Dir, jobs); err != nil {
 			return fmt.Errorf("remove incomplete backup %s: %w", b.Dir, err)
 		}
 	}

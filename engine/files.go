@@ -36,6 +36,10 @@ func (r *fileRun) visit(ctx context.Context, we *walker.Entry, prev *prevCursor,
 			return err
 		}
 	}
+	var pe *manifest.Entry // in place: the previous record of every entry, whatever its type
+	if r.inPlace {
+		pe = prev.find(e.Path)
+	}
 	if e.Type == manifest.TypeFile {
 		j := &fileJob{p: p}
 		if we.Stat.Nlink > 1 {
@@ -47,15 +51,19 @@ func (r *fileRun) visit(ctx context.Context, we *walker.Entry, prev *prevCursor,
 			}
 		}
 		if j.leader == nil {
-			j.prev = prev.find(e.Path)
+			j.prev = pe
+			if !r.inPlace {
+				j.prev = prev.find(e.Path)
+			}
 			j.act = decide(e, j.prev, r.prevStart, r.o.Checksum, r.prevDamaged(j.prev))
 		}
 		return r.enqueue(ctx, jobs, j)
 	}
-	err := r.makeNonFile(e)
+	err := r.makeNonFile(e, pe)
 	p.finish(err)
 	if err != nil && !isRepoFailure(err) && !errors.Is(err, context.Canceled) {
 		r.errs.add(e.Path, err)
+		r.dropSkipped(e.Path)
 		return nil
 	}
 	return err
@@ -95,19 +103,29 @@ func send[T any](ctx context.Context, ch chan<- T, v T) error {
 }
 
 // makeNonFile creates a directory (metadata comes later), symlink or
-// special file in the new tree.
-func (r *fileRun) makeNonFile(e *manifest.Entry) error {
+// special file in the new tree. In place, prev (the previous record of
+// the path) says what the tree holds there already: a directory stays,
+// anything else is replaced.
+func (r *fileRun) makeNonFile(e, prev *manifest.Entry) error {
+	keepDir := r.inPlace && e.Type == manifest.TypeDir && prev != nil && prev.Type == manifest.TypeDir
 	switch e.Type {
 	case manifest.TypeDir:
 		r.st.dirs.Add(1)
 		r.dirs = append(r.dirs, e)
+		r.dirsSame = append(r.dirsSame, keepDir && sameDirMeta(e, prev))
 	case manifest.TypeSymlink:
 		r.st.symlinks.Add(1)
 	default:
 		r.st.specials.Add(1)
 	}
-	if e.Path == "" {
+	if e.Path == "" || keepDir {
 		return nil
+	}
+	if r.inPlace {
+		r.markTouched(e.Path)
+		if err := r.clearPath(e.Path); err != nil {
+			return err
+		}
 	}
 	return fileops.OnPath(r.target(e.Path), func(dst string) error {
 		var err error
@@ -145,6 +163,9 @@ func (r *fileRun) workBatch(ctx context.Context, batch []*fileJob) error {
 		if err == nil {
 			err = r.doFile(ctx, j)
 		}
+		if err != nil && !isRepoFailure(err) && ctx.Err() == nil {
+			r.dropSkipped(j.p.e.Path) // before finish: a hard link to it must not find the old file
+		}
 		j.p.finish(err)
 		r.o.Progress.add(j.p.e.Size)
 		if err == nil {
@@ -167,6 +188,9 @@ func (r *fileRun) doFile(ctx context.Context, j *fileJob) error {
 	e := j.p.e
 	if j.leader != nil {
 		return r.linkToLeader(ctx, j)
+	}
+	if r.inPlace {
+		return r.doFileInPlace(ctx, j)
 	}
 	switch j.act {
 	case actCopyDamaged:
@@ -206,6 +230,12 @@ func (r *fileRun) linkToLeader(ctx context.Context, j *fileJob) error {
 	e := j.p.e
 	// One inode: the leader's record is the latest (it may have been re-read).
 	e.Hash, e.Size, e.Mtime = j.leader.e.Hash, j.leader.e.Size, j.leader.e.Mtime
+	if r.inPlace {
+		r.markTouched(e.Path)
+		if err := r.clearPath(e.Path); err != nil {
+			return err
+		}
+	}
 	err := link(r.target(j.leader.e.Path), r.target(e.Path))
 	if errors.Is(err, errTooMany) {
 		e.LinkTo = "" // the file system's link limit: a copy keeps the data
@@ -307,6 +337,12 @@ func (r *fileRun) copyOnce(ctx context.Context, e *manifest.Entry, again bool) e
 		}
 	}
 	dst := r.target(e.Path)
+	if r.inPlace {
+		r.markTouched(e.Path)
+		if err := r.clearPath(e.Path); err != nil {
+			return err
+		}
+	}
 	var h [32]byte
 	var n int64
 	err = fileops.OnPath(dst, func(dst string) (err error) {

@@ -38,9 +38,18 @@ type fileRun struct {
 	st        stats
 	errs      errorLog
 
+	// inPlace says the new tree starts as a snapshot of prev's (the
+	// subvolume layout, see subvolume.go): unchanged entries are left as
+	// they are, and entries of prev the walk does not find are removed.
+	inPlace     bool
+	clearMu     sync.Mutex      // guards clearFailed and touched
+	clearFailed error           // the first entry that could not be removed from the tree
+	touched     map[string]bool // directories of an in-place tree whose entries changed
+
 	// Owned by the walk callback goroutine.
 	groups   map[devIno]*pending // first path of each multiply-linked inode
 	dirs     []*manifest.Entry   // directories, in walk order
+	dirsSame []bool              // in place: dirs[i]'s metadata is prev's
 	batch    []*fileJob          // files of batchDir not yet handed to a worker
 	batchDir string
 }
@@ -93,7 +102,7 @@ func (p *pending) finish(err error) {
 
 func newFileRun(o BackupOptions, src string, p *repo.Pending, prev *repo.Backup) *fileRun {
 	r := &fileRun{o: o, src: src, dst: p.TreePath(), manifest: p.ManifestPath(), prev: prev,
-		excludedPath: p.ExcludedPath(), groups: make(map[devIno]*pending)}
+		excludedPath: p.ExcludedPath(), groups: make(map[devIno]*pending), touched: make(map[string]bool)}
 	r.errs.log = o.Log
 	if prev != nil {
 		r.prevStart = prev.Info.Started.UnixNano()
@@ -149,10 +158,14 @@ func (r *fileRun) do(ctx context.Context) (*repo.Info, error) {
 		if err != nil {
 			return repoMet(err, r.src, r.o.Repo)
 		}
+		prev.drain() // in place: what is left of prev is gone
 		return r.flush(gctx, jobs)
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if r.clearFailed != nil {
+		return nil, r.clearFailed
 	}
 	if err := r.finishDirs(); err != nil {
 		return nil, err
@@ -200,6 +213,9 @@ func writeOrdered(ctx context.Context, ordered <-chan *pending, mw *manifest.Wri
 func (r *fileRun) finishDirs() error {
 	for i := len(r.dirs) - 1; i >= 0; i-- {
 		e := r.dirs[i]
+		if r.inPlace && r.dirsSame[i] && !r.touched[e.Path] {
+			continue // the snapshot's directory is prev's, unchanged
+		}
 		if err := r.applyMeta(r.target(e.Path), e); err != nil {
 			return err
 		}
@@ -244,12 +260,16 @@ func (r *fileRun) info(entries int64, manifestSum string) *repo.Info {
 	}
 }
 
-// prevCursor streams the previous manifest alongside the walk.
+// prevCursor streams the previous manifest alongside the walk. With
+// onGone set (in place), it calls it with every previous entry the walk
+// passed without finding.
 type prevCursor struct {
-	r    *manifest.Reader
-	cur  *manifest.Entry
-	done bool
-	log  *slog.Logger
+	r       *manifest.Reader
+	cur     *manifest.Entry
+	done    bool
+	matched bool // cur was returned by find: it is not gone
+	log     *slog.Logger
+	onGone  func(*manifest.Entry)
 }
 
 func (r *fileRun) openPrev() *prevCursor {
@@ -263,6 +283,9 @@ func (r *fileRun) openPrev() *prevCursor {
 		return c
 	}
 	c.r, c.done = mr, false
+	if r.inPlace {
+		c.onGone = r.gone
+	}
 	return c
 }
 
@@ -275,6 +298,9 @@ func (c *prevCursor) find(path string) *manifest.Entry {
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					c.log.Warn("previous manifest damaged; copying the rest", "err", err)
+					if c.onGone != nil {
+						c.onGone(&manifest.Entry{Path: "\x00damaged"})
+					}
 				}
 				c.done = true
 				return nil
@@ -283,14 +309,41 @@ func (c *prevCursor) find(path string) *manifest.Entry {
 		}
 		switch cmp := manifest.Compare(c.cur.Path, path); {
 		case cmp < 0:
-			c.cur = nil
+			if c.onGone != nil && !c.matched {
+				c.onGone(c.cur)
+			}
+			c.cur, c.matched = nil, false
 		case cmp == 0:
+			c.matched = true
 			return c.cur
 		default:
 			return nil
 		}
 	}
 	return nil
+}
+
+// drain passes every previous entry not found yet to onGone; without
+// onGone it does nothing.
+func (c *prevCursor) drain() {
+	if c.onGone == nil {
+		return
+	}
+	for !c.done {
+		if c.cur != nil && !c.matched {
+			c.onGone(c.cur)
+		}
+		c.cur, c.matched = nil, false
+		e, err := c.r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				c.onGone(&manifest.Entry{Path: "\x00damaged"}) // never a real path: fails the run
+			}
+			c.done = true
+			return
+		}
+		c.cur = e
+	}
 }
 
 func (c *prevCursor) close() {

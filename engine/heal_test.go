@@ -91,7 +91,7 @@ func oldSource(t *testing.T, src string, files map[string]string) {
 // damaged inode, all names of a hard-linked group included, from the
 // intact copy, leaving every intact inode as it was.
 func TestHealEndToEnd(t *testing.T) {
-	src, repoPath := dirs(t)
+	src, repoPath := tamperDirs(t)
 	oldSource(t, src, map[string]string{"plain": "plain content", "group/a": "group content", "fine": "fine content"})
 	if err := os.Link(filepath.Join(src, "group/a"), filepath.Join(src, "group/b")); err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestHealEndToEnd(t *testing.T) {
 // With no intact copy anywhere, repair says so, fails, and changes
 // nothing (the list keeps the inode); from --source it heals.
 func TestRepairFromSource(t *testing.T) {
-	src, repoPath := dirs(t)
+	src, repoPath := tamperDirs(t)
 	oldSource(t, src, map[string]string{"d/f": "the content", "d/other": "other"})
 	b1 := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
 	b2 := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
@@ -256,7 +256,7 @@ func TestRepairFromSource(t *testing.T) {
 // A recorded inode that a full verify finds intact again (mended by hand)
 // leaves the list; a verify of one backup only never drops anything.
 func TestDamagedListForgetsMended(t *testing.T) {
-	src, repoPath := dirs(t)
+	src, repoPath := tamperDirs(t)
 	oldSource(t, src, map[string]string{"f": "content"})
 	b1 := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
 	f := filepath.Join(b1.Tree, "f")

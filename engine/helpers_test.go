@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/lvback/lvback/internal/btrfs"
+	"github.com/lvback/lvback/internal/btrfs/btrfstest"
+	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -96,22 +99,41 @@ func mustVerifyClean(t *testing.T, repoPath string) *VerifyReport {
 }
 
 // dirs makes a source directory and a new repository in a fresh temp dir.
-func dirs(t *testing.T) (src, repoPath string) {
+func dirs(t *testing.T) (src, repoPath string) { return dirsWith(t, testLayout) }
+
+// tamperDirs is dirs with a hard-link layout repository, for the tests
+// that change a backup's tree behind lvback's back (damage, planted
+// symlinks): a subvolume-layout tree is read-only, and one made writable
+// is reported by verify (TestVerifyReportsWritableSubvolume).
+func tamperDirs(t *testing.T) (src, repoPath string) { return dirsWith(t, repo.LayoutHardlink) }
+
+func dirsWith(t *testing.T, layout string) (src, repoPath string) {
 	base := t.TempDir()
 	src = filepath.Join(base, "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return src, newRepo(t, filepath.Join(base, "repo"))
+	repoPath = filepath.Join(base, "repo")
+	if _, err := Init(repoPath, repo.Settings{Layout: layout}); err != nil {
+		t.Fatal(err)
+	}
+	btrfstest.DeleteSubvolumesAtCleanup(t, repoPath)
+	return src, repoPath
 }
+
+// testLayout is the file-tree layout the tests' repositories ask for:
+// $LVBACK_TEST_LAYOUT, or "" (the default of the file system TMPDIR is
+// on: make test-btrfs runs the suite on btrfs, where that is subvolume).
+var testLayout = os.Getenv("LVBACK_TEST_LAYOUT")
 
 // newRepo creates a repository at path (as `lvback init` does) and
 // returns path.
 func newRepo(t testing.TB, path string) string {
 	t.Helper()
-	if _, err := Init(path, 0); err != nil {
+	if _, err := Init(path, repo.Settings{Layout: testLayout}); err != nil {
 		t.Fatal(err)
 	}
+	btrfstest.DeleteSubvolumesAtCleanup(t, path)
 	return path
 }
 
@@ -154,3 +176,20 @@ func statBlocks(t *testing.T, path string, st *syscall.Stat_t) int64 {
 }
 
 func repoOpen(path string) (*repo.Repo, error) { return repo.Open(path) }
+
+// sharedWithPrevious reports whether the file b of a backup is the file a
+// of the backup before, unchanged: the same inode (hard-link layout), or
+// in the subvolume layout the snapshot's copy of that inode (the same
+// inode number in another subvolume; a file written again gets a new one).
+func sharedWithPrevious(t *testing.T, a, b string) bool {
+	t.Helper()
+	if testtree.SameInode(t, a, b) {
+		return true
+	}
+	var sa, sb syscall.Stat_t
+	if syscall.Lstat(a, &sa) != nil || syscall.Lstat(b, &sb) != nil {
+		return false
+	}
+	onBtrfs, _ := btrfs.IsBtrfs(a)
+	return onBtrfs && sa.Dev != sb.Dev && sa.Ino == sb.Ino
+}

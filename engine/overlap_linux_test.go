@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvback/lvback/internal/testsys"
+	"github.com/lvback/lvback/repo"
 )
 
 // A repository inside the source is refused however the path to it is
@@ -28,7 +29,7 @@ func TestBackupRefusesRepositoryReachedFromSource(t *testing.T) {
 		}},
 		{"symlinked parent, existing repository", func(t *testing.T, base, src string) (string, string) {
 			testsys.Must(t, os.Symlink(src, filepath.Join(base, "lnk")))
-			if _, err := Init(filepath.Join(src, "repo"), 0); err != nil {
+			if _, err := Init(filepath.Join(src, "repo"), repo.Settings{}); err != nil {
 				t.Fatal(err)
 			}
 			return filepath.Join(base, "lnk", "repo"), ""
@@ -38,7 +39,7 @@ func TestBackupRefusesRepositoryReachedFromSource(t *testing.T) {
 				t.Skip("mount --bind needs root")
 			}
 			repoPath := filepath.Join(base, "repo")
-			if _, err := Init(repoPath, 0); err != nil {
+			if _, err := Init(repoPath, repo.Settings{}); err != nil {
 				t.Fatal(err)
 			}
 			mnt := filepath.Join(src, "mnt")
@@ -54,7 +55,7 @@ func TestBackupRefusesRepositoryReachedFromSource(t *testing.T) {
 				t.Skip("mount --bind needs root")
 			}
 			repoPath := filepath.Join(base, "outer", "repo")
-			if _, err := Init(repoPath, 0); err != nil {
+			if _, err := Init(repoPath, repo.Settings{}); err != nil {
 				t.Fatal(err)
 			}
 			mnt := filepath.Join(src, "a", "deep")

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/blockdiff"
-	"github.com/lvback/lvback/fileops"
 	"github.com/lvback/lvback/repo"
 	"github.com/lvback/lvback/retention"
 )
@@ -115,7 +114,7 @@ func pruneName(ctx context.Context, r *repo.Repo, name string, o PruneOptions, r
 		}
 		for _, dir := range retired {
 			o.Log.Info("finishing an interrupted prune", "dir", dir)
-			if err := fileops.RemoveTree(dir, o.Jobs); err != nil {
+			if err := removeBackupDir(dir, o.Jobs); err != nil {
 				return err
 			}
 			res.Finished = append(res.Finished, dir)
@@ -163,7 +162,7 @@ func removeBackup(r *repo.Repo, b *repo.Backup, jobs int) error {
 	if err != nil {
 		return err
 	}
-	if err := fileops.RemoveTree(dir, jobs); err != nil {
+	if err := removeBackupDir(dir, jobs); err != nil {
 		return fmt.Errorf("remove %s: %w (the next prune finishes it)", dir, err)
 	}
 	return nil

@@ -177,6 +177,12 @@ func (v *verifier) heal(ctx context.Context, r *repo.Repo, d *damagedInode, copi
 		h.Files, h.Reason = refs(d.names), err.Error()
 		return h, nil
 	}
+	reseal, err := unsealTrees(r, names)
+	defer reseal()
+	if err != nil {
+		h.Reason = err.Error() + "; nothing changed"
+		return h, nil
+	}
 	dirs, err := openNameDirs(names)
 	if err != nil {
 		h.Reason = err.Error() + "; nothing changed"

@@ -30,7 +30,7 @@ var symlinkSpots = []struct{ name, rel string }{
 // symlinkSource writes a source tree whose every file is an hour old (so
 // the next backup links it) and returns it with a repository path.
 func symlinkSource(t *testing.T) (src, repoPath string) {
-	src, repoPath = dirs(t)
+	src, repoPath = tamperDirs(t)
 	for _, p := range []string{"keep", "d/f1", "d/sub/f3", "a/b/c/g", "a/b/h"} {
 		writeFile(t, filepath.Join(src, p), "source "+p)
 	}

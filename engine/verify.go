@@ -261,6 +261,9 @@ func (v *verifier) verifyBackup(ctx context.Context, b *repo.Backup) error {
 	if err := checkExcludedList(b); err != nil {
 		v.report(Problem{Backup: name, Kind: "manifest", Detail: err.Error()})
 	}
+	if detail := unsealedTree(b); detail != "" {
+		v.report(Problem{Backup: name, Kind: "writable", Detail: detail})
+	}
 	mr, err := manifest.Open(b.ManifestPath())
 	if err != nil {
 		v.report(Problem{Backup: name, Kind: "manifest", Detail: err.Error()})

@@ -12,7 +12,7 @@ import (
 // A backup that a prune retires while verify runs (verify takes no lock)
 // is reported as pruned, not as missing files, and does not fail verify.
 func TestVerifyIgnoresBackupPrunedMeanwhile(t *testing.T) {
-	src, repoPath := dirs(t)
+	src, repoPath := tamperDirs(t)
 	for i := range 1000 {
 		writeFile(t, filepath.Join(src, fmt.Sprintf("d%02d/f%05d", i%20, i)), "x")
 	}

@@ -13,7 +13,7 @@ import (
 // verify finds a flipped byte (in a file two backups share, naming both),
 // a missing file, an extra file and a metadata change, and only those.
 func TestVerifyFindsDamage(t *testing.T) {
-	src, repoPath := dirs(t)
+	src, repoPath := tamperDirs(t)
 	for _, n := range []string{"shared", "gone", "chmodded", "fine"} {
 		writeFile(t, filepath.Join(src, n), "content of "+n)
 	}
@@ -81,7 +81,7 @@ func flipByte(t *testing.T, path string, off int64) {
 }
 
 func TestVerifyDetectsDamagedManifest(t *testing.T) {
-	src, repoPath := dirs(t)
+	src, repoPath := tamperDirs(t)
 	writeFile(t, filepath.Join(src, "f"), "x")
 	res := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src})
 	flipByte(t, filepath.Join(res.Dir, "manifest.zst"), 20)

@@ -18,7 +18,7 @@ import (
 func blockBackup(t *testing.T, img, name string, chunkSize int) (string, *repo.Backup) {
 	t.Helper()
 	repoPath := filepath.Join(t.TempDir(), "repo")
-	_, err := engine.Init(repoPath, chunkSize)
+	_, err := engine.Init(repoPath, repo.Settings{BlockChunkSize: chunkSize})
 	testsys.Must(t, err)
 	_, err = engine.BackupBlocks(context.Background(), engine.BlockOptions{
 		BackupOptions: engine.BackupOptions{Repo: repoPath, Name: name, Source: img}})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/btrfs/btrfstest"
 	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/repo"
@@ -62,7 +63,8 @@ func TestMountFileBackups(t *testing.T) {
 	src := t.TempDir()
 	testtree.Create(t, src, testtree.Random(7, 200))
 	repoPath := filepath.Join(t.TempDir(), "repo")
-	_, err := engine.Init(repoPath, 0)
+	_, err := engine.Init(repoPath, repo.Settings{})
+	btrfstest.DeleteSubvolumesAtCleanup(t, repoPath)
 	testsys.Must(t, err)
 	var ids []string
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

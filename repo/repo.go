@@ -30,6 +30,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/lvback/lvback/internal/btrfs"
 	"github.com/lvback/lvback/internal/durable"
 )
 
@@ -44,6 +45,10 @@ const (
 
 // ErrNotRepo reports a directory that is not an lvback repository.
 var ErrNotRepo = errors.New("not an lvback repository")
+
+// ErrLayout reports a layout a repository cannot have: unknown, or
+// subvolume off btrfs.
+var ErrLayout = errors.New("layout not possible here")
 
 // ErrExists reports a repository created where one already is.
 var ErrExists = errors.New("already an lvback repository")
@@ -62,11 +67,29 @@ type Repo struct {
 	// repository, fixed at creation: chunks of different sizes never
 	// deduplicate.
 	BlockChunkSize int
+	// Layout is how file-mode trees are stored: LayoutHardlink or
+	// LayoutSubvolume, fixed at creation.
+	Layout string
 }
+
+// Layouts of file-mode trees (Repo.Layout, init --layout).
+const (
+	// LayoutHardlink: each backup's tree is a directory tree whose
+	// unchanged files are hard links to the previous backup's.
+	LayoutHardlink = "hardlink"
+	// LayoutSubvolume (btrfs only): each backup's tree is a read-only
+	// btrfs subvolume, a snapshot of the previous one with only the
+	// changes applied; pruning deletes the subvolume.
+	LayoutSubvolume = "subvolume"
+)
 
 // Settings are the choices fixed when a repository is created.
 type Settings struct {
 	BlockChunkSize int // 0 means DefaultBlockChunkSize
+	// Layout is LayoutHardlink, LayoutSubvolume (refused off btrfs), or
+	// "": LayoutSubvolume on btrfs when run as root (who alone may delete
+	// subvolumes on a default mount), else LayoutHardlink.
+	Layout string
 }
 
 type marker struct {
@@ -75,6 +98,7 @@ type marker struct {
 	ID             string    `json:"id"`
 	Created        time.Time `json:"created"`
 	BlockChunkSize int       `json:"block_chunk_size,omitempty"`
+	Layout         string    `json:"layout,omitempty"` // "" is LayoutHardlink
 }
 
 // Open opens an existing repository; a directory without a valid marker is
@@ -123,7 +147,14 @@ func Open(path string) (*Repo, error) {
 	if m.BlockChunkSize == 0 {
 		m.BlockChunkSize = DefaultBlockChunkSize
 	}
-	return &Repo{Root: abs, ID: m.ID, BlockChunkSize: m.BlockChunkSize}, nil
+	switch m.Layout {
+	case "":
+		m.Layout = LayoutHardlink
+	case LayoutHardlink, LayoutSubvolume:
+	default:
+		return nil, fmt.Errorf("%s: layout %q in %s: this lvback knows %q and %q", abs, m.Layout, MarkerFile, LayoutHardlink, LayoutSubvolume)
+	}
+	return &Repo{Root: abs, ID: m.ID, BlockChunkSize: m.BlockChunkSize, Layout: m.Layout}, nil
 }
 
 // ErrNotLocal reports a repository given as a URL or a remote path
@@ -165,6 +196,9 @@ func Create(path string, s Settings) (*Repo, error) {
 	if s.BlockChunkSize == 0 {
 		s.BlockChunkSize = DefaultBlockChunkSize
 	}
+	if s.Layout != "" && s.Layout != LayoutHardlink && s.Layout != LayoutSubvolume {
+		return nil, fmt.Errorf("create repository: %w: unknown layout %q (use %s or %s)", ErrLayout, s.Layout, LayoutHardlink, LayoutSubvolume)
+	}
 	if _, err := Open(path); err == nil {
 		return nil, fmt.Errorf("%s: %w", path, ErrExists)
 	}
@@ -179,17 +213,47 @@ func Create(path string, s Settings) (*Repo, error) {
 	if !empty {
 		return nil, fmt.Errorf("%s: %w and not empty; refusing to use it", abs, ErrNotRepo)
 	}
+	layout, err := chooseLayout(abs, s.Layout)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(abs, backupsDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create repository: %w", err)
 	}
 	var id [16]byte
 	_, _ = rand.Read(id[:])
 	m := marker{Format: markerFormat, Version: formatVersion, ID: hex.EncodeToString(id[:]), Created: time.Now().UTC(),
-		BlockChunkSize: s.BlockChunkSize}
+		BlockChunkSize: s.BlockChunkSize, Layout: layout}
 	if err := writeJSON(filepath.Join(abs, MarkerFile), m); err != nil {
 		return nil, fmt.Errorf("create repository: %w", err)
 	}
 	return Open(abs)
+}
+
+// chooseLayout returns the layout a repository at abs gets when asked
+// for want (see Settings.Layout): the subvolume layout only on btrfs.
+// abs may not exist yet: its nearest existing parent is probed.
+func chooseLayout(abs, want string) (string, error) {
+	dir := abs
+	for {
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	onBtrfs, err := btrfs.IsBtrfs(dir)
+	if err != nil {
+		return "", fmt.Errorf("create repository: %w", err)
+	}
+	switch {
+	case want == LayoutSubvolume && !onBtrfs:
+		return "", fmt.Errorf("create repository: %w: layout %s needs btrfs, and %s is not on btrfs (use --layout %s)", ErrLayout, LayoutSubvolume, abs, LayoutHardlink)
+	case want != "":
+		return want, nil
+	case onBtrfs && os.Geteuid() == 0:
+		return LayoutSubvolume, nil
+	}
+	return LayoutHardlink, nil
 }
 
 // isEmptyDir reports whether path is missing or an empty directory (or

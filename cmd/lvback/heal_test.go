@@ -16,7 +16,7 @@ import (
 // and a last verify is clean.
 func TestVerifyRepairCLI(t *testing.T) {
 	base := t.TempDir()
-	src, repoPath := filepath.Join(base, "src"), initRepo(t, filepath.Join(base, "repo"))
+	src, repoPath := filepath.Join(base, "src"), initTamperRepo(t, filepath.Join(base, "repo"))
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f"), []byte("intact content"), 0o644)
 	old := time.Now().Add(-time.Hour)

@@ -10,19 +10,26 @@ import (
 	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/internal/units"
+	"github.com/lvback/lvback/repo"
 )
 
 func initCmd(g *globals) *cobra.Command {
-	var repoPath, chunk string
+	var repoPath, chunk, layout string
 	cmd := &cobra.Command{
-		Use:   "init --repo REPO [--chunk-size 2M]",
+		Use:   "init --repo REPO [--chunk-size 2M] [--layout subvolume|hardlink]",
 		Short: "Create a repository (every other command needs one)",
 		Long: "Create an empty repository (mode 0700) at a path that does not exist or is an empty\n" +
 			"directory; a path below a mount point that /etc/fstab lists but nothing is mounted on\n" +
 			"is refused. No other command creates a repository. --chunk-size fixes the chunk size of every\n" +
 			"block-mode backup in it: 64K to 64M, a multiple of 4K, in LVM's binary units (2M is\n" +
 			"2 MiB, the default). Smaller chunks store less per small change, larger ones mean\n" +
-			"fewer files; chunks of different sizes never deduplicate, so it cannot change later.\n\n" + exitHelp,
+			"fewer files; chunks of different sizes never deduplicate, so it cannot change later.\n\n" +
+			"--layout says how file-mode trees are stored, also fixed for good: hardlink (a\n" +
+			"directory tree per backup, unchanged files hard-linked to the previous one) or\n" +
+			"subvolume (btrfs only: each backup a read-only btrfs subvolume, a snapshot of the\n" +
+			"previous one with only the changes applied; a run costs the walk plus the changes,\n" +
+			"prune deletes a subvolume at once). The default is subvolume on btrfs when run as\n" +
+			"root, hardlink elsewhere.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if repoPath == "" {
@@ -39,18 +46,22 @@ func initCmd(g *globals) *cobra.Command {
 					return usagef("--chunk-size %s: %v", chunk, err)
 				}
 			}
-			r, err := engine.Init(repoPath, size)
+			if layout != "" && layout != repo.LayoutHardlink && layout != repo.LayoutSubvolume {
+				return usagef("--layout %q: use %s or %s", layout, repo.LayoutSubvolume, repo.LayoutHardlink)
+			}
+			r, err := engine.Init(repoPath, repo.Settings{BlockChunkSize: size, Layout: layout})
 			if err != nil {
 				return err
 			}
 			if !g.quiet {
-				fmt.Fprintf(g.stdout, "created repository %s (block chunk size %s)\n", r.Root, units.Bytes(int64(r.BlockChunkSize)))
+				fmt.Fprintf(g.stdout, "created repository %s (block chunk size %s, %s layout)\n", r.Root, units.Bytes(int64(r.BlockChunkSize)), r.Layout)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&repoPath, "repo", "", "repository directory (must not exist or be empty)")
 	cmd.Flags().StringVar(&chunk, "chunk-size", "", "block-mode chunk size, e.g. 1M, 2M (default), 4M")
+	cmd.Flags().StringVar(&layout, "layout", "", "file-mode trees: subvolume (btrfs; the default there as root) or hardlink")
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lvback/lvback/internal/btrfs/btrfstest"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -16,6 +17,9 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = execute(context.Background(), args, &out, &errb)
+	if len(args) > 2 && args[0] == "init" && args[1] == "--repo" && code == exitOK {
+		btrfstest.DeleteSubvolumesAtCleanup(t, args[2])
+	}
 	return code, out.String(), errb.String()
 }
 

@@ -31,6 +31,17 @@ func initRepo(t *testing.T, path string) string {
 	return path
 }
 
+// initTamperRepo is initRepo with the hard-link layout, for tests that
+// change a backup's tree behind lvback's back (a subvolume-layout tree
+// is read-only).
+func initTamperRepo(t *testing.T, path string) string {
+	t.Helper()
+	if code, _, stderr := run(t, "init", "--repo", path, "--layout", "hardlink"); code != exitOK {
+		t.Fatalf("init %s: exit %d: %s", path, code, stderr)
+	}
+	return path
+}
+
 func mkTree(t *testing.T, dir string, files ...string) {
 	t.Helper()
 	for _, f := range files {

@@ -67,7 +67,7 @@ func TestFailedRestorePrintsNoSuccess(t *testing.T) {
 	src := filepath.Join(base, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "f"), []byte("data"), 0o644)
-	repoPath := initRepo(t, filepath.Join(base, "repo"))
+	repoPath := initTamperRepo(t, filepath.Join(base, "repo"))
 	img := filepath.Join(base, "disk.img")
 	os.WriteFile(img, []byte(strings.Repeat("chunk", 100000)), 0o644)
 	for _, args := range [][]string{

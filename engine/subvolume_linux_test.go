@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/lvback/lvback/internal/btrfs"
+	"github.com/lvback/lvback/internal/testsys"
+	"github.com/lvback/lvback/internal/testtree"
+	"github.com/lvback/lvback/repo"
+	"github.com/lvback/lvback/retention"
+)
+
+// btrfsRepo mounts a fresh btrfs and creates a subvolume-layout
+// repository on it; the source directory lives there too.
+func btrfsRepo(t *testing.T) (src, repoPath string) {
+	t.Helper()
+	testsys.RequireRoot(t)
+	testsys.RequireTools(t, "mkfs.btrfs")
+	mnt := testsys.MountImage(t, []string{"mkfs.btrfs", "-q"}, 512<<20)
+	src, repoPath = filepath.Join(mnt, "src"), filepath.Join(mnt, "repo")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Init(repoPath, repo.Settings{Layout: repo.LayoutSubvolume})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Layout != repo.LayoutSubvolume {
+		t.Fatalf("layout %q", r.Layout)
+	}
+	return src, repoPath
+}
+
+// A subvolume-layout backup is a read-only subvolume that holds the
+// source; the next one, a snapshot of it with the changes applied, holds
+// the changed source (content, a chmod, an xattr, deletions, type
+// changes, hard links, symlinks), and the first is untouched. Prune
+// deletes the subvolume.
+func TestSubvolumeLayout(t *testing.T) {
+	src, repoPath := btrfsRepo(t)
+	testtree.Create(t, src, testtree.Random(7, 300))
+	writeFile(t, filepath.Join(src, "etc/fstab"), "old fstab\n")
+	writeFile(t, filepath.Join(src, "meta.txt"), "same content\n")
+	writeFile(t, filepath.Join(src, "gone/deep/file"), "to be deleted\n")
+	writeFile(t, filepath.Join(src, "becomes-dir"), "a file first\n")
+	writeFile(t, filepath.Join(src, "becomes-file/inner"), "a dir first\n")
+	if err := os.Symlink("etc/fstab", filepath.Join(src, "link")); err != nil {
+		t.Fatal(err)
+	}
+	o := BackupOptions{Repo: repoPath, Name: "vol", Source: src, Log: discardLog()}
+	first := mustBackup(t, o)
+	old := filepath.Join(t.TempDir(), "old")
+	testtree.Copy(t, src, old)
+	checkSealed(t, first.Tree)
+
+	// Changes of every kind.
+	writeFile(t, filepath.Join(src, "etc/fstab"), "new fstab, longer\n")
+	must(t, os.Chmod(filepath.Join(src, "meta.txt"), 0o600))
+	must(t, syscall.Setxattr(filepath.Join(src, "meta.txt"), "user.note", []byte("v2"), 0))
+	must(t, os.RemoveAll(filepath.Join(src, "gone")))
+	must(t, os.Remove(filepath.Join(src, "becomes-dir")))
+	writeFile(t, filepath.Join(src, "becomes-dir/child"), "now a dir\n")
+	must(t, os.RemoveAll(filepath.Join(src, "becomes-file")))
+	writeFile(t, filepath.Join(src, "becomes-file"), "now a file\n")
+	must(t, os.Link(filepath.Join(src, "meta.txt"), filepath.Join(src, "meta-link")))
+	must(t, os.Remove(filepath.Join(src, "link")))
+	must(t, os.Symlink("meta.txt", filepath.Join(src, "link")))
+	writeFile(t, filepath.Join(src, "new/file"), "added\n")
+
+	second := mustBackup(t, o)
+	checkSealed(t, second.Tree)
+	if d := testtree.RsyncDiff(t, src, second.Tree); d != "" {
+		t.Errorf("second backup differs from the source:\n%s", d)
+	}
+	if d := testtree.RsyncDiff(t, old, first.Tree); d != "" {
+		t.Errorf("first backup changed:\n%s", d)
+	}
+	if !testtree.SameInode(t, filepath.Join(second.Tree, "meta.txt"), filepath.Join(second.Tree, "meta-link")) {
+		t.Error("meta.txt and meta-link are not one inode in the second backup")
+	}
+	if second.Info.Copied > 10 {
+		t.Errorf("second backup copied %d files; only a handful changed", second.Info.Copied)
+	}
+	mustVerifyClean(t, repoPath)
+
+	// A third backup of an unchanged source changes nothing.
+	third := mustBackup(t, o)
+	if third.Info.Copied != 0 || third.Info.AddedBytes != 0 {
+		t.Errorf("no-change backup copied %d files, %d bytes", third.Info.Copied, third.Info.AddedBytes)
+	}
+	if d := testtree.RsyncDiff(t, src, third.Tree); d != "" {
+		t.Errorf("third backup differs from the source:\n%s", d)
+	}
+
+	if _, err := Prune(t.Context(), PruneOptions{Repo: repoPath, Policy: retention.Policy{Last: 1}, Log: discardLog()}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("btrfs", "subvolume", "list", filepath.Dir(repoPath)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("btrfs subvolume list: %v: %s", err, out)
+	}
+	if n := strings.Count(string(out), "/tree\n"); n != 1 {
+		t.Errorf("after pruning to one backup, %d tree subvolumes are left:\n%s", n, out)
+	}
+}
+
+// checkSealed fails t unless tree is a read-only subvolume: removing,
+// writing and chmod in it fail with EROFS.
+func checkSealed(t *testing.T, tree string) {
+	t.Helper()
+	if ok, err := btrfs.IsSubvolume(tree); !ok || err != nil {
+		t.Fatalf("%s is not a subvolume (%v)", tree, err)
+	}
+	if ro, err := btrfs.ReadOnly(tree); !ro || err != nil {
+		t.Errorf("%s is not read-only (%v)", tree, err)
+	}
+	for what, err := range map[string]error{
+		"create": os.WriteFile(filepath.Join(tree, "intruder"), nil, 0o600),
+		"chmod":  os.Chmod(tree, 0o777),
+		"remove": os.RemoveAll(filepath.Join(tree, "etc")),
+	} {
+		if !errors.Is(err, syscall.EROFS) {
+			t.Errorf("%s in the sealed tree: %v, want EROFS", what, err)
+		}
+	}
+}
+
+// A subvolume layout is refused off btrfs, with ErrLayout.
+func TestSubvolumeLayoutNeedsBtrfs(t *testing.T) {
+	dir := testsys.MountTmpfs(t, 16<<20)
+	_, err := Init(filepath.Join(dir, "repo"), repo.Settings{Layout: repo.LayoutSubvolume})
+	if !errors.Is(err, repo.ErrLayout) {
+		t.Errorf("subvolume layout on tmpfs: %v, want ErrLayout", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "repo")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the refused init left %s/repo (%v)", dir, err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// verify reports a subvolume tree someone made writable.
+func TestVerifyReportsWritableSubvolume(t *testing.T) {
+	src, repoPath := btrfsRepo(t)
+	writeFile(t, filepath.Join(src, "f"), "x\n")
+	res := mustBackup(t, BackupOptions{Repo: repoPath, Name: "vol", Source: src, Log: discardLog()})
+	mustVerifyClean(t, repoPath)
+	must(t, btrfs.SetReadOnly(res.Tree, false))
+	rep, err := Verify(t.Context(), VerifyOptions{Repo: repoPath, Log: discardLog()})
+	if err == nil || rep == nil || len(rep.Problems) != 1 || rep.Problems[0].Kind != "writable" {
+		t.Errorf("verify of a writable subvolume tree: %v, %+v", err, rep)
+	}
+}
