@@ -162,3 +162,29 @@ func TestVerifyReportsWritableSubvolume(t *testing.T) {
 		t.Errorf("verify of a writable subvolume tree: %v, %+v", err, rep)
 	}
 }
+
+// A run that died after sealing its tree read-only, before the commit,
+// leaves a read-only subvolume under ID.partial: it is never listed
+// complete, and the next backup deletes it and succeeds.
+func TestSealedPartialIsRemoved(t *testing.T) {
+	src, repoPath := btrfsRepo(t)
+	writeFile(t, filepath.Join(src, "f"), "one\n")
+	o := BackupOptions{Repo: repoPath, Name: "vol", Source: src, Log: discardLog()}
+	first := mustBackup(t, o)
+	partial := filepath.Join(repoPath, "backups", "vol", "2030-01-01T000000Z.partial")
+	must(t, os.Mkdir(partial, 0o700))
+	must(t, btrfs.Snapshot(first.Tree, filepath.Join(partial, repo.TreeDir), true))
+	for _, b := range backupsOf(t, repoPath, "vol") {
+		if b.Complete && b.ID != first.Info.ID {
+			t.Fatalf("the sealed partial is listed complete: %+v", b)
+		}
+	}
+	writeFile(t, filepath.Join(src, "f"), "two\n")
+	second := mustBackup(t, o)
+	if _, err := os.Lstat(partial); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the sealed partial is still there (%v)", err)
+	}
+	if d := testtree.RsyncDiff(t, src, second.Tree); d != "" {
+		t.Errorf("the next backup differs from the source:\n%s", d)
+	}
+}

@@ -21,6 +21,7 @@ cleanup() {
 trap cleanup EXIT
 truncate -s 8G "$img"
 mkfs.btrfs -q "$img"
+chmod 755 "$work" # the tests run some children as an unprivileged user
 mkdir "$mnt"
 mount -o loop "$img" "$mnt"
 mkdir -m 1777 "$mnt/tmp"

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/btrfs"
 	"github.com/lvback/lvback/internal/testsys"
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/repo"
@@ -90,9 +91,11 @@ func newCrashEnv(t *testing.T) *crashEnv {
 // crashScratch returns the directory a crash environment lives in: as
 // root a tmpfs of its own (a SIGKILL leaves the page cache as it is, so
 // the outcome is the same as on a disk, and syncfs does not wait for other
-// processes' writes), else a temporary directory.
+// processes' writes), else a temporary directory; and a temporary
+// directory when TMPDIR is on btrfs (make test-btrfs), so that the matrix
+// kills subvolume-layout runs.
 func crashScratch(t *testing.T) string {
-	if os.Geteuid() != 0 {
+	if onBtrfs, _ := btrfs.IsBtrfs(os.TempDir()); os.Geteuid() != 0 || onBtrfs {
 		return t.TempDir()
 	}
 	return testsys.MountTmpfs(t, 1<<30)
@@ -222,8 +225,19 @@ type crashOp struct {
 	prepare func(e *crashEnv)          // before every run: give it work
 	args    func(e *crashEnv) []string // the command that is killed
 	points  []killPoint                // strace kill points
-	check   func(e *crashEnv)          // after a kill, besides verify
-	finish  func(e *crashEnv)          // the uninterrupted next run and its checks
+	// subvolPoints replace points for a subvolume-layout repository,
+	// whose runs make other system calls (ioctls, no links).
+	subvolPoints []killPoint
+	check        func(e *crashEnv) // after a kill, besides verify
+	finish       func(e *crashEnv) // the uninterrupted next run and its checks
+}
+
+// pointsFor returns op's strace kill points for e's repository layout.
+func (op crashOp) pointsFor(e *crashEnv) []killPoint {
+	if r, err := repo.Open(e.repo); err == nil && r.Layout == repo.LayoutSubvolume && op.subvolPoints != nil {
+		return op.subvolPoints
+	}
+	return op.points
 }
 
 func TestCrashMatrix(t *testing.T) {
@@ -253,7 +267,7 @@ func TestCrashMatrix(t *testing.T) {
 				points = append(points, killPoint{after: d * time.Duration(2*i+1) / time.Duration(2*n)})
 			}
 			if strace == nil {
-				points = append(points, op.points...)
+				points = append(points, op.pointsFor(e)...)
 			}
 			hit := 0
 			for _, k := range points {
@@ -314,6 +328,15 @@ func crashOps() []crashOp {
 			{syscall: "fsync", when: 1},         // the manifest's data
 			{syscall: renames, when: 1},         // the manifest's rename
 		},
+		// strace counts calls per thread, so only the first of each is
+		// exact; engine's TestSealedPartialIsRemoved covers a run that
+		// died between sealing its tree and committing.
+		subvolPoints: []killPoint{
+			{syscall: "mkdir,mkdirat", when: 1}, // before ID.partial exists
+			{syscall: "ioctl", when: 1},         // the snapshot of the previous tree
+			{syscall: "syncfs", when: 1},        // changes applied in place, nothing committed
+			{syscall: renames, when: 1},         // the manifest's rename, before the seal
+		},
 		check:  func(e *crashEnv) { e.checkBackupAfterKill("files") },
 		finish: func(e *crashEnv) { e.lvback(0, backupFiles(e)...); e.checkNewestTree() },
 	}, {
@@ -342,6 +365,11 @@ func crashOps() []crashOp {
 			{syscall: renames, when: 1},    // retiring the first backup
 			{syscall: "unlinkat", when: 1}, // the first removal
 			{syscall: "unlinkat", when: 100},
+		},
+		subvolPoints: []killPoint{
+			{syscall: renames, when: 1},    // retiring the first backup
+			{syscall: "ioctl", when: 1},    // deleting its tree's subvolume
+			{syscall: "unlinkat", when: 1}, // the first removal after it
 		},
 		check: func(e *crashEnv) { e.checkPruneAfterKill() },
 		finish: func(e *crashEnv) {
