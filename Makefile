@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 STATICCHECK_VERSION := 0.8.2
 STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: help build demo deps check staticcheck test test-go test-btrfs fuzz-short fuzz bench clean
+.PHONY: help build demo deps check staticcheck test test-go test-btrfs fuzz-short fuzz bench bench-btrfs clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -66,6 +66,9 @@ test-vm: ## boot a qemu VM with real LVM and run test/vm's scenarios (root insta
 BENCHFLAGS ?=
 bench: ## lvback vs rsync, cp and dd on generated data, table + bench/results/*.json (~10 min; root for loop mounts and block mode; BENCHFLAGS="-files 2000 -image-mib 64 -reps 1" for a quick look)
 	$(GO) run ./bench $(BENCHFLAGS)
+
+bench-btrfs: ## issue 16 on a btrfs loop mount: lvback's subvolume and hardlink layouts vs rsync --link-dest on 100,000 files of 1-4 KiB in 8,000 dirs (root; a few minutes)
+	$(GO) run ./bench -fs btrfs -files 100000 -dirs 8000 -min-kib 1 -max-kib 4 -bigfiles 0 -real none -cases full,incr,nochange,prune -reps 1 $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

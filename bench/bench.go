@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lvback/lvback/internal/durable"
 )
 
 // bench runs the cases and collects their rows. It is used from one
@@ -33,6 +37,14 @@ type step struct {
 	// sync adds a "tool +sync" row: the run followed by `sync -f` of the
 	// scratch file system, timed together (lvback syncs by itself).
 	sync bool
+	// post, if set, is a command run after the run and timed with it in a
+	// second row, the tool's name + postSuffix (as sync adds " +sync"):
+	// the btrfs cleaner's wait after a subvolume prune.
+	post       []string
+	postSuffix string
+	// repo and name, for an lvback backup, are where the manifest size
+	// of the backup made is read from (issue 16 reports it).
+	repo, name string
 	// evict lists paths dropped from the page cache before the run.
 	evict []string
 	// input is the byte count a rate (MB/s) is reported over; 0 for none.
@@ -57,11 +69,19 @@ func (b *bench) compare(cas string, d Dataset, rep int, steps []step) error {
 		if !measured && s.optional {
 			continue
 		}
+		if s.sync {
+			s.post, s.postSuffix = []string{"sync", "-f", b.sc.dir}, syncSuffix
+		}
+		devBefore := int64(-1)
 		if measured {
-			if err := b.sc.settle(); err != nil {
+			if err := b.sc.settle(b.ctx); err != nil {
 				return err
 			}
 			if err := evict(s.evict...); err != nil {
+				return err
+			}
+			var err error
+			if devBefore, err = b.sc.devWritten(); err != nil {
 				return err
 			}
 		}
@@ -70,26 +90,34 @@ func (b *bench) compare(cas string, d Dataset, rep int, steps []step) error {
 		if err != nil {
 			return fmt.Errorf("%s, %s: %w", cas, d.Name, err)
 		}
-		if s.sync {
-			ss, err := timeCmd(b.ctx, []string{"sync", "-f", b.sc.dir})
+		if s.post != nil {
+			ps, err := timeCmd(b.ctx, s.post)
 			if err != nil {
 				return err
 			}
-			sample.Sync = ss.Wall
+			sample.Sync = ps.Wall
 		}
 		if !measured {
 			continue
+		}
+		if sample.DevWritten, err = b.devWrittenSince(devBefore); err != nil {
+			return err
 		}
 		if s.dest != "" {
 			if sample.Written, err = writtenSince(s.dest, start); err != nil {
 				return fmt.Errorf("measuring what %s wrote: %w", s.tool, err)
 			}
 		}
+		if s.repo != "" {
+			if sample.Manifest, err = b.manifestSize(s.repo, s.name); err != nil {
+				return err
+			}
+		}
 		b.record(cas, d.Name, s.tool, s.input, sample)
-		if s.sync {
+		if s.post != nil {
 			ws := sample
 			ws.Wall += sample.Sync
-			b.record(cas, d.Name, s.tool+syncSuffix, s.input, ws)
+			b.record(cas, d.Name, s.tool+s.postSuffix, s.input, ws)
 		}
 		line = append(line, fmt.Sprintf("%s %.2fs", s.tool, sample.Wall.Seconds()))
 	}
@@ -111,15 +139,50 @@ func (b *bench) record(cas, data, tool string, input int64, s Sample) {
 	b.rows = append(b.rows, &Row{Case: cas, Data: data, Tool: tool, Input: input, Samples: []Sample{s}})
 }
 
+// devWrittenSince is what the scratch loop device has been written since
+// the count before (-1: not measured), after a syncfs so that what the run
+// left dirty counts.
+func (b *bench) devWrittenSince(before int64) (int64, error) {
+	if before < 0 {
+		return -1, nil
+	}
+	if err := durable.SyncFS(b.sc.dir); err != nil {
+		return -1, err
+	}
+	after, err := b.sc.devWritten()
+	if err != nil || after < before {
+		return -1, err
+	}
+	return after - before, nil
+}
+
+// manifestSize is the size of the manifest of the newest backup of name
+// in repo (repo/backups/NAME/ID/manifest.zst).
+func (b *bench) manifestSize(repo, name string) (int64, error) {
+	id, err := b.newestID(repo, name)
+	if err != nil {
+		return -1, err
+	}
+	st, err := os.Stat(filepath.Join(repo, "backups", name, id, "manifest.zst"))
+	if err != nil {
+		return -1, err
+	}
+	return st.Size(), nil
+}
+
 // lv is an lvback command line, quiet.
 func (b *bench) lv(args ...string) []string {
 	return append([]string{b.lvback, "-q"}, args...)
 }
 
 // initRepo creates a repository at path, untimed (as an operator runs
-// `lvback init` once).
-func (b *bench) initRepo(path string) error {
-	return run(b.ctx, b.lv("init", "--repo", path)...)
+// `lvback init` once), with the given layout ("" = lvback's default).
+func (b *bench) initRepo(path, layout string) error {
+	args := []string{"init", "--repo", path}
+	if layout != "" {
+		args = append(args, "--layout", layout)
+	}
+	return run(b.ctx, b.lv(args...)...)
 }
 
 // have reports whether a peer program is installed, and notes it once in
@@ -137,5 +200,5 @@ func (b *bench) have(prog, what string) bool {
 
 // keep drops the steps whose program is missing.
 func (b *bench) keep(steps []step, what string) []step {
-	return slices.DeleteFunc(steps, func(s step) bool { return s.tool != toolLvback && !b.have(s.argv[0], what) })
+	return slices.DeleteFunc(steps, func(s step) bool { return !isLvback(s.tool) && !b.have(s.argv[0], what) })
 }

@@ -40,7 +40,7 @@ func (b *bench) blockRep(d Dataset, rep int) error {
 		return err
 	}
 	defer os.RemoveAll(w)
-	if err := b.initRepo(repo); err != nil {
+	if err := b.initRepo(repo, ""); err != nil {
 		return err
 	}
 	backup := step{tool: toolLvback, argv: b.lv("backup", "--repo", repo, "--name", d.Name, "--mode", "blocks", "--source", d.Path),
@@ -104,7 +104,7 @@ func (b *bench) blockMemory(d Dataset, rep int) error {
 	if err := b.bound(caseBlockMem, d, img, rep); err != nil {
 		return err
 	}
-	if err := b.initRepo(filepath.Join(dir, "repo")); err != nil {
+	if err := b.initRepo(filepath.Join(dir, "repo"), ""); err != nil {
 		return err
 	}
 	backup := step{tool: toolLvback, argv: b.lv("backup", "--repo", filepath.Join(dir, "repo"), "--name", d.Name, "--mode", "blocks", "--source", img),

@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/lvback/lvback/bench/internal/treegen"
+	"github.com/lvback/lvback/internal/btrfs"
 )
 
 // fileRep runs one repetition of the file-mode cases on tree d. Every
@@ -20,21 +23,34 @@ import (
 //	no change: lvback backup of B    | rsync --link-dest=rs/1 B → rs/2
 //	verify:    lvback verify newest  | rsync -anc B against rs/2
 //	prune:     lvback prune oldest   | rm -rf rs/0 (an equal hard-link tree)
-func (b *bench) fileRep(d Dataset, rep int) error {
+//
+// With -fs btrfs (issue 16) every lvback step runs twice, on two
+// repositories: one of layout subvolume (lvback-subvol), one of layout
+// hardlink (lvback-hardlink); cp -a is left out.
+func (b *bench) fileRep(d Dataset, rep int) (err error) {
 	w := filepath.Join(b.sc.dir, "run-"+d.Name)
 	if err := os.MkdirAll(filepath.Join(w, "rsync"), 0o755); err != nil {
 		return err
 	}
-	defer os.RemoveAll(w)
-	f := fileRun{d: d, rep: rep, repo: filepath.Join(w, "repo"), rsyncDir: filepath.Join(w, "rsync")}
-	if err := b.initRepo(f.repo); err != nil {
-		return err
+	defer func() {
+		if rerr := b.removeRun(w); err == nil {
+			err = rerr
+		}
+	}()
+	f := fileRun{d: d, rep: rep, lvs: lvRepos(b.o, w), rsyncDir: filepath.Join(w, "rsync")}
+	for _, l := range f.lvs {
+		if err := b.initRepo(l.repo, l.layout); err != nil {
+			return err
+		}
 	}
 	cp := filepath.Join(w, "cp")
 	full := b.rsyncStep(f, 0)
 	full.tool = toolRsync
-	if err := b.compare(caseFull, d, rep, b.keep([]step{b.backupStep(f), full,
-		{tool: toolCp, argv: []string{"cp", "-a", d.Path, cp}, dest: cp, sync: true, optional: true}}, "file-mode peers")); err != nil {
+	steps := append(b.backupSteps(f), full)
+	if !b.o.btrfs() {
+		steps = append(steps, step{tool: toolCp, argv: []string{"cp", "-a", d.Path, cp}, dest: cp, sync: true, optional: true})
+	}
+	if err := b.compare(caseFull, d, rep, b.keep(steps, "file-mode peers")); err != nil {
 		return err
 	}
 	if lastFileCase(b.o) == caseFull {
@@ -56,16 +72,67 @@ func (b *bench) fileRep(d Dataset, rep int) error {
 
 // fileRun names the places of one repetition on one tree.
 type fileRun struct {
-	d              Dataset
-	rep            int
-	repo, rsyncDir string
+	d        Dataset
+	rep      int
+	lvs      []lvRepo
+	rsyncDir string
+}
+
+// lvRepo is one lvback repository of a repetition and the tool name its
+// rows carry.
+type lvRepo struct {
+	tool, layout, repo string
+}
+
+// lvRepos are the repositories lvback is measured on under run directory
+// w: one of the default layout, or with -fs btrfs one of each layout.
+func lvRepos(o options, w string) []lvRepo {
+	if !o.btrfs() {
+		return []lvRepo{{toolLvback, "", filepath.Join(w, "repo")}}
+	}
+	return []lvRepo{
+		{toolSubvol, "subvolume", filepath.Join(w, "repo-subvol")},
+		{toolHardlink, "hardlink", filepath.Join(w, "repo-hardlink")},
+	}
+}
+
+// removeRun removes a repetition's run directory, untimed. The
+// subvolumes of a subvolume repository are deleted first (read-only ones
+// refuse rm -rf).
+func (b *bench) removeRun(w string) error {
+	if b.o.btrfs() {
+		var subvols []string
+		err := filepath.WalkDir(w, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || !e.IsDir() || p == w {
+				return err
+			}
+			if ok, err := btrfs.IsSubvolume(p); err != nil || !ok {
+				return err
+			}
+			subvols = append(subvols, p)
+			return filepath.SkipDir // lvback does not nest them
+		})
+		for _, p := range subvols {
+			err = errors.Join(err, btrfs.Delete(p))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(w)
 }
 
 // rs is rsync's i-th copy.
 func (f fileRun) rs(i int) string { return filepath.Join(f.rsyncDir, fmt.Sprint(i)) }
 
-func (b *bench) backupStep(f fileRun) step {
-	return step{tool: toolLvback, argv: b.lv("backup", "--repo", f.repo, "--name", f.d.Name, "--source", f.d.Path), dest: f.repo}
+// backupSteps back the tree up into each of the run's repositories.
+func (b *bench) backupSteps(f fileRun) []step {
+	var steps []step
+	for _, l := range f.lvs {
+		steps = append(steps, step{tool: l.tool, argv: b.lv("backup", "--repo", l.repo, "--name", f.d.Name, "--source", f.d.Path),
+			dest: l.repo, repo: l.repo, name: f.d.Name})
+	}
+	return steps
 }
 
 // rsyncStep copies the tree to rsync's i-th copy, with extra flags.
@@ -77,26 +144,34 @@ func (b *bench) rsyncStep(f fileRun, i int, extra ...string) step {
 // fileChanged runs the cases after the mutation.
 func (b *bench) fileChanged(f fileRun) error {
 	d, rep := f.d, f.rep
-	if err := b.compare(caseIncr, d, rep, b.keep([]step{b.backupStep(f), b.rsyncStep(f, 1, "--delete", "--link-dest="+f.rs(0))}, "file-mode peers")); err != nil {
+	if err := b.compare(caseIncr, d, rep, b.keep(append(b.backupSteps(f), b.rsyncStep(f, 1, "--delete", "--link-dest="+f.rs(0))), "file-mode peers")); err != nil {
 		return err
 	}
-	if err := b.compare(caseNoChange, d, rep, b.keep([]step{b.backupStep(f), b.rsyncStep(f, 2, "--delete", "--link-dest="+f.rs(1))}, "file-mode peers")); err != nil {
+	if err := b.compare(caseNoChange, d, rep, b.keep(append(b.backupSteps(f), b.rsyncStep(f, 2, "--delete", "--link-dest="+f.rs(1))), "file-mode peers")); err != nil {
 		return err
 	}
 	if lastFileCase(b.o) == caseNoChange {
 		return nil
 	}
-	id, err := b.newestID(f.repo, d.Name)
-	if err != nil {
+	var verify, prune []step
+	for _, l := range f.lvs {
+		id, err := b.newestID(l.repo, d.Name)
+		if err != nil {
+			return err
+		}
+		verify = append(verify, step{tool: l.tool, argv: b.lv("verify", "--repo", l.repo, "--name", d.Name, "--id", id)})
+		p := step{tool: l.tool, argv: b.lv("prune", "--repo", l.repo, "--name", d.Name, "--keep-last", "2")}
+		if l.layout == "subvolume" {
+			// The subvolume's blocks are freed by the btrfs cleaner after
+			// prune returns; the +cleaner row waits for it too.
+			p.post, p.postSuffix = cleanerWait(b.sc.dir), cleanerSuffix
+		}
+		prune = append(prune, p)
+	}
+	verify = append(verify, step{tool: toolRsyncCheck, argv: []string{"rsync", "-anc", d.Path + "/", f.rs(2) + "/"}})
+	if err := b.compare(caseVerify, d, rep, b.keep(verify, "file-mode peers")); err != nil {
 		return err
 	}
-	if err := b.compare(caseVerify, d, rep, b.keep([]step{
-		{tool: toolLvback, argv: b.lv("verify", "--repo", f.repo, "--name", d.Name, "--id", id)},
-		{tool: toolRsyncCheck, argv: []string{"rsync", "-anc", d.Path + "/", f.rs(2) + "/"}},
-	}, "file-mode peers")); err != nil {
-		return err
-	}
-	prune := []step{{tool: toolLvback, argv: b.lv("prune", "--repo", f.repo, "--name", d.Name, "--keep-last", "2")}}
 	if b.have("rsync", "file-mode peers") { // rs/0 is rsync's tree
 		prune = append(prune, step{tool: toolRm, argv: []string{"rm", "-rf", f.rs(0)}, sync: true})
 	}

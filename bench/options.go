@@ -74,7 +74,14 @@ type options struct {
 	workdir          string          // parent of the scratch directory
 	lvback           string          // prebuilt binary; "" = build ./cmd/lvback
 	seed             uint64
+	fs               string // scratch file system: ext4 or btrfs
 }
+
+// Scratch file systems for -fs.
+const (
+	fsExt4  = "ext4"
+	fsBtrfs = "btrfs"
+)
 
 func parseFlags(args []string) (options, error) {
 	var o options
@@ -93,6 +100,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.workdir, "workdir", "/var/tmp", "directory for the scratch file system and data")
 	fs.StringVar(&o.lvback, "lvback", "", "lvback binary to measure (default: build ./cmd/lvback into the scratch directory)")
 	fs.Uint64Var(&o.seed, "seed", defaultSeed, "seed of every generated data set and mutation")
+	fs.StringVar(&o.fs, "fs", fsExt4, "scratch file system (root): ext4, or btrfs to measure lvback's subvolume and hardlink layouts beside rsync (issue 16)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -101,6 +109,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.files < 1 || o.dirs < 1 || o.minKiB < 1 || o.maxKiB < o.minKiB || o.reps < 1 || o.imageMiB < 16 || o.bigFiles < 0 || o.bigMiB < 1 {
 		return o, fmt.Errorf("sizes must be positive, -max-kib >= -min-kib and -image-mib >= 16")
+	}
+	if o.fs != fsExt4 && o.fs != fsBtrfs {
+		return o, fmt.Errorf("-fs %q: want ext4 or btrfs", o.fs)
 	}
 	o.cases = map[string]bool{}
 	for c := range strings.SplitSeq(*cases, ",") {
@@ -114,6 +125,10 @@ func parseFlags(args []string) (options, error) {
 	}
 	return o, nil
 }
+
+// btrfs reports whether the run is issue 16's: a btrfs scratch file system
+// with lvback in both layouts.
+func (o options) btrfs() bool { return o.fs == fsBtrfs }
 
 // blockCases reports whether any block-mode case is selected.
 func (o options) blockCases() bool {

@@ -27,12 +27,28 @@ type Row struct {
 	CPU     Summary `json:"cpu_s"`
 	MaxRSS  int64   `json:"max_rss_bytes"` // peak over the repetitions
 	Written int64   `json:"written_bytes"` // median; -1 for none
-	Rate    float64 `json:"rate_mb_s,omitempty"`
-	// Ratio is this row's median wall time over lvback's in the same case
-	// and data set: above 1 lvback is faster.
-	Ratio  float64 `json:"peer_over_lvback,omitempty"`
+	// DevWritten is the median bytes written to the scratch loop device;
+	// -1 when not measured.
+	DevWritten int64 `json:"device_written_bytes"`
+	// Manifest is the median manifest size of the backups an lvback
+	// backup row made; 0 for other rows.
+	Manifest int64   `json:"manifest_bytes,omitempty"`
+	Rate     float64 `json:"rate_mb_s,omitempty"`
+	// Ratio is this row's median wall time over lvback's (lvback-subvol's
+	// with -fs btrfs) in the same case and data set: above 1 lvback is
+	// faster.
+	Ratio float64 `json:"peer_over_lvback,omitempty"`
+	// Checks are the targets set for this row with their verdicts; Target
+	// joins their texts and Met is whether all were met.
+	Checks []Check `json:"checks,omitempty"`
 	Target string  `json:"target,omitempty"`
 	Met    *bool   `json:"met,omitempty"`
+}
+
+// Check is one target of a row and whether it was met.
+type Check struct {
+	Target string `json:"target"`
+	Met    bool   `json:"met"`
 }
 
 // Report is the JSON a run writes to bench/results/.
@@ -53,10 +69,11 @@ type Report struct {
 }
 
 // legend explains the table; it is printed under it and stored in the JSON.
-func legend(reps int) []string {
-	return []string{
+func legend(o options) []string {
+	reps := o.reps
+	l := []string{
 		fmt.Sprintf("wall: median of %d repetitions, min-max their spread; cpu: median user+sys of the process and the children it waited for; rss: peak over the repetitions (wait4 maxrss)", reps),
-		"written: median allocated size of the inodes the run created in its destination, each inode once (hard links to older files cost nothing), as du counts",
+		"written: median allocated size of the inodes the run created in its destination, each inode once (hard links to older files cost nothing), as du counts; dev written: median bytes written to the scratch file system's loop device (/sys/block/loopN/stat sectors × 512) from the start of the run until after it (with its trailing sync -f or cleaner wait) and a syncfs: data, metadata and journal, what the disk sees",
 		"peer/lvback: the peer's median wall time over lvback's: above 1 lvback is faster; for dd and the zstd bound it is lvback's share of that rate. MB/s: image bytes / wall",
 		"+sync: the peer followed by `sync -f` on the destination's file system, timed together. lvback syncs (syncfs) before it reports a backup complete; cp and rsync do not, so compare lvback with the +sync rows for like-for-like durability",
 		"commands: lvback -q backup|verify --id NEWEST|prune --keep-last 2|restore; rsync -aHX --numeric-ids SRC/ DST/; cp -a SRC DST; rsync -aHX --numeric-ids --delete --link-dest=PREV SRC/ DST/; rsync -anc SRC/ BACKUP/; rm -rf OLDEST; dd if=IMG of=/dev/null bs=4M iflag=direct; cp --sparse=always IMG OUT",
@@ -66,6 +83,13 @@ func legend(reps int) []string {
 		"every repetition starts from the same state: the pristine tree or image and empty destinations; incremental = 1% of the files changed (64 bytes appended), 0.1% added, 0.1% removed (seeded); block 1% changed = a 64 KiB piece overwritten in 1% of the 2 MiB chunks; both are undone after the repetition (bytes, modes, mtimes)",
 		fmt.Sprintf("runs alternate: lvback first in odd-numbered repetitions, last in even ones; each run follows a syncfs of the scratch file system and a %v pause. File cases run with warm caches (nothing is evicted); block cases but the memory one drop the image and the repository from the page cache (fadvise DONTNEED) before every run, so both tools read the disk", settlePause),
 	}
+	if o.btrfs() {
+		l = append(l,
+			"-fs btrfs (issue 16): lvback-subvol = repository made with lvback init --layout subvolume, lvback-hardlink = init --layout hardlink, each its own repository on the same btrfs as rsync's copies; peer/lvback is over lvback-subvol's wall time (for lvback-hardlink: hardlink/subvol); cp -a is not run",
+			fmt.Sprintf("issue 16's targets (tree of >= %d files in >= %d dirs): incremental and no change >= 8× faster than rsync --link-dest and >= 3× faster than lvback-hardlink; no change dev written < 1 MB + the backup's manifest (backups/NAME/ID/manifest.zst); prune of one backup < %.1f s; subvol peak RSS <= hardlink's in the same case", issue16Files, issue16Dirs, issue16PruneSecs),
+			"lvback-subvol prune deletes the subvolume with one ioctl and the kernel's cleaner frees its blocks afterwards: the +cleaner row adds `btrfs filesystem sync; btrfs subvolume sync` (a commit, then the wait for the cleaner, polled once a second) to the time; every run's settle waits for the cleaner first")
+	}
+	return l
 }
 
 // finish computes every row's figures from its samples, orders the rows by
@@ -73,12 +97,14 @@ func legend(reps int) []string {
 func finish(rows []*Row, datasets []Dataset) {
 	for _, r := range rows {
 		var walls, cpus []time.Duration
-		var written []int64
+		var written, dev, manifest []int64
 		for _, s := range r.Samples {
 			walls, cpus, written = append(walls, s.Wall), append(cpus, s.CPU), append(written, s.Written)
+			dev, manifest = append(dev, s.DevWritten), append(manifest, s.Manifest)
 			r.MaxRSS = max(r.MaxRSS, s.MaxRSS)
 		}
 		r.Wall, r.CPU, r.Written = summarize(seconds(walls)), summarize(seconds(cpus)), medianInt(written)
+		r.DevWritten, r.Manifest = medianInt(dev), medianInt(manifest)
 		if r.Input > 0 && r.Wall.Median > 0 {
 			r.Rate = float64(r.Input) / r.Wall.Median / 1e6
 		}
@@ -89,16 +115,21 @@ func finish(rows []*Row, datasets []Dataset) {
 	}
 	slices.SortStableFunc(rows, func(a, b *Row) int {
 		return cmp.Or(cmp.Compare(dataIdx(a.Data), dataIdx(b.Data)), cmp.Compare(caseIdx(a.Case), caseIdx(b.Case)),
-			cmp.Compare(boolInt(a.Tool != toolLvback), boolInt(b.Tool != toolLvback)))
+			cmp.Compare(toolRank(a.Tool), toolRank(b.Tool)))
 	})
 	evaluate(rows)
 }
 
-func boolInt(b bool) int {
-	if b {
+// toolRank orders a case's rows: the reference lvback first, then the
+// hardlink layout, then the peers.
+func toolRank(tool string) int {
+	switch {
+	case isRef(tool):
+		return 0
+	case isLvback(tool):
 		return 1
 	}
-	return 0
+	return 2
 }
 
 // printReport writes the header, the table and the legend.
@@ -113,7 +144,7 @@ func printReport(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "case\tdata\ttool\twall s\tmin-max\tcpu s\trss MB\twritten\tMB/s\tpeer/lvback\ttarget")
+	fmt.Fprintln(tw, "case\tdata\ttool\twall s\tmin-max\tcpu s\trss MB\twritten\tdev written\tMB/s\tpeer/lvback\ttarget")
 	for _, r := range rep.Rows {
 		rss, rate, ratio, verdict := "-", "", "", r.Target
 		if r.MaxRSS > 0 {
@@ -125,11 +156,17 @@ func printReport(w io.Writer, rep *Report) {
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", r.Ratio)
 		}
-		if r.Met != nil {
+		if len(r.Checks) > 0 {
+			var v []string
+			for _, c := range r.Checks {
+				v = append(v, c.Target+map[bool]string{true: ": met", false: ": NOT MET"}[c.Met])
+			}
+			verdict = strings.Join(v, "; ")
+		} else if r.Met != nil {
 			verdict += map[bool]string{true: ": met", false: ": NOT MET"}[*r.Met]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f-%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\n", r.Case, r.Data, r.Tool,
-			r.Wall.Median, r.Wall.Min, r.Wall.Max, r.CPU.Median, rss, human(r.Written), rate, ratio, verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f-%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Case, r.Data, r.Tool,
+			r.Wall.Median, r.Wall.Min, r.Wall.Max, r.CPU.Median, rss, human(r.Written), human(r.DevWritten), rate, ratio, verdict)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

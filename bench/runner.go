@@ -25,7 +25,16 @@ type Sample struct {
 	// destination, each inode once; -1 when the run writes nothing or it
 	// could not be measured.
 	Written int64 `json:"written_bytes"`
-	// Sync is the time of the `sync -f` that followed the run; 0 if none.
+	// DevWritten is what the scratch file system's loop device was written
+	// from the start of the run to after it (its trailing sync -f or
+	// cleaner wait included) and a syncfs: /sys/block/loopN/stat sectors
+	// written × 512; -1 without a loop device.
+	DevWritten int64 `json:"device_written_bytes"`
+	// Manifest is the size of the manifest of the backup an lvback backup
+	// run made; 0 for other runs.
+	Manifest int64 `json:"manifest_bytes,omitempty"`
+	// Sync is the time of the `sync -f` (or other post command) that
+	// followed the run; 0 if none.
 	Sync time.Duration `json:"sync_ns,omitempty"`
 }
 
@@ -88,7 +97,7 @@ func launch(argv []string) int {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	start := time.Now()
 	err := cmd.Run()
-	s := Sample{Wall: time.Since(start), Written: -1}
+	s := Sample{Wall: time.Since(start), Written: -1, DevWritten: -1}
 	code := 0
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,26 +18,31 @@ import (
 )
 
 // scratch is where every data set, repository and copy lives: as root a
-// fresh ext4 on a loop device without discard (baseline notes: with
-// discard, runs after a large delete were 3-10× slower), else a plain
-// temporary directory.
+// fresh ext4 (or btrfs, -fs btrfs) on a loop device without discard
+// (baseline notes: with discard, runs after a large delete were 3-10×
+// slower), else a plain temporary directory.
 type scratch struct {
 	work string // temporary directory holding everything; removed by close
 	dir  string // where the benchmark writes
 	desc string // one line for the report
 	root bool   // loop mounts and mkfs are possible
 	dev  string // loop device of the scratch file system, if any
+	fs   string // ext4 or btrfs when dev is set
 }
 
 // newScratch makes the scratch space under parent: a sizeGiB sparse file
-// system image when root and the tools are there.
-func newScratch(ctx context.Context, parent string, sizeGiB int) (*scratch, error) {
+// system image of type fsType (ext4 or btrfs) when root and the tools are
+// there. btrfs needs the loop mount: without it newScratch fails.
+func newScratch(ctx context.Context, parent string, sizeGiB int, fsType string) (*scratch, error) {
 	work, err := os.MkdirTemp(parent, "lvback-bench.")
 	if err != nil {
 		return nil, err
 	}
 	s := &scratch{work: work, dir: filepath.Join(work, "data")}
-	why := canLoopMount()
+	why := canLoopMount(fsType)
+	if why != "" && fsType == fsBtrfs {
+		return s, fmt.Errorf("-fs btrfs needs a btrfs loop mount: %s", why)
+	}
 	if why != "" {
 		s.desc = fmt.Sprintf("temporary directory %s (%s; deletes on a file system mounted with discard may add TRIM noise)", s.dir, why)
 		return s, os.Mkdir(s.dir, 0o755)
@@ -45,7 +52,13 @@ func newScratch(ctx context.Context, parent string, sizeGiB int) (*scratch, erro
 	if err := makeSparse(img, int64(sizeGiB)<<30); err != nil {
 		return s, err
 	}
-	if err := run(ctx, "mkfs.ext4", "-q", "-F", "-E", "nodiscard", img); err != nil {
+	mkfs, opts := []string{"mkfs.ext4", "-q", "-F", "-E", "nodiscard", img}, "nodiscard,noinit_itable"
+	if fsType == fsBtrfs {
+		// nodiscard: recent kernels mount btrfs with discard=async where
+		// the device supports it, and a loop device does.
+		mkfs, opts = []string{"mkfs.btrfs", "-q", "-f", img}, "nodiscard,noatime"
+	}
+	if err := run(ctx, mkfs...); err != nil {
 		return s, err
 	}
 	// Direct I/O on the loop device keeps the image out of the host's
@@ -62,21 +75,26 @@ func newScratch(ctx context.Context, parent string, sizeGiB int) (*scratch, erro
 	if err := os.Mkdir(s.dir, 0o755); err != nil {
 		return s, err
 	}
-	// noinit_itable: no background inode-table zeroing during the runs.
-	if err := run(ctx, "mount", "-o", "nodiscard,noinit_itable", s.dev, s.dir); err != nil {
+	// noinit_itable (ext4): no background inode-table zeroing during the runs.
+	if err := run(ctx, "mount", "-o", opts, s.dev, s.dir); err != nil {
 		return s, err
 	}
-	s.desc = fmt.Sprintf("fresh %d GiB ext4 on %s (loop, direct-io=%s, no discard) at %s", sizeGiB, s.dev, direct, s.dir)
+	s.fs = fsType
+	s.desc = fmt.Sprintf("fresh %d GiB %s on %s (loop, direct-io=%s, mount -o %s) at %s", sizeGiB, fsType, s.dev, direct, opts, s.dir)
 	return s, nil
 }
 
 // canLoopMount returns "" when a scratch file system can be made, else why
 // not.
-func canLoopMount() string {
+func canLoopMount(fsType string) string {
 	if os.Geteuid() != 0 {
 		return "not root: no loop mount"
 	}
-	for _, t := range []string{"mkfs.ext4", "losetup", "mount", "umount"} {
+	need := []string{"mkfs." + fsType, "losetup", "mount", "umount"}
+	if fsType == fsBtrfs {
+		need = append(need, "btrfs") // btrfs subvolume sync in settle
+	}
+	for _, t := range need {
 		if _, err := exec.LookPath(t); err != nil {
 			return t + " not found"
 		}
@@ -118,8 +136,15 @@ func (s *scratch) close() error {
 }
 
 // settle writes back everything the previous step left dirty on the scratch
-// file system and waits for the journal to go quiet.
-func (s *scratch) settle() error {
+// file system and waits for the journal to go quiet. On btrfs it first
+// waits for the cleaner to finish deleting the subvolumes a prune left
+// (btrfs subvolume sync), so that work is not done in the next run's time.
+func (s *scratch) settle(ctx context.Context) error {
+	if s.fs == fsBtrfs {
+		if err := run(ctx, cleanerWait(s.dir)...); err != nil {
+			return err
+		}
+	}
 	if err := durable.SyncFS(s.dir); err != nil {
 		return err
 	}
@@ -149,4 +174,41 @@ func evict(paths ...string) error {
 		}
 	}
 	return nil
+}
+
+// cleanerWait is the command that waits until the btrfs at dir has
+// finished deleting every deleted subvolume: a commit (btrfs filesystem
+// sync, which also wakes the cleaner; without it the cleaner starts at
+// the next periodic commit, up to 30 s later), then btrfs subvolume sync,
+// which polls once a second.
+func cleanerWait(dir string) []string {
+	return []string{"sh", "-c", `btrfs filesystem sync "$1" && btrfs subvolume sync "$1"`, "sh", dir}
+}
+
+// devWritten is the number of bytes written to the scratch file system's
+// loop device so far (sectors written in /sys/block/loopN/stat), or -1
+// without a loop device.
+func (s *scratch) devWritten() (int64, error) {
+	if s.dev == "" {
+		return -1, nil
+	}
+	b, err := os.ReadFile(filepath.Join("/sys/block", filepath.Base(s.dev), "stat"))
+	if err != nil {
+		return -1, err
+	}
+	return sectorsWritten(string(b))
+}
+
+// sectorsWritten parses a block device's stat file (Documentation/block/stat.rst)
+// and returns its write sectors field, in bytes.
+func sectorsWritten(stat string) (int64, error) {
+	f := strings.Fields(stat)
+	if len(f) < 7 {
+		return -1, fmt.Errorf("block stat %q: fewer than 7 fields", stat)
+	}
+	n, err := strconv.ParseInt(f[6], 10, 64)
+	if err != nil {
+		return -1, fmt.Errorf("block stat %q: %w", stat, err)
+	}
+	return n * 512, nil
 }

@@ -8,6 +8,8 @@ import (
 // Tool labels of the table; the legend gives each one's exact command.
 const (
 	toolLvback     = "lvback"
+	toolSubvol     = "lvback-subvol"   // -fs btrfs: init --layout subvolume
+	toolHardlink   = "lvback-hardlink" // -fs btrfs: init --layout hardlink
 	toolRsync      = "rsync -aHX"
 	toolCp         = "cp -a"
 	toolRsyncLink  = "rsync --link-dest"
@@ -18,6 +20,32 @@ const (
 	toolCpSparse   = "cp --sparse=always"
 	// syncSuffix marks a peer's run followed by `sync -f`, timed together.
 	syncSuffix = " +sync"
+	// cleanerSuffix marks a subvolume prune followed by `btrfs subvolume
+	// sync` (the wait for the cleaner to free the deleted subvolume).
+	cleanerSuffix = " +cleaner"
+)
+
+// isLvback reports whether a tool name is lvback's (any layout).
+func isLvback(tool string) bool {
+	switch strings.TrimSuffix(tool, cleanerSuffix) {
+	case toolLvback, toolSubvol, toolHardlink:
+		return true
+	}
+	return false
+}
+
+// isRef reports whether a tool's rows are the ones the other tools of a
+// case are compared with: lvback, or lvback-subvol in a -fs btrfs run.
+func isRef(tool string) bool { return tool == toolLvback || tool == toolSubvol }
+
+// Issue 16's targets for the subvolume layout (-fs btrfs) that are no
+// ratio: set for a tree of at least issue16Files files in issue16Dirs
+// directories.
+const (
+	issue16Files     = 100_000
+	issue16Dirs      = 8_000
+	issue16Written   = 1e6 // a no-change run writes less than this plus its manifest
+	issue16PruneSecs = 0.5 // prune of one backup of the tree
 )
 
 // Case names.
@@ -33,59 +61,99 @@ const (
 	caseBlockRestore = "block restore"
 )
 
-// target is what issues 4 and 6 ask of lvback against one peer in one case: the
-// peer's median wall time divided by lvback's must be at least min.
+// target is what issues 4, 6 and 16 ask of lvback against one peer in one
+// case: the peer's median wall time divided by the reference tool's must
+// be at least min.
 type target struct {
 	cas, peer string
+	ref       string // toolLvback (issues 4, 6) or toolSubvol (issue 16, -fs btrfs)
 	data      string // "" for every data set
 	min       float64
 	text      string
 }
 
 var targets = []target{
-	{caseFull, toolRsync, "", 2, "lvback ≥2× faster"},
-	{caseFull, toolCp, "", 1 / 1.2, "lvback ≤1.2× cp"},
-	{caseIncr, toolRsyncLink, "", 4, "lvback ≥4× faster"},
-	{caseNoChange, toolRsyncLink, "", 4, "lvback ≥4× faster"},
-	{casePrune, toolRm, "", 1, "lvback no slower"},
-	{caseBlockFirst, toolZstd, "img-text", 0.75, "lvback ≥75% of bound"},
-	{caseBlockMem, toolZstd, "img-text", 0.75, "lvback ≥75% of bound"},
-	{caseBlockFirst, toolDD, "img-random", 0.8, "lvback ≥80% of dd"},
-	{caseBlockIncr, toolDD, "", 0.8, "lvback ≥80% of dd"},
-	{caseBlockRestore, toolCpSparse, "", 0.8, "lvback ≥80% of cp"},
+	{caseFull, toolRsync, toolLvback, "", 2, "lvback ≥2× faster"},
+	{caseFull, toolCp, toolLvback, "", 1 / 1.2, "lvback ≤1.2× cp"},
+	{caseIncr, toolRsyncLink, toolLvback, "", 4, "lvback ≥4× faster"},
+	{caseNoChange, toolRsyncLink, toolLvback, "", 4, "lvback ≥4× faster"},
+	{casePrune, toolRm, toolLvback, "", 1, "lvback no slower"},
+	{caseBlockFirst, toolZstd, toolLvback, "img-text", 0.75, "lvback ≥75% of bound"},
+	{caseBlockMem, toolZstd, toolLvback, "img-text", 0.75, "lvback ≥75% of bound"},
+	{caseBlockFirst, toolDD, toolLvback, "img-random", 0.8, "lvback ≥80% of dd"},
+	{caseBlockIncr, toolDD, toolLvback, "", 0.8, "lvback ≥80% of dd"},
+	{caseBlockRestore, toolCpSparse, toolLvback, "", 0.8, "lvback ≥80% of cp"},
+	{caseIncr, toolRsyncLink, toolSubvol, "", 8, "subvol ≥8× faster"},
+	{caseIncr, toolHardlink, toolSubvol, "", 3, "subvol ≥3× faster"},
+	{caseNoChange, toolRsyncLink, toolSubvol, "", 8, "subvol ≥8× faster"},
+	{caseNoChange, toolHardlink, toolSubvol, "", 3, "subvol ≥3× faster"},
 }
 
-// evaluate fills each row's ratio against lvback's row of the same case
-// and data set, and the target and verdict where an issue sets one. lvback's
-// own rows get the peak RSS target.
+// evaluate fills each row's ratio against the reference row (lvback's, or
+// lvback-subvol's in a -fs btrfs run) of the same case and data set, and
+// the targets and verdicts the issues set. Every lvback row gets the peak
+// RSS target; lvback-subvol's rows get issue 16's other targets.
 func evaluate(rows []*Row) {
-	lv := map[[2]string]*Row{}
+	ref := map[[2]string]*Row{}
+	hardlink := map[[2]string]*Row{}
 	for _, r := range rows {
-		if r.Tool == toolLvback {
-			lv[[2]string{r.Case, r.Data}] = r
+		k := [2]string{r.Case, r.Data}
+		if isRef(r.Tool) {
+			ref[k] = r
+		}
+		if r.Tool == toolHardlink {
+			hardlink[k] = r
 		}
 	}
 	for _, r := range rows {
-		if r.Tool == toolLvback {
-			if r.MaxRSS > 0 {
-				r.Target = fmt.Sprintf("peak RSS < %.0f MB", rssLimit/1e6)
-				r.Met = ptr(float64(r.MaxRSS) < rssLimit)
-			}
-			continue
+		k := [2]string{r.Case, r.Data}
+		if isLvback(r.Tool) && r.MaxRSS > 0 {
+			r.check(fmt.Sprintf("peak RSS < %.0f MB", rssLimit/1e6), float64(r.MaxRSS) < rssLimit)
 		}
-		l := lv[[2]string{r.Case, r.Data}]
-		if l == nil || l.Wall.Median <= 0 || r.Wall.Median <= 0 {
+		if r.Tool == toolSubvol {
+			subvolTargets(r, hardlink[k])
+		}
+		l := ref[k]
+		if isRef(r.Tool) || r.Tool == toolSubvol+cleanerSuffix || l == nil || l.Wall.Median <= 0 || r.Wall.Median <= 0 {
 			continue
 		}
 		r.Ratio = r.Wall.Median / l.Wall.Median
 		peer := strings.TrimSuffix(r.Tool, syncSuffix)
 		for _, t := range targets {
-			if t.cas == r.Case && t.peer == peer && (t.data == "" || t.data == r.Data) {
-				r.Target = fmt.Sprintf("%s (≥%.2f)", t.text, t.min)
-				r.Met = ptr(r.Ratio >= t.min)
+			if t.cas == r.Case && t.peer == peer && t.ref == l.Tool && (t.data == "" || t.data == r.Data) {
+				r.check(fmt.Sprintf("%s (≥%.2f)", t.text, t.min), r.Ratio >= t.min)
 			}
 		}
 	}
+}
+
+// subvolTargets checks issue 16's targets that are not ratios on a row of
+// lvback-subvol: the hardlink layout's row h of the same case may be nil.
+func subvolTargets(r, h *Row) {
+	if h != nil && r.MaxRSS > 0 && h.MaxRSS > 0 {
+		r.check(fmt.Sprintf("RSS ≤ hardlink's %.0f MB", float64(h.MaxRSS)/1e6), r.MaxRSS <= h.MaxRSS)
+	}
+	switch r.Case {
+	case caseNoChange:
+		if r.DevWritten >= 0 {
+			limit := issue16Written + float64(r.Manifest)
+			r.check(fmt.Sprintf("dev written < 1 MB + manifest %s", human(r.Manifest)), float64(r.DevWritten) < limit)
+		}
+	case casePrune:
+		r.check(fmt.Sprintf("< %.1f s", issue16PruneSecs), r.Wall.Median < issue16PruneSecs)
+	}
+}
+
+// check adds a target and its verdict to the row. Target and Met sum them
+// up: every target's text, and whether all were met.
+func (r *Row) check(text string, met bool) {
+	r.Checks = append(r.Checks, Check{Target: text, Met: met})
+	texts := make([]string, len(r.Checks))
+	all := true
+	for i, c := range r.Checks {
+		texts[i], all = c.Target, all && c.Met
+	}
+	r.Target, r.Met = strings.Join(texts, "; "), ptr(all)
 }
 
 func ptr[T any](v T) *T { return &v }
