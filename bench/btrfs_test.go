@@ -69,10 +69,10 @@ func TestEvaluateSubvol(t *testing.T) {
 		r    *Row
 		want string
 	}{
-		{sv, "+peak RSS < 200 MB|+RSS ≤ hardlink's 60 MB|+dev written < 1 MB + manifest 500 kB"},
+		{sv, "+peak RSS < 200 MB|+RSS ≤ hardlink's 60 MB +10%|+dev written < 1 MB + manifest 500 kB"},
 		{hl, "+peak RSS < 200 MB|-subvol ≥3× faster (≥3.00)"},
 		{rs, "+subvol ≥8× faster (≥8.00)"},
-		{psv, "+peak RSS < 200 MB|-RSS ≤ hardlink's 60 MB|+< 0.5 s"},
+		{psv, "+peak RSS < 200 MB|-RSS ≤ hardlink's 60 MB +10%|+< 0.5 s"},
 		{pcl, "+peak RSS < 200 MB"},
 	} {
 		if got := verdicts(c.r); got != c.want {

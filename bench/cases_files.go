@@ -160,7 +160,7 @@ func (b *bench) fileChanged(f fileRun) error {
 			return err
 		}
 		verify = append(verify, step{tool: l.tool, argv: b.lv("verify", "--repo", l.repo, "--name", d.Name, "--id", id)})
-		p := step{tool: l.tool, argv: b.lv("prune", "--repo", l.repo, "--name", d.Name, "--keep-last", "2")}
+		p := step{tool: l.tool, argv: b.lv("prune", "--repo", l.repo, "--name", d.Name, "--keep-last", "2"), coldInodes: true}
 		if l.layout == "subvolume" {
 			// The subvolume's blocks are freed by the btrfs cleaner after
 			// prune returns; the +cleaner row waits for it too.
@@ -173,7 +173,7 @@ func (b *bench) fileChanged(f fileRun) error {
 		return err
 	}
 	if b.have("rsync", "file-mode peers") { // rs/0 is rsync's tree
-		prune = append(prune, step{tool: toolRm, argv: []string{"rm", "-rf", f.rs(0)}, sync: true})
+		prune = append(prune, step{tool: toolRm, argv: []string{"rm", "-rf", f.rs(0)}, sync: true, coldInodes: true})
 	}
 	return b.compare(casePrune, d, rep, prune)
 }

@@ -81,7 +81,7 @@ func legend(o options) []string {
 		"zstd bound: the image's non-zero 2 MiB chunks compressed from memory with klauspost zstd SpeedFastest on GOMAXPROCS goroutines, no I/O",
 		"block first, memory: the same first backup with the image and the repository in a tmpfs (/dev/shm), beside the zstd bound measured in the same repetition: lvback's pipeline against the bound with the disk out of the way",
 		"every repetition starts from the same state: the pristine tree or image and empty destinations; incremental = 1% of the files changed (64 bytes appended), 0.1% added, 0.1% removed (seeded); block 1% changed = a 64 KiB piece overwritten in 1% of the 2 MiB chunks; both are undone after the repetition (bytes, modes, mtimes)",
-		fmt.Sprintf("runs alternate: lvback first in odd-numbered repetitions, last in even ones; each run follows a syncfs of the scratch file system and a %v pause. File cases run with warm caches (nothing is evicted); block cases but the memory one drop the image and the repository from the page cache (fadvise DONTNEED) before every run, so both tools read the disk", settlePause),
+		fmt.Sprintf("runs alternate: lvback first in odd-numbered repetitions, last in even ones; each run follows a syncfs of the scratch file system and a %v pause. File cases run with warm caches (nothing is evicted), except prune: as root every prune run (lvback and rm -rf) starts with the dentry and inode caches dropped (drop_caches 2), as a nightly prune of a backup written days before does; block cases but the memory one drop the image and the repository from the page cache (fadvise DONTNEED) before every run, so both tools read the disk", settlePause),
 	}
 	if o.btrfs() {
 		l = append(l,

@@ -131,7 +131,8 @@ func evaluate(rows []*Row) {
 // lvback-subvol: the hardlink layout's row h of the same case may be nil.
 func subvolTargets(r, h *Row) {
 	if h != nil && r.MaxRSS > 0 && h.MaxRSS > 0 {
-		r.check(fmt.Sprintf("RSS ≤ hardlink's %.0f MB", float64(h.MaxRSS)/1e6), r.MaxRSS <= h.MaxRSS)
+		// "Unchanged": within the 10% one run's maxrss varies by (GC timing).
+		r.check(fmt.Sprintf("RSS ≤ hardlink's %.0f MB +10%%", float64(h.MaxRSS)/1e6), float64(r.MaxRSS) <= 1.1*float64(h.MaxRSS))
 	}
 	switch r.Case {
 	case caseNoChange:

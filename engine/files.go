@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/lvback/lvback/fileops"
@@ -319,6 +320,9 @@ func (r *fileRun) copySource(ctx context.Context, e *manifest.Entry) error {
 	return err
 }
 
+// errNotInPlace says a file is to be created, not written over.
+var errNotInPlace = errors.New("create the file")
+
 // errChanged reports a source file that changed while it was read.
 var errChanged = errors.New("changed while it was read")
 
@@ -337,18 +341,32 @@ func (r *fileRun) copyOnce(ctx context.Context, e *manifest.Entry, again bool) e
 		}
 	}
 	dst := r.target(e.Path)
-	if r.inPlace {
-		r.markTouched(e.Path)
-		if err := r.clearPath(e.Path); err != nil {
-			return err
-		}
-	}
 	var h [32]byte
 	var n int64
-	err = fileops.OnPath(dst, func(dst string) (err error) {
-		h, n, err = fileops.CopyFileMeta(ctx, dst, f, e)
-		return err
-	})
+	err = errNotInPlace
+	if r.inPlace {
+		// Write into the snapshot's own copy when it is a file of one
+		// link: its directory's entries and times stay as they are.
+		err = fileops.OnPath(dst, func(dst string) (err error) {
+			h, n, err = fileops.OverwriteFileMeta(ctx, dst, f, e)
+			return err
+		})
+		if errors.Is(err, fileops.ErrNotOverwritable) || errors.Is(err, fs.ErrNotExist) {
+			err = errNotInPlace
+		}
+	}
+	if errors.Is(err, errNotInPlace) {
+		if r.inPlace {
+			r.markTouched(e.Path)
+			if err := r.clearPath(e.Path); err != nil {
+				return err
+			}
+		}
+		err = fileops.OnPath(dst, func(dst string) (err error) {
+			h, n, err = fileops.CopyFileMeta(ctx, dst, f, e)
+			return err
+		})
+	}
 	denied := err
 	if errors.Is(err, fileops.ErrNotPermitted) {
 		err = nil // copied; an owner or attribute could not be set

@@ -51,6 +51,63 @@ func CopyFileMeta(ctx context.Context, dst string, src *os.File, e *manifest.Ent
 	return copyFile(ctx, dst, src, e.Size, e)
 }
 
+// ErrNotOverwritable is returned by OverwriteFileMeta for a destination
+// that is not a regular file with exactly one link: writing into it
+// would change another name's content too, so the caller replaces it.
+var ErrNotOverwritable = errors.New("not a regular file with one link")
+
+// OverwriteFileMeta is CopyFileMeta into the existing regular file dst,
+// which keeps its inode and its directory entry (an in-place tree: the
+// directory's entries, and so its times, do not change): dst is emptied,
+// written, hashed, and given e's owner, mode, xattrs (others removed) and
+// mtime. A dst that is not a regular file with one link is left as it is
+// (ErrNotOverwritable). On any other error dst is removed.
+func OverwriteFileMeta(ctx context.Context, dst string, src *os.File, e *manifest.Entry) (hash [32]byte, written int64, err error) {
+	// Look before opening: opening a device node or a FIFO for writing
+	// would act on it.
+	var pre unix.Stat_t
+	if err := unix.Lstat(dst, &pre); err != nil {
+		return hash, 0, &os.PathError{Op: "lstat", Path: dst, Err: err}
+	}
+	if pre.Mode&unix.S_IFMT != unix.S_IFREG || pre.Nlink != 1 {
+		return hash, 0, fmt.Errorf("%s: %w", dst, ErrNotOverwritable)
+	}
+	fd, err := unix.Open(dst, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.ENXIO) {
+			return hash, 0, fmt.Errorf("%s: %w", dst, ErrNotOverwritable) // replaced since the look
+		}
+		return hash, 0, &os.PathError{Op: "open", Path: dst, Err: err}
+	}
+	out := os.NewFile(uintptr(fd), dst)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink != 1 {
+		out.Close()
+		if err != nil {
+			return hash, 0, &os.PathError{Op: "fstat", Path: dst, Err: err}
+		}
+		return hash, 0, fmt.Errorf("%s: %w", dst, ErrNotOverwritable)
+	}
+	defer func() {
+		if cerr := out.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if err != nil && !errors.Is(err, ErrNotPermitted) {
+			_ = os.Remove(dst)
+			hash, written = [32]byte{}, 0
+		}
+	}()
+	if err := out.Truncate(0); err != nil {
+		return hash, 0, err
+	}
+	if st.Uid != e.UID || st.Gid != e.GID { // applyMetaFD leaves an owner it takes for its own alone
+		if err := unix.Fchown(fd, int(e.UID), int(e.GID)); err != nil && !errors.Is(err, unix.EPERM) {
+			return hash, 0, &os.PathError{Op: "fchown", Path: dst, Err: err}
+		}
+	}
+	return copyInto(ctx, out, src, e.Size, e)
+}
+
 func copyFile(ctx context.Context, dst string, src *os.File, size int64, meta *manifest.Entry) (hash [32]byte, written int64, err error) {
 	// unix.Open and os.NewFile: os.OpenFile would also try to register the
 	// file with the poller (three wasted syscalls per file).
@@ -68,6 +125,12 @@ func copyFile(ctx context.Context, dst string, src *os.File, size int64, meta *m
 			hash, written = [32]byte{}, 0
 		}
 	}()
+	return copyInto(ctx, out, src, size, meta)
+}
+
+// copyInto copies size bytes of src into the empty file out (holes stay
+// holes), hashing them, and applies meta when it is not nil.
+func copyInto(ctx context.Context, out, src *os.File, size int64, meta *manifest.Entry) (hash [32]byte, written int64, err error) {
 	c := extentCopier{ctx: ctx, src: src, dst: out, h: getHasher()}
 	defer putHasher(c.h)
 	if err := c.run(size); err != nil {

@@ -69,3 +69,68 @@ func TestCopyFileStopsWhenCancelled(t *testing.T) {
 		t.Fatalf("HashFile: %v", err)
 	}
 }
+
+// OverwriteFileMeta writes into an existing file of one link, keeping
+// its inode: new content and exactly the recorded metadata (an owner
+// equal to the process's own included, stale xattrs removed). A file
+// with two links, a FIFO or a symlink is left alone (ErrNotOverwritable).
+func TestOverwriteFileMeta(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "dst")
+	if err := os.WriteFile(dst, []byte("old and longer content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := xattr.Set(dst, "user.stale", []byte("x")); err != nil {
+		t.Skipf("no user xattrs here: %v", err)
+	}
+	e := &manifest.Entry{Type: manifest.TypeFile, Mode: 0o640, Size: 3, Mtime: manifest.Time{Sec: 1700000000},
+		UID: uint32(os.Geteuid()), GID: uint32(os.Getegid()), Xattrs: []manifest.Xattr{{Name: "user.a", Value: []byte("1")}}}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(dst, 1234, 5678); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var before, st unix.Stat_t
+	unix.Lstat(dst, &before)
+	f, _ := os.Open(src)
+	defer f.Close()
+	if _, _, err := OverwriteFileMeta(context.Background(), dst, f, e); err != nil {
+		t.Fatal(err)
+	}
+	unix.Lstat(dst, &st)
+	got, _ := os.ReadFile(dst)
+	names, _ := xattr.List(dst)
+	if string(got) != "new" || st.Ino != before.Ino || st.Mode&0o7777 != 0o640 || st.Uid != e.UID || st.Gid != e.GID ||
+		FromTimespec(st.Mtim) != e.Mtime || len(names) != 1 || names[0] != "user.a" {
+		t.Errorf("after overwrite: %q, inode %d (was %d), mode %o, owner %d:%d, mtime %v, xattrs %v",
+			got, st.Ino, before.Ino, st.Mode&0o7777, st.Uid, st.Gid, FromTimespec(st.Mtim), names)
+	}
+
+	linked := filepath.Join(dir, "linked")
+	if err := os.Link(dst, linked); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sym := filepath.Join(dir, "sym")
+	if err := os.Symlink(src, sym); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dst, fifo, sym} {
+		if _, _, err := OverwriteFileMeta(context.Background(), p, f, e); !errors.Is(err, ErrNotOverwritable) {
+			t.Errorf("%s: %v, want ErrNotOverwritable", filepath.Base(p), err)
+		}
+	}
+	if got, _ := os.ReadFile(linked); string(got) != "new" {
+		t.Errorf("the hard-linked file changed: %q", got)
+	}
+	if got, _ := os.ReadFile(src); string(got) != "new" {
+		t.Errorf("the symlink's target changed: %q", got)
+	}
+}
