@@ -124,6 +124,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	}
 	rn := newFileRun(o, src, p, prev)
 	rn.inPlace = inPlace
+	rn.cloneSource = r.Layout == repo.LayoutSubvolume
 	rn.rules = rules
 	if rn.damaged, err = loadDamaged(r, o.Name); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)

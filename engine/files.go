@@ -320,6 +320,32 @@ func (r *fileRun) copySource(ctx context.Context, e *manifest.Entry) error {
 	return err
 }
 
+// cloneFromSource makes dst share the extents of the open source file f
+// (FICLONE: the repository on the source's btrfs), hashing f by reading
+// it, and applies e's metadata. It returns errNotInPlace, dst untouched,
+// when the two cannot share extents (remembered: no file is tried again).
+func (r *fileRun) cloneFromSource(ctx context.Context, f *os.File, e *manifest.Entry, dst string) ([32]byte, error) {
+	h, err := fileops.HashFile(ctx, f, e.Size)
+	if err != nil {
+		return h, err
+	}
+	if r.inPlace {
+		r.markTouched(e.Path)
+		if err := r.clearPath(e.Path); err != nil {
+			return h, err
+		}
+	}
+	err = fileops.OnPath(dst, func(dst string) error { return fileops.ReflinkFrom(dst, f) })
+	if errors.Is(err, fileops.ErrNoReflink) {
+		r.noSourceClone.Store(true)
+		return h, errNotInPlace
+	}
+	if err != nil {
+		return h, err
+	}
+	return h, fileops.OnPath(dst, func(p string) error { return fileops.ApplyMeta(p, e) })
+}
+
 // errNotInPlace says a file is to be created, not written over.
 var errNotInPlace = errors.New("create the file")
 
@@ -344,7 +370,10 @@ func (r *fileRun) copyOnce(ctx context.Context, e *manifest.Entry, again bool) e
 	var h [32]byte
 	var n int64
 	err = errNotInPlace
-	if r.inPlace {
+	if r.cloneSource && !r.noSourceClone.Load() {
+		h, err = r.cloneFromSource(ctx, f, e, dst)
+	}
+	if r.inPlace && errors.Is(err, errNotInPlace) {
 		// Write into the snapshot's own copy when it is a file of one
 		// link: its directory's entries and times stay as they are.
 		err = fileops.OnPath(dst, func(dst string) (err error) {

@@ -35,6 +35,11 @@ type fileRun struct {
 	excludedPath string         // where the excluded list goes
 
 	noReflink atomic.Bool // set once FICLONE failed as unsupported
+	// cloneSource (subvolume layout) shares a copied file's extents with
+	// the source (FICLONE) instead of writing its bytes, when both are
+	// on one btrfs; noSourceClone is set once that failed as unsupported.
+	cloneSource   bool
+	noSourceClone atomic.Bool
 	st        stats
 	errs      errorLog
 

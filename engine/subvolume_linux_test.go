@@ -188,3 +188,20 @@ func TestSealedPartialIsRemoved(t *testing.T) {
 		t.Errorf("the next backup differs from the source:\n%s", d)
 	}
 }
+
+// With the source on the repository's btrfs, copied files share the
+// source's extents (FICLONE): the backup writes no file data, and its
+// files hold the source's bytes and metadata.
+func TestSubvolumeLayoutClonesFromSource(t *testing.T) {
+	src, repoPath := btrfsRepo(t)
+	testtree.Create(t, src, testtree.Random(3, 100))
+	o := BackupOptions{Repo: repoPath, Name: "vol", Source: src, Log: discardLog()}
+	first := mustBackup(t, o)
+	if first.Info.Copied == 0 || first.Info.AddedBytes != 0 {
+		t.Errorf("first backup: %d files copied, %d bytes written; want every file cloned, nothing written", first.Info.Copied, first.Info.AddedBytes)
+	}
+	if d := testtree.RsyncDiff(t, src, first.Tree); d != "" {
+		t.Errorf("backup differs from the source:\n%s", d)
+	}
+	mustVerifyClean(t, repoPath)
+}
