@@ -61,7 +61,7 @@ test-btrfs: ## the engine, cmd and mount suites again on a btrfs loop mount, whe
 	GO="$(GO)" scripts/test-btrfs.sh
 
 test-vm: ## boot a qemu VM with real LVM and run test/vm's scenarios (root installs the packages; see test/vm/deps.sh)
-	LVBACK_VM=1 $(GO) test -count=1 -timeout 20m -v ./test/vm
+	LVBACK_VM=1 $(GO) test -count=1 -timeout 35m -v ./test/vm
 
 BENCHFLAGS ?=
 bench: ## lvback vs rsync, cp and dd on generated data, table + bench/results/*.json (~10 min; root for loop mounts and block mode; BENCHFLAGS="-files 2000 -image-mib 64 -reps 1" for a quick look)

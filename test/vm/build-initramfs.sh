@@ -32,8 +32,8 @@ kernel=/boot/vmlinuz-$KVER
 
 # Kernel modules /init loads, in this order (modprobe pulls in their dependencies).
 modules=(dm-mod dm-bufio dm-snapshot dm-persistent-data dm-thin-pool loop
-	ext4 xfs btrfs virtio_pci virtio_blk 9pnet_virtio 9p)
-optional_modules=(btrfs)
+	ext4 xfs btrfs fuse virtio_pci virtio_blk 9pnet_virtio 9p)
+optional_modules=(btrfs fuse) # fuse: lvback mount (bench-thin.sh)
 
 # Programs copied with their libraries; a missing one is fatal unless optional.
 programs=(

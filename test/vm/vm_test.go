@@ -47,18 +47,47 @@ func TestRestoreHeldDisk(t *testing.T) {
 	runScenario(t, "scenarios/restore-held-disk.sh", "256M", "64M")
 }
 
+// TestThinDelta backs up a thin LV in block mode again and again: a full
+// first read, then incrementals after known writes, writes across chunk
+// boundaries, a discard, an lvextend (a full read) and no change, each
+// checked against a copy of the LV and against the bytes read from the
+// pool's data device; lvback killed in thin_delta, lvrename and lvremove,
+// then cleanup and a good backup; cleanup --kept; a classic LV keeps no
+// snapshot (scenarios/thin-delta.sh).
+func TestThinDelta(t *testing.T) {
+	runScenario(t, "scenarios/thin-delta.sh", "1G", "512M")
+}
+
+// TestBenchThin runs bench/vm-thin.sh on a small thin LV (SIZE_MIB=256) to
+// keep the benchmark's scenario working; it measures nothing worth keeping.
+// LVBACK_VM_BENCH=1 too, as it takes minutes.
+func TestBenchThin(t *testing.T) {
+	if os.Getenv("LVBACK_VM_BENCH") != "1" {
+		t.Skip("set LVBACK_VM=1 LVBACK_VM_BENCH=1 to run bench/vm-thin.sh on a 256 MiB thin LV")
+	}
+	runCommand(t, []string{"SIZE_MIB=256"}, "../../bench/vm-thin.sh")
+}
+
 // runScenario runs run.sh SCENARIO DISKS..., logging the VM console line by line.
 func runScenario(t *testing.T, scenario string, disks ...string) {
+	t.Helper()
+	runCommand(t, nil, "./run.sh", append([]string{scenario}, disks...)...)
+}
+
+// runCommand runs a command that boots the VM (run.sh or a script calling
+// it) with env added, logging its output line by line.
+func runCommand(t *testing.T, env []string, name string, args ...string) {
 	t.Helper()
 	if os.Getenv("LVBACK_VM") != "1" {
 		t.Skip(skipMessage)
 	}
 	out := &lineLogger{t: t}
-	cmd := exec.CommandContext(t.Context(), "./run.sh", append([]string{scenario}, disks...)...)
+	cmd := exec.CommandContext(t.Context(), name, args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), env...)
 	if os.Getenv("LVBACK_VM_TIMEOUT") == "" {
 		// lvm-basic.sh takes ~5 min under emulation on 2 busy cores; leave room.
-		cmd.Env = append(os.Environ(), "LVBACK_VM_TIMEOUT=900")
+		cmd.Env = append(cmd.Env, "LVBACK_VM_TIMEOUT=900")
 	}
 	err := cmd.Run()
 	out.flush()
@@ -66,7 +95,7 @@ func runScenario(t *testing.T, scenario string, disks ...string) {
 		t.Skip("run.sh could not boot the VM and LVBACK_VM_OPTIONAL=1 (see the log above)")
 	}
 	if err != nil {
-		t.Fatalf("run.sh %s: %v (the VM console is logged above)", scenario, err)
+		t.Fatalf("%s %s: %v (the VM console is logged above)", name, strings.Join(args, " "), err)
 	}
 }
 
