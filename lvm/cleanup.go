@@ -151,8 +151,10 @@ func (c *cleaner) volumes(ctx context.Context) {
 		return
 	}
 	for _, r := range rows {
-		if !r.hasTag(tag) || !isSnapshotName(r.Name) || r.hasTag(keptTag) {
-			continue // a kept snapshot is CleanupKept's
+		// A kept snapshot's name never matches (CleanupKept's); one that
+		// a run tagged lvback-kept but died before renaming does.
+		if !r.hasTag(tag) || !isSnapshotName(r.Name) {
+			continue
 		}
 		if err := removeLV(ctx, c.log, r.VG, r.Name); err != nil {
 			c.fail(err)

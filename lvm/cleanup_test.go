@@ -28,7 +28,11 @@ func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 	mnt := snap.MountPoint()
 
 	const oldSnap = "data-lvback-20200102T000000" // unmounted leftover
+	const halfKept = "data-lvback-20200104T000000" // tagged for keeping, killed before the rename
+	const kept = "data-lvback-kept-20200105T000000"
 	for _, lv := range []state.LV{
+		{VG: "vg", Name: halfKept, Tags: []string{"lvback", "lvback-kept"}, Attr: "Vri---tz-k", Segtype: "linear", Origin: "data"},
+		{VG: "vg", Name: kept, Tags: []string{"lvback", "lvback-kept"}, Attr: "Vri---tz-k", Segtype: "linear", Origin: "data"},
 		{VG: "vg", Name: "other", Tags: []string{"lvback"}, Attr: "-wi-a-----", Segtype: "linear"},
 		{VG: "vg", Name: "data-lvback-20200101T000000", Tags: []string{"backup"}, Attr: "swi-a-s---", Segtype: "linear", Origin: "data"},
 		{VG: "vg2", Name: "db-lvback-2020", Tags: []string{"lvback"}, Attr: "-wi-a-----", Segtype: "linear"},
@@ -59,16 +63,17 @@ func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 		"removed directory " + mnt,
 		"removed directory " + emptyLeftover,
 		"removed logical volume vg/" + snapName,
+		"removed logical volume vg/" + halfKept,
 		"removed logical volume vg/" + oldSnap,
 	}
 	if !slices.Equal(removed, want) {
 		t.Errorf("Cleanup removed\n%q\nwant\n%q", removed, want)
 	}
-	wantCalls := []string{"lvremove -f vg/" + snapName, "lvremove -f vg/" + oldSnap}
+	wantCalls := []string{"lvremove -f vg/" + snapName, "lvremove -f vg/" + halfKept, "lvremove -f vg/" + oldSnap}
 	if got := v.Calls("lvremove"); !slices.Equal(got, wantCalls) {
 		t.Errorf("lvremove calls %q, want %q", got, wantCalls)
 	}
-	if got, want := v.Names(), []string{"vg/data", "vg/other", "vg/data-lvback-20200101T000000", "vg2/db-lvback-2020"}; !slices.Equal(got, want) {
+	if got, want := v.Names(), []string{"vg/data", "vg/" + kept, "vg/other", "vg/data-lvback-20200101T000000", "vg2/db-lvback-2020"}; !slices.Equal(got, want) {
 		t.Errorf("volumes left %q, want %q", got, want)
 	}
 	if mountAt(t, foreign) == nil {

@@ -156,7 +156,7 @@ backup_thin() {
 	rm=$(jq -r '.read_mode // "none"' "$info")
 	reason=$(jq -r '.full_read_reason // ""' "$info")
 	read_bytes=$(jq -r '.read_bytes // 0' "$info")
-	changed_bytes=$(jq -r '.changed_bytes // "none"' "$info")
+	changed_bytes=$(jq -r '.changed_bytes // 0' "$info")
 	printf '    %s: %d chunks changed (%d MiB), read_mode=%s%s read_bytes=%d changed_bytes=%s tdata_read=%d (%.1f MiB) of %d MiB volume\n' \
 		"$what" "$n" $((n * chunk / mib)) "$rm" "${reason:+ ($reason)}" "$read_bytes" "$changed_bytes" \
 		"$tdata_bytes" "$(awk -v b="$tdata_bytes" 'BEGIN { print b / 1048576 }')" $((size / mib))
@@ -170,8 +170,8 @@ backup_thin() {
 	if [ "$mode" = thin_delta ]; then
 		expect "$what: info.json changed_bytes = $n lvback chunks" test "$changed_bytes" = $((n * chunk))
 		expect "$what: read_bytes $read_bytes <= $n lvback chunks" test "$read_bytes" -le $((n * chunk))
-		expect "$what: prints \"read X of Y (thin_delta: N changed ranges)\"" \
-			grep -Eq 'read [0-9.]+ [KMGT]?i?B of [0-9.]+ [KMGT]?i?B \(thin_delta: [0-9]+ changed ranges\)' /tmp/backup.out
+		expect "$what: prints \"read X of Y (thin_delta: Z changed since the kept snapshot)\"" \
+			grep -Eq 'read [0-9.]+ [KMGT]?i?B of [0-9.]+ [KMGT]?i?B \(thin_delta: [0-9.]+ [KMGT]?i?B changed since the kept snapshot\)' /tmp/backup.out
 		# The pool's data device: what the run read follows the change.
 		# (2x: readahead past a chunk's end; 4 MiB: what lvback may read
 		# once per run. A full read reads > fill_mib.)
@@ -243,9 +243,9 @@ done
 check "the wrappers find the real tools" test -x /usr/sbin/thin_delta -a -x /usr/sbin/lvrename -a -x /usr/sbin/lvremove
 tdata_log=()
 
-step "first backup: a full read (no kept snapshot)"
+step "first backup: a full read (no previous backup)"
 backup_thin "first" full
-expect "first: the reason is \"no kept snapshot\"" grep -q 'no kept snapshot' <<<"$(jq -r '.full_read_reason // ""' "$(last_dir thin)/info.json")"
+expect "first: the reason is \"no previous backup\"" grep -q 'no previous backup' <<<"$(jq -r '.full_read_reason // ""' "$(last_dir thin)/info.json")"
 expect "first: info.json records the thin origin (thin.origin = thin, thin.pool = pool)" \
 	test "$(jq -r '.thin.origin + "/" + .thin.pool' "$(last_dir thin)/info.json")" = thin/pool
 
