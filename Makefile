@@ -38,7 +38,8 @@ staticcheck: ## run staticcheck (installed from the Go module proxy when missing
 		{ echo "installing staticcheck v$(STATICCHECK_VERSION)"; GOBIN="$(dir $(STATICCHECK))" $(GO) install honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION); }
 	"$(STATICCHECK)" ./...
 
-test: deps ## every test: vet, staticcheck, short fuzz runs of each parser, the whole suite, then real LVM in a VM (root)
+test: deps ## every test: gofmt, vet, staticcheck, short fuzz runs of each parser, the whole suite, then real LVM in a VM (root)
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory staticcheck
 	$(MAKE) --no-print-directory fuzz-short

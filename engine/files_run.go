@@ -40,8 +40,8 @@ type fileRun struct {
 	// on one btrfs; noSourceClone is set once that failed as unsupported.
 	cloneSource   bool
 	noSourceClone atomic.Bool
-	st        stats
-	errs      errorLog
+	st            stats
+	errs          errorLog
 
 	// inPlace says the new tree starts as a snapshot of prev's (the
 	// subvolume layout, see subvolume.go): unchanged entries are left as

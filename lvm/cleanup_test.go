@@ -27,7 +27,7 @@ func TestCleanupRemovesOnlyLvbacks(t *testing.T) {
 	abandon(t, snap)
 	mnt := snap.MountPoint()
 
-	const oldSnap = "data-lvback-20200102T000000" // unmounted leftover
+	const oldSnap = "data-lvback-20200102T000000"  // unmounted leftover
 	const halfKept = "data-lvback-20200104T000000" // tagged for keeping, killed before the rename
 	const kept = "data-lvback-kept-20200105T000000"
 	for _, lv := range []state.LV{
