@@ -66,7 +66,7 @@ func runAll(ctx context.Context, o options, stdout, log io.Writer) (err error) {
 			return err
 		}
 	}
-	sc, err := newScratch(ctx, o.workdir, scratchGiB(o, realBytes), o.fs)
+	sc, err := newScratch(ctx, o.workdir, scratchGiB(o, realBytes), o.fs, o.btrfsMetadata)
 	if sc != nil {
 		defer func() {
 			if cerr := sc.close(); cerr != nil {

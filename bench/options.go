@@ -75,6 +75,7 @@ type options struct {
 	lvback           string          // prebuilt binary; "" = build ./cmd/lvback
 	seed             uint64
 	fs               string // scratch file system: ext4 or btrfs
+	btrfsMetadata    string // -fs btrfs: mkfs.btrfs metadata profile, dup or single
 }
 
 // Scratch file systems for -fs.
@@ -101,6 +102,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.lvback, "lvback", "", "lvback binary to measure (default: build ./cmd/lvback into the scratch directory)")
 	fs.Uint64Var(&o.seed, "seed", defaultSeed, "seed of every generated data set and mutation")
 	fs.StringVar(&o.fs, "fs", fsExt4, "scratch file system (root): ext4, or btrfs to measure lvback's subvolume and hardlink layouts beside rsync (issue 16)")
+	fs.StringVar(&o.btrfsMetadata, "btrfs-metadata", "dup", "with -fs btrfs, the metadata profile mkfs.btrfs gives the scratch file system: dup (its default since btrfs-progs 5.15: every metadata block is written twice) or single")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -112,6 +114,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.fs != fsExt4 && o.fs != fsBtrfs {
 		return o, fmt.Errorf("-fs %q: want ext4 or btrfs", o.fs)
+	}
+	if o.btrfsMetadata != "dup" && o.btrfsMetadata != "single" {
+		return o, fmt.Errorf("-btrfs-metadata %q: want dup or single", o.btrfsMetadata)
 	}
 	o.cases = map[string]bool{}
 	for c := range strings.SplitSeq(*cases, ",") {

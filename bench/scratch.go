@@ -33,7 +33,8 @@ type scratch struct {
 // newScratch makes the scratch space under parent: a sizeGiB sparse file
 // system image of type fsType (ext4 or btrfs) when root and the tools are
 // there. btrfs needs the loop mount: without it newScratch fails.
-func newScratch(ctx context.Context, parent string, sizeGiB int, fsType string) (*scratch, error) {
+// btrfsMetadata is mkfs.btrfs's metadata profile (dup or single).
+func newScratch(ctx context.Context, parent string, sizeGiB int, fsType, btrfsMetadata string) (*scratch, error) {
 	work, err := os.MkdirTemp(parent, "lvback-bench.")
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func newScratch(ctx context.Context, parent string, sizeGiB int, fsType string) 
 	if fsType == fsBtrfs {
 		// nodiscard: recent kernels mount btrfs with discard=async where
 		// the device supports it, and a loop device does.
-		mkfs, opts = []string{"mkfs.btrfs", "-q", "-f", img}, "nodiscard,noatime"
+		mkfs, opts = []string{"mkfs.btrfs", "-q", "-f", "-m", btrfsMetadata, img}, "nodiscard,noatime"
 	}
 	if err := run(ctx, mkfs...); err != nil {
 		return s, err
@@ -80,6 +81,9 @@ func newScratch(ctx context.Context, parent string, sizeGiB int, fsType string) 
 		return s, err
 	}
 	s.fs = fsType
+	if fsType == fsBtrfs {
+		fsType += " (metadata " + btrfsMetadata + ")"
+	}
 	s.desc = fmt.Sprintf("fresh %d GiB %s on %s (loop, direct-io=%s, mount -o %s) at %s", sizeGiB, fsType, s.dev, direct, opts, s.dir)
 	return s, nil
 }

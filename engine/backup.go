@@ -118,12 +118,12 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if prev != nil && prev.Blocks() {
 		prev = nil // a block-mode image is no base for a file tree
 	}
-	inPlace, err := makeTree(r, p, prev)
+	base, err := makeTree(r, p, prev)
 	if err != nil {
 		return nil, err
 	}
 	rn := newFileRun(o, src, p, prev)
-	rn.inPlace = inPlace
+	rn.inPlace, rn.base = base != "", base
 	rn.cloneSource = r.Layout == repo.LayoutSubvolume
 	rn.rules = rules
 	if rn.damaged, err = loadDamaged(r, o.Name); err != nil {
@@ -147,7 +147,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 		info.Source = o.Label
 	}
 	info.Started, info.Finished = started.UTC(), o.Now().UTC()
-	if err := sealTree(r, p.TreePath()); err != nil {
+	if err := rn.seal(r.Layout); err != nil {
 		return nil, err
 	}
 	if err := p.Commit(info); err != nil {

@@ -51,8 +51,8 @@ func (r *fileRun) visit(ctx context.Context, we *walker.Entry, prev *prevCursor,
 				r.groups[key] = p
 			}
 		}
+		j.prev = pe
 		if j.leader == nil {
-			j.prev = pe
 			if !r.inPlace {
 				j.prev = prev.find(e.Path)
 			}
@@ -122,13 +122,20 @@ func (r *fileRun) makeNonFile(e, prev *manifest.Entry) error {
 	if e.Path == "" || keepDir {
 		return nil
 	}
+	if r.inPlace && e.Type != manifest.TypeDir && prev != nil && sameNonFile(e, prev) {
+		return nil // the snapshot holds it as it is
+	}
 	if r.inPlace {
 		r.markTouched(e.Path)
 		if err := r.clearPath(e.Path); err != nil {
 			return err
 		}
 	}
-	return fileops.OnPath(r.target(e.Path), func(dst string) error {
+	dst, err := r.target(e.Path)
+	if err != nil {
+		return err
+	}
+	return fileops.OnPath(dst, func(dst string) error {
 		var err error
 		switch e.Type {
 		case manifest.TypeDir:
@@ -231,13 +238,24 @@ func (r *fileRun) linkToLeader(ctx context.Context, j *fileJob) error {
 	e := j.p.e
 	// One inode: the leader's record is the latest (it may have been re-read).
 	e.Hash, e.Size, e.Mtime = j.leader.e.Hash, j.leader.e.Size, j.leader.e.Mtime
+	if r.inPlace && j.leader.keptInode && j.prev != nil && j.prev.Type == manifest.TypeFile && j.prev.LinkTo == j.leader.e.Path {
+		return nil // the snapshot links it to the leader's inode, which stayed
+	}
 	if r.inPlace {
 		r.markTouched(e.Path)
 		if err := r.clearPath(e.Path); err != nil {
 			return err
 		}
 	}
-	err := link(r.target(j.leader.e.Path), r.target(e.Path))
+	from, err := r.target(j.leader.e.Path)
+	if err != nil {
+		return err
+	}
+	dst, err := r.target(e.Path)
+	if err != nil {
+		return err
+	}
+	err = link(from, dst)
 	if errors.Is(err, errTooMany) {
 		e.LinkTo = "" // the file system's link limit: a copy keeps the data
 		return r.copySource(ctx, e)
@@ -248,9 +266,13 @@ func (r *fileRun) linkToLeader(ctx context.Context, j *fileJob) error {
 // linkPrev shares the previous backup's inode for an unchanged file. When
 // the inode is at the link limit (EMLINK) or missing, it copies instead.
 func (r *fileRun) linkPrev(ctx context.Context, e *manifest.Entry, hash [32]byte) error {
-	err := errNoPrevTree
+	dst, err := r.target(e.Path)
+	if err != nil {
+		return err
+	}
+	err = errNoPrevTree
 	if r.prevTree != nil {
-		err = r.prevTree.LinkFile(e.Path, r.target(e.Path))
+		err = r.prevTree.LinkFile(e.Path, dst)
 	}
 	if r.copyInstead(e, err) {
 		return r.copySource(ctx, e)
@@ -270,7 +292,10 @@ func (r *fileRun) clonePrev(ctx context.Context, e *manifest.Entry, hash [32]byt
 	if r.noReflink.Load() {
 		return r.copySource(ctx, e)
 	}
-	dst := r.target(e.Path)
+	dst, err := r.target(e.Path)
+	if err != nil {
+		return err
+	}
 	in, err := r.openPrevFile(e)
 	if err == nil {
 		err = fileops.OnPath(dst, func(dst string) error { return fileops.ReflinkFrom(dst, in) })
@@ -366,7 +391,10 @@ func (r *fileRun) copyOnce(ctx context.Context, e *manifest.Entry, again bool) e
 			return err
 		}
 	}
-	dst := r.target(e.Path)
+	dst, err := r.target(e.Path)
+	if err != nil {
+		return err
+	}
 	var h [32]byte
 	var n int64
 	err = errNotInPlace

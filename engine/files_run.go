@@ -46,7 +46,14 @@ type fileRun struct {
 	// inPlace says the new tree starts as a snapshot of prev's (the
 	// subvolume layout, see subvolume.go): unchanged entries are left as
 	// they are, and entries of prev the walk does not find are removed.
-	inPlace     bool
+	inPlace bool
+	// base (in place) is prev's tree; the new tree is snapshotted from it
+	// when the run first changes something (ensureTree), or read-only at
+	// the end when it changed nothing (seal).
+	base        string
+	baseOnce    sync.Once
+	baseErr     error           // from the snapshot baseOnce made
+	baseMade    atomic.Bool     // the writable snapshot exists
 	clearMu     sync.Mutex      // guards clearFailed and touched
 	clearFailed error           // the first entry that could not be removed from the tree
 	touched     map[string]bool // directories of an in-place tree whose entries changed
@@ -94,6 +101,10 @@ type pending struct {
 	e    *manifest.Entry
 	done chan struct{}
 	err  error
+	// keptInode (in place, a regular file) says the tree's inode at e's
+	// path is the snapshot's, left or changed in place, not replaced:
+	// paths hard-linked to it in the snapshot still are.
+	keptInode bool
 }
 
 func newPending(e *manifest.Entry) *pending {
@@ -123,7 +134,7 @@ var createManifest = manifest.Create
 // do walks the source, writes the tree and the manifest, and returns the
 // run's info (without the fields Backup fills in).
 func (r *fileRun) do(ctx context.Context) (*repo.Info, error) {
-	forbidden, err := forbiddenDirs(r.o.Repo, r.dst)
+	forbidden, err := forbiddenDirs(r.o.Repo, r.madeTree())
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +175,9 @@ func (r *fileRun) do(ctx context.Context) (*repo.Info, error) {
 			return repoMet(err, r.src, r.o.Repo)
 		}
 		prev.drain() // in place: what is left of prev is gone
+		if r.inPlace && prev.damaged != nil {
+			return fmt.Errorf("the previous backup's manifest is damaged past the point read, so what was deleted since is unknown: %w", prev.damaged)
+		}
 		return r.flush(gctx, jobs)
 	})
 	if err := g.Wait(); err != nil {
@@ -175,8 +189,10 @@ func (r *fileRun) do(ctx context.Context) (*repo.Info, error) {
 	if err := r.finishDirs(); err != nil {
 		return nil, err
 	}
-	if err := durable.SyncFS(r.dst); err != nil {
-		return nil, err
+	if tree := r.madeTree(); tree != "" {
+		if err := durable.SyncFS(tree); err != nil {
+			return nil, err
+		}
 	}
 	if err := mw.Commit(); err != nil {
 		return nil, fmt.Errorf("write manifest: %w", err)
@@ -221,7 +237,11 @@ func (r *fileRun) finishDirs() error {
 		if r.inPlace && r.dirsSame[i] && !r.touched[e.Path] {
 			continue // the snapshot's directory is prev's, unchanged
 		}
-		if err := r.applyMeta(r.target(e.Path), e); err != nil {
+		dst, err := r.target(e.Path)
+		if err != nil {
+			return err
+		}
+		if err := r.applyMeta(dst, e); err != nil {
 			return err
 		}
 	}
@@ -244,11 +264,17 @@ func (r *fileRun) applyMetaAt(path string, e *manifest.Entry) error {
 	return err
 }
 
-func (r *fileRun) target(rel string) string {
-	if rel == "" {
-		return r.dst
+// target is where rel goes in the new tree. Every change to the tree
+// asks for its path here first, so an in-place tree is snapshotted from
+// its base on the first change (see ensureTree).
+func (r *fileRun) target(rel string) (string, error) {
+	if err := r.ensureTree(); err != nil {
+		return "", err
 	}
-	return filepath.Join(r.dst, filepath.FromSlash(rel))
+	if rel == "" {
+		return r.dst, nil
+	}
+	return filepath.Join(r.dst, filepath.FromSlash(rel)), nil
 }
 
 func (r *fileRun) source(rel string) string { return filepath.Join(r.src, filepath.FromSlash(rel)) }
@@ -275,6 +301,9 @@ type prevCursor struct {
 	matched bool // cur was returned by find: it is not gone
 	log     *slog.Logger
 	onGone  func(*manifest.Entry)
+	// damaged is the error that ended reading the manifest before its
+	// end: in place, what was deleted since is then unknown.
+	damaged error
 }
 
 func (r *fileRun) openPrev() *prevCursor {
@@ -303,9 +332,7 @@ func (c *prevCursor) find(path string) *manifest.Entry {
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					c.log.Warn("previous manifest damaged; copying the rest", "err", err)
-					if c.onGone != nil {
-						c.onGone(&manifest.Entry{Path: "\x00damaged"})
-					}
+					c.damaged = err
 				}
 				c.done = true
 				return nil
@@ -342,7 +369,7 @@ func (c *prevCursor) drain() {
 		e, err := c.r.Next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				c.onGone(&manifest.Entry{Path: "\x00damaged"}) // never a real path: fails the run
+				c.damaged = err
 			}
 			c.done = true
 			return

@@ -177,10 +177,14 @@ func hasAncestor(dir string, want walker.FileID) (bool, error) {
 }
 
 // forbiddenDirs returns the directories a backup's walk must never reach:
-// the repository's root and the new backup's tree.
+// the repository's root and the new backup's tree ("" while it does not
+// exist yet: an in-place run snapshots it later, see ensureTree).
 func forbiddenDirs(repoPath, tree string) ([]walker.FileID, error) {
 	var ids []walker.FileID
 	for _, p := range []string{repoPath, tree} {
+		if p == "" {
+			continue
+		}
 		id, err := dirID(p)
 		if err != nil {
 			return nil, err

@@ -22,31 +22,32 @@ import (
 // tree is made read-only before the backup is committed. Pruning deletes
 // the subvolume, one ioctl instead of an unlink per file.
 
-// makeTree creates the new backup's empty tree at p's tree path, or in
-// the subvolume layout a writable snapshot of prev's tree; it reports
-// whether the tree starts as that snapshot (the run then works in place).
-// A prev whose tree is not a subvolume (a tree lvback did not make) is
-// no base: the run starts from an empty subvolume and copies everything.
-func makeTree(r *repo.Repo, p *repo.Pending, prev *repo.Backup) (inPlace bool, err error) {
+// makeTree prepares the new backup's tree at p's tree path. In the
+// subvolume layout with a base (prev's tree, a subvolume, with an intact
+// manifest) it makes nothing and returns the base: the run works in
+// place on a snapshot of it, made when it first changes something
+// (fileRun.ensureTree), and a run that changes nothing makes one
+// read-only snapshot at the end (fileRun.seal), a single transaction
+// commit. Otherwise it creates the empty tree (a subvolume in the
+// subvolume layout) and returns "". A prev whose tree is not a subvolume
+// (a tree lvback did not make) is no base: the run copies everything.
+func makeTree(r *repo.Repo, p *repo.Pending, prev *repo.Backup) (base string, err error) {
 	dst := p.TreePath()
 	if r.Layout != repo.LayoutSubvolume {
 		if err := os.Mkdir(dst, 0o700); err != nil {
-			return false, fmt.Errorf("begin backup: %w", err)
+			return "", fmt.Errorf("begin backup: %w", err)
 		}
-		return false, nil
+		return "", nil
 	}
 	if prev != nil && manifestIntact(prev) {
 		if ok, _ := btrfs.IsSubvolume(prev.TreePath()); ok {
-			if err := btrfs.Snapshot(prev.TreePath(), dst, false); err != nil {
-				return false, fmt.Errorf("begin backup: %w", err)
-			}
-			return true, nil
+			return prev.TreePath(), nil
 		}
 	}
 	if err := btrfs.Create(dst); err != nil {
-		return false, fmt.Errorf("begin backup: %w", err)
+		return "", fmt.Errorf("begin backup: %w", err)
 	}
-	return false, os.Chmod(dst, 0o700)
+	return "", os.Chmod(dst, 0o700)
 }
 
 // manifestIntact reports whether b's manifest is the one info.json
@@ -57,13 +58,50 @@ func manifestIntact(b *repo.Backup) bool {
 	return err == nil && sum == b.Info.ManifestBLAKE3
 }
 
-// sealTree makes a subvolume tree read-only, the last change before the
-// backup is committed: from then on nothing changes it by mistake.
-func sealTree(r *repo.Repo, tree string) error {
-	if r.Layout != repo.LayoutSubvolume {
+// snapshotSubvolume is btrfs.Snapshot; a test counts the snapshots a run
+// makes.
+var snapshotSubvolume = btrfs.Snapshot
+
+// ensureTree makes an in-place run's tree, a writable snapshot of its
+// base, the first time it is called; later calls return the first
+// call's error. Without a base the tree exists already.
+func (r *fileRun) ensureTree() error {
+	if r.base == "" {
 		return nil
 	}
-	if err := btrfs.SetReadOnly(tree, true); err != nil {
+	r.baseOnce.Do(func() {
+		if err := snapshotSubvolume(r.base, r.dst, false); err != nil {
+			r.baseErr = fmt.Errorf("snapshot the previous backup's tree: %w", err)
+			return
+		}
+		r.baseMade.Store(true)
+	})
+	return r.baseErr
+}
+
+// madeTree is the new tree's path once it exists, "" while an in-place
+// run has not changed anything yet.
+func (r *fileRun) madeTree() string {
+	if r.base != "" && !r.baseMade.Load() {
+		return ""
+	}
+	return r.dst
+}
+
+// seal is the last change to the tree before the backup is committed. In
+// the subvolume layout it makes the tree read-only; an in-place run that
+// changed nothing makes it here as a read-only snapshot of its base.
+func (r *fileRun) seal(layout string) error {
+	if r.madeTree() == "" {
+		if err := snapshotSubvolume(r.base, r.dst, true); err != nil {
+			return fmt.Errorf("snapshot the previous backup's tree: %w", err)
+		}
+		return nil
+	}
+	if layout != repo.LayoutSubvolume {
+		return nil
+	}
+	if err := btrfs.SetReadOnly(r.dst, true); err != nil {
 		return fmt.Errorf("make the tree read-only: %w", err)
 	}
 	return nil
@@ -89,7 +127,11 @@ func (r *fileRun) clearPath(rel string) error {
 	if rel == "" {
 		return nil
 	}
-	return fileops.OnPath(r.target(rel), func(p string) error {
+	dst, err := r.target(rel)
+	if err != nil {
+		return err
+	}
+	return fileops.OnPath(dst, func(p string) error {
 		fi, err := os.Lstat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
@@ -122,10 +164,6 @@ func (r *fileRun) markTouched(rel string) {
 // walk did not find again (deleted from the source, excluded now, or
 // unreadable).
 func (r *fileRun) gone(e *manifest.Entry) {
-	if e.Path == "\x00damaged" {
-		r.goneErr("entries of the previous backup", errors.New("its manifest is damaged past the point read, so what was deleted since is unknown"))
-		return
-	}
 	r.markTouched(e.Path)
 	if err := r.clearPath(e.Path); err != nil {
 		r.goneErr(e.Path, err)
@@ -165,6 +203,7 @@ func (r *fileRun) doFileInPlace(ctx context.Context, j *fileJob) error {
 	case actLink:
 		e.Hash = j.prev.Hash
 		r.st.linked.Add(1)
+		j.p.keptInode = true
 		return nil
 	case actHashThenLink, actHashThenClone:
 		same, err := r.sameContent(ctx, e, j.prev.Hash)
@@ -175,17 +214,30 @@ func (r *fileRun) doFileInPlace(ctx context.Context, j *fileJob) error {
 			return err
 		}
 		e.Hash = j.prev.Hash
+		j.p.keptInode = true
 		if j.act == actHashThenLink {
 			r.st.linked.Add(1)
 			return nil
 		}
-		if err := r.applyMeta(r.target(e.Path), e); err != nil {
+		dst, err := r.target(e.Path)
+		if err != nil {
+			return err
+		}
+		if err := r.applyMeta(dst, e); err != nil {
 			return err
 		}
 		r.st.reflinked.Add(1)
 		return nil
 	}
 	return r.copySource(ctx, e)
+}
+
+// sameNonFile reports whether a symlink or special file e is what prev
+// recorded at its path: same type, target, device number and metadata.
+// An in-place tree's copy is then left alone.
+func sameNonFile(e, prev *manifest.Entry) bool {
+	return e.Type == prev.Type && e.Target == prev.Target && e.Rdev == prev.Rdev && prev.LinkTo == "" &&
+		sameDirMeta(e, prev)
 }
 
 // sameDirMeta reports whether directory e has the metadata of prev, so

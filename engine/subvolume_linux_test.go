@@ -120,10 +120,14 @@ func checkSealed(t *testing.T, tree string) {
 	if ro, err := btrfs.ReadOnly(tree); !ro || err != nil {
 		t.Errorf("%s is not read-only (%v)", tree, err)
 	}
+	ents, err := os.ReadDir(tree)
+	if err != nil || len(ents) == 0 {
+		t.Fatalf("%s: no entry to remove (%v)", tree, err)
+	}
 	for what, err := range map[string]error{
 		"create": os.WriteFile(filepath.Join(tree, "intruder"), nil, 0o600),
 		"chmod":  os.Chmod(tree, 0o777),
-		"remove": os.RemoveAll(filepath.Join(tree, "etc")),
+		"remove": os.RemoveAll(filepath.Join(tree, ents[0].Name())),
 	} {
 		if !errors.Is(err, syscall.EROFS) {
 			t.Errorf("%s in the sealed tree: %v, want EROFS", what, err)
@@ -204,4 +208,40 @@ func TestSubvolumeLayoutClonesFromSource(t *testing.T) {
 		t.Errorf("backup differs from the source:\n%s", d)
 	}
 	mustVerifyClean(t, repoPath)
+}
+
+// A run that changes nothing makes its tree as one read-only snapshot of
+// the previous tree (one transaction commit): unchanged symlinks, special
+// files and hard-link groups are left as the snapshot holds them. A run
+// that changes something (here the content of a file with three names)
+// makes one writable snapshot, changes it and seals it. Every tree holds
+// the source, hard links included.
+func TestInPlaceSnapshotsOnce(t *testing.T) {
+	src, repoPath := btrfsRepo(t)
+	testtree.Create(t, src, testtree.EveryKind(t))
+	o := BackupOptions{Repo: repoPath, Name: "vol", Source: src, Log: discardLog()}
+	mustBackup(t, o)
+	var calls []bool
+	defer func(f func(string, string, bool) error) { snapshotSubvolume = f }(snapshotSubvolume)
+	snapshotSubvolume = func(from, to string, readOnly bool) error {
+		calls = append(calls, readOnly)
+		return btrfs.Snapshot(from, to, readOnly)
+	}
+	for _, c := range []struct {
+		change string
+		want   []bool
+	}{{"", []bool{true}}, {"changed", []bool{false}}, {"", []bool{true}}} {
+		calls = nil
+		if c.change != "" {
+			writeFile(t, filepath.Join(src, "hardlink"), c.change)
+		}
+		res := mustBackup(t, o)
+		if len(calls) != len(c.want) || calls[0] != c.want[0] {
+			t.Errorf("change %q: snapshots read-only %v, want %v", c.change, calls, c.want)
+		}
+		checkSealed(t, res.Tree)
+		if d := testtree.RsyncDiff(t, src, res.Tree); d != "" {
+			t.Errorf("change %q: backup differs from the source:\n%s", c.change, d)
+		}
+	}
 }
