@@ -244,6 +244,12 @@ func (s *DirStore) Stat(ctx context.Context, id ID) (int64, error) {
 // cold cache each is a random metadata read, and a disk (or its queue)
 // serves many at once faster than one after another.
 func (s *DirStore) StatMany(ctx context.Context, ids []ID) ([]int64, error) {
+	return statMany(ctx, ids, s.Stat)
+}
+
+// statMany runs stat on each of ids, statWorkers at a time, and returns
+// the sizes, -1 for a missing chunk; any other error fails it.
+func statMany(ctx context.Context, ids []ID, stat func(context.Context, ID) (int64, error)) ([]int64, error) {
 	sizes := make([]int64, len(ids))
 	g, ctx := errgroup.WithContext(ctx)
 	next := make(chan int)
@@ -261,7 +267,7 @@ func (s *DirStore) StatMany(ctx context.Context, ids []ID) ([]int64, error) {
 	for range min(statWorkers, len(ids)) {
 		g.Go(func() error {
 			for i := range next {
-				size, err := s.Stat(ctx, ids[i])
+				size, err := stat(ctx, ids[i])
 				if errors.Is(err, ErrNotFound) {
 					size, err = -1, nil
 				}
