@@ -87,6 +87,11 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err := repo.ValidName(o.Name); err != nil {
 		return nil, err
 	}
+	if repo.IsRemote(o.Repo) {
+		return nil, fmt.Errorf("backup %s: %w: file mode keeps browsable trees of hard links, which need a POSIX file system; "+
+			"a remote repository (%s) holds block-mode backups (--mode blocks) only; for files, mount a shared file system "+
+			"(NFS, GlusterFS, CephFS with working flock) and give its path", o.Name, ErrNotApplicable, o.Repo)
+	}
 	rules, err := compileExcludes(o.Excludes)
 	if err != nil {
 		return nil, err

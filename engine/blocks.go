@@ -66,7 +66,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
-	store, err := blockdiff.OpenDirStore(r.ChunksDir())
+	store, err := r.Chunks()
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func restoreBlocks(ctx context.Context, r *repo.Repo, b *repo.Backup, o RestoreO
 	if err != nil {
 		return nil, err
 	}
-	store, err := blockdiff.OpenDirStore(r.ChunksDir())
+	store, err := r.Chunks()
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (v *verifier) verifyBlocks(ctx context.Context, r *repo.Repo, b *repo.Backu
 		v.report(Problem{Backup: name, Kind: "manifest", Detail: err.Error()})
 		return nil
 	}
-	store, err := blockdiff.OpenDirStore(r.ChunksDir())
+	store, err := r.Chunks()
 	if err != nil {
 		return err
 	}

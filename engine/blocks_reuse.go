@@ -15,7 +15,7 @@ import (
 // snapshot, only the chunks thin_delta says changed since prev when it
 // can (see thinChanges, whose plan it returns). reusedFrom is the ID of
 // the backup whose index was copied, "" when the source was read.
-func (o *BlockOptions) readSource(ctx context.Context, r *repo.Repo, store *blockdiff.DirStore, p *repo.Pending, prev *repo.Backup, damaged map[blockdiff.ID]bool) (st blockdiff.Stats, reusedFrom string, plan thinPlan, err error) {
+func (o *BlockOptions) readSource(ctx context.Context, r *repo.Repo, store repo.ChunkStore, p *repo.Pending, prev *repo.Backup, damaged map[blockdiff.ID]bool) (st blockdiff.Stats, reusedFrom string, plan thinPlan, err error) {
 	prevIdx := previousIndex(prev, o.Log)
 	reused, st, err := o.reuseIndex(ctx, r, store, p.IndexPath(), prev, prevIdx, damaged)
 	switch {

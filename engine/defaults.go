@@ -9,6 +9,8 @@
 package engine
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -73,21 +75,36 @@ func lockUnlessHeld(r *repo.Repo, held bool) (func(), error) {
 
 // openForBackup opens the existing repository at path (never creating
 // one: a missing or empty path may be a backup disk that is not mounted,
-// see repo.Open), takes its lock unless the caller holds it, and
-// removes the partial backups of name that killed runs left. The caller
-// calls the returned unlock when done.
+// see repo.Open), takes the lock a backup of name needs unless the caller
+// holds the repository's, and removes the partial backups of name that
+// killed runs left (in a remote repository also their uncommitted
+// indexes). The caller calls the returned unlock when done.
 func openForBackup(path, name string, held bool, jobs int, log *slog.Logger) (*repo.Repo, func(), error) {
 	r, err := repo.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock, err := lockUnlessHeld(r, held)
-	if err != nil {
+	unlock := func() {}
+	if !held {
+		l, err := r.LockVolume(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		unlock = l.Unlock
+	}
+	if err := r.Refresh(context.Background()); err != nil { // what another host committed before the lock
+		unlock()
 		return nil, nil, err
 	}
 	if err := removePartials(r, name, jobs, log); err != nil {
 		unlock()
 		return nil, nil, err
+	}
+	if n, err := r.RemoveUncommitted(context.Background(), name); err != nil {
+		unlock()
+		return nil, nil, fmt.Errorf("remove the uncommitted backups of %s from %s: %w", name, r, err)
+	} else if n > 0 {
+		log.Warn("removed uncommitted backups left by interrupted runs", "name", name, "count", n)
 	}
 	return r, unlock, nil
 }

@@ -49,6 +49,10 @@ type PruneResult struct {
 	Finished  []string        `json:"finished_interrupted,omitempty"`
 	// ChunksRemoved counts block-mode chunks no remaining backup used.
 	ChunksRemoved int `json:"chunks_removed"`
+	// SweepSkipped (remote repositories) says why unused chunks were not
+	// collected this time: a backup held the repository; the next prune
+	// collects them.
+	SweepSkipped string `json:"sweep_skipped,omitempty"`
 }
 
 // Prune applies a retention policy per volume name. Only complete backups
@@ -77,6 +81,9 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.Remote != nil && !o.Locked {
+		return pruneRemote(ctx, r, o)
+	}
 	unlock, err := lockUnlessHeld(r, o.Locked)
 	if err != nil {
 		return nil, err
@@ -102,6 +109,60 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("collect unused chunks: %w", err)
 		}
+	}
+	return res, nil
+}
+
+// pruneRemote is Prune on a remote repository, which other hosts back up
+// to meanwhile: each name's backups are removed under that volume's lock
+// (backups of other volumes go on), then unused chunks are collected
+// under the exclusive lock, after the cache is brought up to date, so
+// that every committed index marks its chunks. When a backup holds the
+// repository the collection is skipped and the next prune does it.
+func pruneRemote(ctx context.Context, r *repo.Repo, o PruneOptions) (*PruneResult, error) {
+	names := []string{o.Name}
+	if o.Name == "" {
+		var err error
+		if names, err = r.Names(); err != nil {
+			return nil, err
+		}
+	} else if err := repo.ValidName(o.Name); err != nil {
+		return nil, err
+	}
+	res := &PruneResult{DryRun: o.DryRun, Decisions: []PruneDecision{}}
+	for _, name := range names {
+		l, err := r.LockVolume(name)
+		if err != nil {
+			return res, err
+		}
+		if err = r.Refresh(ctx); err == nil { // what another host committed before the lock
+			err = pruneName(ctx, r, name, o, res)
+		}
+		l.Unlock()
+		if err != nil {
+			return res, fmt.Errorf("prune %s: %w", name, err)
+		}
+	}
+	if o.DryRun {
+		return res, nil
+	}
+	l, err := r.Lock()
+	if errors.Is(err, repo.ErrLocked) {
+		res.SweepSkipped = err.Error()
+		o.Log.Warn("unused chunks not collected this time: a backup is running", "err", err)
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	defer l.Unlock()
+	if err := r.Refresh(ctx); err != nil {
+		return res, err
+	}
+	n, err := collectChunks(ctx, r)
+	res.ChunksRemoved = n
+	if err != nil {
+		return res, fmt.Errorf("collect unused chunks: %w", err)
 	}
 	return res, nil
 }
@@ -173,7 +234,7 @@ func removeBackup(r *repo.Repo, b *repo.Backup, jobs int) error {
 // backup is adding chunks meanwhile; indexes of incomplete backups count
 // as references too. A crash midway only leaves garbage for next time.
 func collectChunks(ctx context.Context, r *repo.Repo) (int, error) {
-	if _, err := os.Stat(r.ChunksDir()); err != nil {
+	if _, err := os.Stat(r.ChunksDir()); err != nil && r.Remote == nil {
 		return 0, nil // no block-mode backup was ever made
 	}
 	live := &blockdiff.LiveSet{} // 8 bytes a distinct chunk, whatever the image sizes
@@ -192,7 +253,7 @@ func collectChunks(ctx context.Context, r *repo.Repo) (int, error) {
 			}
 		}
 	}
-	store, err := blockdiff.OpenDirStore(r.ChunksDir())
+	store, err := r.Chunks()
 	if err != nil {
 		return 0, err
 	}

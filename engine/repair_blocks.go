@@ -56,7 +56,7 @@ func RepairBlocks(ctx context.Context, o BlockRepairOptions) (*BlockRepairReport
 	if err != nil {
 		return nil, err
 	}
-	store, err := blockdiff.OpenDirStore(r.ChunksDir())
+	store, err := r.Chunks()
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func RepairBlocks(ctx context.Context, o BlockRepairOptions) (*BlockRepairReport
 }
 
 // repairBackup heals one block-mode backup and adds to rep.
-func repairBackup(ctx context.Context, r *repo.Repo, store *blockdiff.DirStore, b *repo.Backup, o BlockRepairOptions, rep *BlockRepairReport) error {
+func repairBackup(ctx context.Context, r *repo.Repo, store repo.ChunkStore, b *repo.Backup, o BlockRepairOptions, rep *BlockRepairReport) error {
 	name := b.Name + "/" + b.ID
 	idx, err := blockdiff.ReadIndex(b.IndexPath())
 	if err != nil {

@@ -78,7 +78,7 @@ func openBackups(r *repo.Repo, o Options) ([]served, error) {
 			return nil, err
 		}
 	}
-	var store *blockdiff.DirStore
+	var store repo.ChunkStore
 	var out []served
 	for _, name := range names {
 		bs, err := r.Backups(name)
@@ -92,7 +92,7 @@ func openBackups(r *repo.Repo, o Options) ([]served, error) {
 			s := served{b: b}
 			if b.Blocks() {
 				if store == nil {
-					if store, err = blockdiff.OpenDirStore(r.ChunksDir()); err != nil {
+					if store, err = r.Chunks(); err != nil {
 						return out, err
 					}
 				}

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,20 +9,31 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/objlock"
 )
 
 // ErrLocked reports that another lvback process holds the repository lock.
 var ErrLocked = errors.New("repository is locked by another lvback run")
 
-// Lock is a held repository lock. The kernel drops it when the process
-// dies, so a lock left by a killed run never blocks the next one.
-type Lock struct{ f *os.File }
+// Lock is a held repository lock. On a local repository it is a flock(2),
+// which the kernel drops when the process dies, so a lock left by a
+// killed run never blocks the next one; on a remote one it is a lock
+// object (package objlock), stale once its holder stops rewriting it.
+type Lock struct {
+	f  *os.File
+	ol *objlock.Lock
+}
 
 // Lock takes the repository's exclusive lock without waiting; when another
 // process holds it the error wraps ErrLocked and names that process.
 func (r *Repo) Lock() (*Lock, error) {
+	if r.Remote != nil {
+		return r.lockRemote(objlock.Request{Kind: objlock.Exclusive})
+	}
 	path := filepath.Join(r.Root, "lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscallNoFollow, 0o600)
 	if err != nil {
@@ -44,8 +56,38 @@ func (r *Repo) Lock() (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// LockVolume takes the lock a backup of volume name needs: on a remote
+// repository a shared lock that only excludes other backups of name and
+// prune's sweep, so that hosts back up their volumes at once; on a local
+// one the exclusive Lock.
+func (r *Repo) LockVolume(name string) (*Lock, error) {
+	if r.Remote != nil {
+		return r.lockRemote(objlock.Request{Kind: objlock.Shared, Volume: name})
+	}
+	return r.Lock()
+}
+
+func (r *Repo) lockRemote(req objlock.Request) (*Lock, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	defer cancel()
+	l, err := objlock.Acquire(ctx, r.Remote, req)
+	if errors.Is(err, objlock.ErrLocked) {
+		return nil, fmt.Errorf("%s: %w: %w", r.Location, ErrLocked, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", r.Location, err)
+	}
+	return &Lock{ol: l}, nil
+}
+
 // Unlock releases the lock. Safe to call twice.
 func (l *Lock) Unlock() {
+	if l != nil && l.ol != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_ = l.ol.Release(ctx) // a lock left behind goes stale
+		cancel()
+		return
+	}
 	if l == nil || l.f == nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/internal/durable"
+	"github.com/lvback/lvback/objstore"
 )
 
 // Pending is a backup being built under its temporary name ID.partial.
@@ -18,6 +20,9 @@ type Pending struct {
 	ID   string
 	Dir  string // the temporary directory: tree/ and the manifest go here
 	dst  string
+	// remote is the store of a remote repository: Commit uploads the
+	// index and the info there.
+	remote objstore.Store
 }
 
 // TreePath is where the run writes the browsable copy.
@@ -46,7 +51,7 @@ func (r *Repo) Begin(name string, now time.Time) (*Pending, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	p := &Pending{Name: name, ID: id, Dir: filepath.Join(dir, id+partialExt), dst: filepath.Join(dir, id)}
+	p := &Pending{Name: name, ID: id, Dir: filepath.Join(dir, id+partialExt), dst: filepath.Join(dir, id), remote: r.Remote}
 	if err := os.Mkdir(p.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("begin backup: %w", err)
 	}
@@ -77,11 +82,24 @@ func nextID(bs []Backup, now time.Time) string {
 
 // Commit makes the backup complete: it writes info durably, renames the
 // temporary directory to its final name and fsyncs the parent. The caller
-// must have made the tree and manifest durable first.
+// must have made the tree and manifest durable first. In a remote
+// repository the backup is complete once Commit uploaded the index and
+// then the info (the caller stored every chunk first); the local rename
+// only updates the cache.
 func (p *Pending) Commit(info *Info) error {
 	info.Format, info.Name, info.ID = "lvback-backup", p.Name, p.ID
 	if err := writeJSON(filepath.Join(p.Dir, InfoFile), info); err != nil {
 		return fmt.Errorf("write backup info: %w", err)
+	}
+	if p.remote != nil {
+		if info.Mode != ModeBlocks {
+			return fmt.Errorf("commit backup: %s is remote, and only block-mode backups can be", p.remote)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+		defer cancel()
+		if err := uploadBackup(ctx, p.remote, p.Name, p.ID, p.Dir); err != nil {
+			return fmt.Errorf("commit backup to %s: %w", p.remote, err)
+		}
 	}
 	if _, err := os.Lstat(p.dst); !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("commit backup: %s already exists", p.dst)

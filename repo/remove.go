@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +14,8 @@ import (
 // Retire takes a complete backup out of the repository in one atomic step:
 // it renames ID to ID.deleting (and fsyncs the parent), so no crash can
 // leave it half-deleted yet listed as complete. The caller holds the lock
-// and then removes the returned directory.
+// and then removes the returned directory. A remote repository's backup
+// is deleted from the store first (its info, then its index).
 func (r *Repo) Retire(b *Backup) (string, error) {
 	if !b.Complete || b.Partial {
 		return "", fmt.Errorf("refusing to retire %s/%s: not a complete backup", b.Name, b.ID)
@@ -21,6 +23,13 @@ func (r *Repo) Retire(b *Backup) (string, error) {
 	want := filepath.Join(r.Root, backupsDir, b.Name, b.ID)
 	if b.Dir != want {
 		return "", fmt.Errorf("refusing to retire %s: not inside the repository", b.Dir)
+	}
+	if r.Remote != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+		defer cancel()
+		if err := r.unpublish(ctx, b.Name, b.ID); err != nil {
+			return "", err
+		}
 	}
 	dst := want + deletingExt
 	if err := durable.Rename(want, dst); err != nil {

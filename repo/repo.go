@@ -32,6 +32,7 @@ import (
 
 	"github.com/lvback/lvback/internal/btrfs"
 	"github.com/lvback/lvback/internal/durable"
+	"github.com/lvback/lvback/objstore"
 )
 
 // MarkerFile is the name of the file that makes a directory a repository.
@@ -70,6 +71,11 @@ type Repo struct {
 	// Layout is how file-mode trees are stored: LayoutHardlink or
 	// LayoutSubvolume, fixed at creation.
 	Layout string
+	// Remote is the store of a remote repository (see remote.go), nil
+	// for a local one; Root is then its local cache and Location names
+	// it (an s3: URL).
+	Remote   objstore.Store
+	Location string
 }
 
 // Layouts of file-mode trees (Repo.Layout, init --layout).
@@ -134,15 +140,33 @@ func Open(path string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read repository marker: %w", err)
 	}
+	m, err := parseMarker(abs, data)
+	if err != nil {
+		return nil, err
+	}
+	return &Repo{Root: abs, ID: m.ID, BlockChunkSize: m.BlockChunkSize, Layout: m.Layout}, nil
+}
+
+// newMarker returns the marker of a new repository.
+func newMarker(chunkSize int, layout string) marker {
+	var id [16]byte
+	_, _ = rand.Read(id[:])
+	return marker{Format: markerFormat, Version: formatVersion, ID: hex.EncodeToString(id[:]), Created: time.Now().UTC(),
+		BlockChunkSize: chunkSize, Layout: layout}
+}
+
+// parseMarker checks the marker of the repository at where and fills in
+// the defaults of markers written before a setting existed.
+func parseMarker(where string, data []byte) (marker, error) {
 	var m marker
-	if err := json.Unmarshal(data, &m); err != nil || m.Format != markerFormat || m.ID == "" {
-		return nil, fmt.Errorf("%s: %w (bad %s)", abs, ErrNotRepo, MarkerFile)
+	if err := json.Unmarshal(data, &m); err != nil || m.Format != markerFormat || m.ID == "" || !validRepoID(m.ID) {
+		return m, fmt.Errorf("%s: %w (bad %s)", where, ErrNotRepo, MarkerFile)
 	}
 	if m.Version != formatVersion {
-		return nil, fmt.Errorf("%s: repository format version %d, this lvback reads %d", abs, m.Version, formatVersion)
+		return m, fmt.Errorf("%s: repository format version %d, this lvback reads %d", where, m.Version, formatVersion)
 	}
 	if m.BlockChunkSize < 0 {
-		return nil, fmt.Errorf("%s: %w (bad block_chunk_size %d in %s)", abs, ErrNotRepo, m.BlockChunkSize, MarkerFile)
+		return m, fmt.Errorf("%s: %w (bad block_chunk_size %d in %s)", where, ErrNotRepo, m.BlockChunkSize, MarkerFile)
 	}
 	if m.BlockChunkSize == 0 {
 		m.BlockChunkSize = DefaultBlockChunkSize
@@ -152,9 +176,24 @@ func Open(path string) (*Repo, error) {
 		m.Layout = LayoutHardlink
 	case LayoutHardlink, LayoutSubvolume:
 	default:
-		return nil, fmt.Errorf("%s: layout %q in %s: this lvback knows %q and %q", abs, m.Layout, MarkerFile, LayoutHardlink, LayoutSubvolume)
+		return m, fmt.Errorf("%s: layout %q in %s: this lvback knows %q and %q", where, m.Layout, MarkerFile, LayoutHardlink, LayoutSubvolume)
 	}
-	return &Repo{Root: abs, ID: m.ID, BlockChunkSize: m.BlockChunkSize, Layout: m.Layout}, nil
+	return m, nil
+}
+
+// validRepoID reports whether id can be a repository's id: it names the
+// cache directory of a remote repository, so it must be a plain name.
+func validRepoID(id string) bool {
+	return len(id) <= 64 && isLowerHexString(id)
+}
+
+func isLowerHexString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ErrNotLocal reports a repository given as a URL or a remote path
@@ -220,10 +259,7 @@ func Create(path string, s Settings) (*Repo, error) {
 	if err := os.MkdirAll(filepath.Join(abs, backupsDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create repository: %w", err)
 	}
-	var id [16]byte
-	_, _ = rand.Read(id[:])
-	m := marker{Format: markerFormat, Version: formatVersion, ID: hex.EncodeToString(id[:]), Created: time.Now().UTC(),
-		BlockChunkSize: s.BlockChunkSize, Layout: layout}
+	m := newMarker(s.BlockChunkSize, layout)
 	if err := writeJSON(filepath.Join(abs, MarkerFile), m); err != nil {
 		return nil, fmt.Errorf("create repository: %w", err)
 	}

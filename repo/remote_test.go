@@ -1,0 +1,209 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lvback/lvback/objstore"
+)
+
+// remoteDir is a remote repository's store kept in a local directory,
+// and the cache base of one host.
+func remoteDir(t *testing.T) (objstore.Store, string) {
+	t.Helper()
+	objs, err := objstore.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs, t.TempDir()
+}
+
+// onHost opens the remote repository with host's cache.
+func onHost(t *testing.T, objs objstore.Store, cache string) *Repo {
+	t.Helper()
+	t.Setenv(CacheEnv, cache)
+	r, err := OpenStore(context.Background(), "s3:test", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// commitBlocks commits a block-mode backup of name with the given index
+// bytes.
+func commitBlocks(t *testing.T, r *Repo, name string, now time.Time, index string) *Pending {
+	t.Helper()
+	p, err := r.Begin(name, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.IndexPath(), []byte(index), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(&Info{Mode: ModeBlocks, Started: now}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func ids(t *testing.T, r *Repo, name string) []string {
+	t.Helper()
+	bs, err := r.Backups(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, b := range bs {
+		if b.Complete {
+			out = append(out, b.ID)
+		}
+	}
+	return out
+}
+
+// Two hosts share a remote repository: what one commits the other sees
+// after a Refresh (index and info in its cache), what one prunes the
+// other's cache drops; an index without info (a killed run) is not a
+// backup and RemoveUncommitted deletes it.
+func TestRemoteRepositoryTwoHosts(t *testing.T) {
+	ctx := context.Background()
+	objs, cacheA := remoteDir(t)
+	t.Setenv(CacheEnv, cacheA)
+	a, err := CreateStore(ctx, "s3:test", objs, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateStore(ctx, "s3:test", objs, Settings{}); !errors.Is(err, ErrExists) {
+		t.Fatalf("second CreateStore: %v, want ErrExists", err)
+	}
+	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	p1 := commitBlocks(t, a, "vm1", now, "index one")
+	commitBlocks(t, a, "vm1", now.Add(time.Hour), "index two")
+
+	b := onHost(t, objs, t.TempDir())
+	if got := ids(t, b, "vm1"); len(got) != 2 {
+		t.Fatalf("host b sees %v, want two backups", got)
+	}
+	bs, _ := b.Backups("vm1")
+	if data, err := os.ReadFile(bs[0].IndexPath()); err != nil || string(data) != "index one" {
+		t.Fatalf("host b's cached index = %q, %v", data, err)
+	}
+	commitBlocks(t, b, "vm2", now, "index of vm2")
+
+	// A killed run of vm1 on host b: its index reached the store, its info did not.
+	if err := objs.Put(ctx, "backups/vm1/2026-11-27T050000Z/index.zst", []byte("half")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(CacheEnv, cacheA)
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t, a, "vm2"); len(got) != 1 {
+		t.Errorf("host a sees vm2 backups %v, want one", got)
+	}
+	if got := ids(t, a, "vm1"); len(got) != 2 {
+		t.Errorf("host a sees vm1 backups %v: the uncommitted one must not count", got)
+	}
+	if n, err := a.RemoveUncommitted(ctx, "vm1"); err != nil || n != 1 {
+		t.Errorf("RemoveUncommitted = %d, %v; want 1", n, err)
+	}
+	if _, err := objs.Stat(ctx, "backups/vm1/2026-11-27T050000Z/index.zst"); !errors.Is(err, objstore.ErrNotExist) {
+		t.Errorf("uncommitted index still in the store: %v", err)
+	}
+
+	// Host a prunes vm1's first backup: gone from the store, and from
+	// host b's cache at its next refresh.
+	first, err := a.Find("vm1", p1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Retire(first); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	_ = objs.List(ctx, "backups/vm1/", func(fi objstore.Info) error { left = append(left, fi.Name); return nil })
+	slices.Sort(left)
+	if want := []string{"backups/vm1/2026-11-27T040000Z/index.zst", "backups/vm1/2026-11-27T040000Z/info.json"}; !slices.Equal(left, want) {
+		t.Errorf("store holds %q after the prune, want %q", left, want)
+	}
+	t.Setenv(CacheEnv, "")
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t, b, "vm1"); len(got) != 1 || got[0] != "2026-11-27T040000Z" {
+		t.Errorf("host b sees %v after the prune, want only the second backup", got)
+	}
+	if _, err := os.Stat(filepath.Join(b.Root, "backups", "vm1", p1.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("host b's cache still holds the pruned backup: %v", err)
+	}
+}
+
+// A remote repository holds block-mode backups only, and a store that
+// holds something else is not made a repository.
+func TestRemoteRepositoryRefusals(t *testing.T) {
+	ctx := context.Background()
+	objs, cache := remoteDir(t)
+	t.Setenv(CacheEnv, cache)
+	if _, err := OpenStore(ctx, "s3:test", objs); !errors.Is(err, ErrNotRepo) {
+		t.Errorf("OpenStore of an empty store: %v, want ErrNotRepo", err)
+	}
+	if err := objs.Put(ctx, "someone/else", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateStore(ctx, "s3:test", objs, Settings{}); !errors.Is(err, ErrNotRepo) {
+		t.Errorf("CreateStore on a store holding objects: %v, want ErrNotRepo", err)
+	}
+	objs2, _ := remoteDir(t)
+	if _, err := CreateStore(ctx, "s3:test2", objs2, Settings{Layout: LayoutSubvolume}); !errors.Is(err, ErrLayout) {
+		t.Errorf("CreateStore with a subvolume layout: %v, want ErrLayout", err)
+	}
+	r, err := CreateStore(ctx, "s3:test2", objs2, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Begin("vol", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(&Info{Mode: ModeFiles}); err == nil {
+		t.Error("a file-mode backup was committed to a remote repository")
+	}
+}
+
+// Backups of different volumes lock a remote repository at once; two of
+// one volume, or a backup and the exclusive lock, do not.
+func TestRemoteLocks(t *testing.T) {
+	ctx := context.Background()
+	objs, cache := remoteDir(t)
+	t.Setenv(CacheEnv, cache)
+	r, err := CreateStore(ctx, "s3:test", objs, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1, err := r.LockVolume("vm1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := r.LockVolume("vm2")
+	if err != nil {
+		t.Fatalf("backups of two volumes: %v", err)
+	}
+	if _, err := r.LockVolume("vm1"); !errors.Is(err, ErrLocked) {
+		t.Errorf("two backups of vm1: %v, want ErrLocked", err)
+	}
+	if _, err := r.Lock(); !errors.Is(err, ErrLocked) {
+		t.Errorf("exclusive lock during backups: %v, want ErrLocked", err)
+	}
+	l1.Unlock()
+	l2.Unlock()
+	l, err := r.Lock()
+	if err != nil {
+		t.Fatalf("exclusive lock after the backups: %v", err)
+	}
+	l.Unlock()
+}
