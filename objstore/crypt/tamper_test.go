@@ -155,6 +155,15 @@ func TestTamperedName(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		"non-canonical encoding": func(t *testing.T, root string, st *crypt.Store) {
+			u, _ := st.UnderNameForTest("x/one") // 19 bytes in 31 characters: 3 bits unused
+			alt := []byte(u)
+			const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+			alt[len(alt)-1] = alphabet[strings.IndexByte(alphabet, alt[len(alt)-1])^1]
+			if err := os.Rename(filepath.Join(root, u), filepath.Join(root, string(alt))); err != nil {
+				t.Fatal(err)
+			}
+		},
 		"empty name": func(t *testing.T, root string, st *crypt.Store) {
 			write(t, filepath.Join(root, "data", "a"), make([]byte, 100))
 		},
