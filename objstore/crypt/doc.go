@@ -60,7 +60,8 @@
 // authenticated encryption):
 //
 //	siv           = first 16 bytes of BLAKE3-keyed(Ks, le64(len(a)) || a || p)
-//	enc-component = base32-lower-nopad( siv || p XOR XChaCha20(Kn, nonce = siv || 8 zero bytes) )
+//	keystream     = XChaCha20(Kn, nonce = siv || 8 zero bytes)
+//	enc-component = base32-lower-nopad(siv || (p XOR keystream))    ; len(p) + 16 bytes
 //
 // Opening a component recomputes siv from the decrypted p and refuses a
 // mismatch or a non-canonical encoding. A component holds at most
@@ -68,7 +69,8 @@
 // lowercase base32 alphabet never starts a name with "." and is safe on
 // case-insensitive file systems. Equal components under equal parents
 // encrypt equally (that is how names are found again); the store learns
-// the tree's shape and the components' lengths, not their text.
+// the tree's shape, the components' lengths and the objects' sizes, not
+// their text.
 //
 // # Why these primitives
 //
@@ -77,7 +79,8 @@
 // 96-bit AES-GCM nonce is not, past about 2^32 objects), and it is fast
 // without AES instructions, which small NAS and ARM hosts lack. Argon2id
 // is memory-hard, so each guess of a password costs an attacker 64 MiB,
-// not only time; it resists both GPU guessing (argon2i's weakness) and
-// side channels on the host better than argon2d. BLAKE3, already used
-// for chunk ids, derives the subkeys and the SIV.
+// not only time, which blunts GPU and ASIC guessing; it is the variant RFC
+// 9106 recommends, resisting time-memory trade-offs like argon2d and side
+// channels like argon2i. BLAKE3, already used for chunk ids, derives the
+// subkeys and the SIV.
 package crypt
