@@ -3,6 +3,7 @@ package crypt_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,5 +82,15 @@ func TestSecretFromEnv(t *testing.T) {
 				t.Errorf("password %q opens too: %v", tc.opens+"x", err)
 			}
 		})
+	}
+}
+
+// A Secret printed by mistake shows its kind, never the password.
+func TestSecretDoesNotPrint(t *testing.T) {
+	s := crypt.SecretFromPassword([]byte("hunter2"))
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(f, s); strings.Contains(out, "hunter2") || strings.Contains(out, "104") {
+			t.Errorf("%s of a Secret prints %q", f, out)
+		}
 	}
 }

@@ -120,6 +120,21 @@ func (s Secret) WithArgon2(p Argon2Params) Secret {
 	return s
 }
 
+// String names the kind of s ("password", "key file" or "no secret")
+// and never its content, so a Secret printed by mistake leaks nothing.
+func (s Secret) String() string {
+	switch s.kind {
+	case secretPassword:
+		return "password"
+	case secretKeyFile:
+		return "key file"
+	}
+	return "no secret"
+}
+
+// GoString is String, for %#v.
+func (s Secret) GoString() string { return "crypt.Secret(" + s.String() + ")" }
+
 // params returns the argon2id costs of a new key object.
 func (s Secret) params() Argon2Params {
 	if s.argon2 == (Argon2Params{}) {
