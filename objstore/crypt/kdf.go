@@ -13,7 +13,8 @@ import (
 // 3 passes, 4 lanes). Every guess of an attacker costs 64 MiB and as much
 // time as an Open: one derivation took 0.39-0.72 s (BenchmarkArgon2Default,
 // 2026-11, the project's 2-core machine at load average 8; 2 lanes were no
-// faster, 2 passes took 0.39-0.46 s), paid once per run, not per object.
+// faster, 2 passes took 0.39-0.46 s; a whole Open took 0.26-1.0 s at load
+// average 7, TestDefaultArgon2's log), paid once per run, not per object.
 // The parameters are stored in each key object, so they can be raised
 // later without breaking old keys.
 const (
