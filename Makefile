@@ -56,6 +56,8 @@ fuzz-short: ## run every fuzz target for FUZZTIME executions (50000x, 2-10 s eac
 	$(GO) test -run='^$$' -fuzz='^FuzzParseThinDelta$$' -fuzztime=$(FUZZTIME) ./lvm
 	$(GO) test -run='^$$' -fuzz='^FuzzIndex$$' -fuzztime=$(FUZZTIME) ./blockdiff
 	$(GO) test -run='^$$' -fuzz='^FuzzPattern$$' -fuzztime=$(FUZZTIME) ./exclude
+	$(GO) test -run='^$$' -fuzz='^FuzzOpenObject$$' -fuzztime=$(FUZZTIME) ./objstore/crypt
+	$(GO) test -run='^$$' -fuzz='^FuzzOpenName$$' -fuzztime=$(FUZZTIME) ./objstore/crypt
 
 .PHONY: test-scale
 test-scale: ## back up, change 1%, back up, verify and prune a generated 1,000,000-file tree; prints wall time and peak RSS (< 300 MB) of each (~10 min, not part of make test)
