@@ -60,7 +60,7 @@ type backupRun struct {
 }
 
 func newBackupRun(s *source, store ChunkStore, o Options) (*backupRun, error) {
-	c, err := newCodec(o.Workers)
+	c, err := newCodec(o.Workers, store)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (b *backupRun) process(ctx context.Context, _, i int) error {
 		sl.kind, sl.entry = kindHole, Entry{}
 		return nil
 	}
-	id := sumID(sl.buf)
+	id := b.codec.id(sl.buf)
 	if !b.claim(id) {
 		sl.kind, sl.entry = kindRepeat, Entry{ID: id}
 		return nil

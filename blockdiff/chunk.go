@@ -22,10 +22,18 @@ const (
 type codec struct {
 	enc *zstd.Encoder
 	dec *zstd.Decoder
+	id  func([]byte) ID // the chunk id of raw data (idFunc of the store)
 }
 
-// newCodec makes a codec for up to workers concurrent calls.
-func newCodec(workers int) (*codec, error) { return newCodecLevel(workers, compressLevel) }
+// newCodec makes a codec for up to workers concurrent calls on the
+// chunks of store.
+func newCodec(workers int, store ChunkStore) (*codec, error) {
+	c, err := newCodecLevel(workers, compressLevel)
+	if err == nil {
+		c.id = idFunc(store)
+	}
+	return c, err
+}
 
 // newCodecLevel is newCodec with the zstd level as a parameter, for
 // BenchmarkCompressLevel.
@@ -45,7 +53,7 @@ func newCodecLevel(workers int, level zstd.EncoderLevel) (*codec, error) {
 		enc.Close()
 		return nil, err
 	}
-	return &codec{enc: enc, dec: dec}, nil
+	return &codec{enc: enc, dec: dec, id: sumID}, nil
 }
 
 // close releases the codec's goroutines and buffers.
@@ -91,7 +99,7 @@ func (c *codec) decode(buf, stored []byte, n int, id ID) ([]byte, error) {
 	if len(raw) != n {
 		return nil, fmt.Errorf("%w: %d raw bytes, want %d", ErrCorruptChunk, len(raw), n)
 	}
-	if sumID(raw) != id {
+	if c.id(raw) != id {
 		return nil, fmt.Errorf("%w: data does not hash to its id", ErrCorruptChunk)
 	}
 	return raw, nil

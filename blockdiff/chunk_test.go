@@ -8,7 +8,7 @@ import (
 )
 
 func TestEncodeStoresIncompressibleRawAndCompressesTheRest(t *testing.T) {
-	c, err := newCodec(1)
+	c, err := newCodec(1, newMemStore())
 	testsys.Must(t, err)
 	defer c.close()
 	r := rand.New(rand.NewPCG(1, 2))

@@ -5,9 +5,10 @@ package blockdiff
 // (a mounted image). It is safe for concurrent use.
 type Decoder struct{ c *codec }
 
-// NewDecoder returns a Decoder for up to workers concurrent calls.
-func NewDecoder(workers int) (*Decoder, error) {
-	c, err := newCodec(workers)
+// NewDecoder returns a Decoder for up to workers concurrent calls on
+// chunks of store.
+func NewDecoder(workers int, store ChunkStore) (*Decoder, error) {
+	c, err := newCodec(workers, store)
 	if err != nil {
 		return nil, err
 	}

@@ -23,8 +23,36 @@ func ParseID(s string) (ID, error) {
 	return id, nil
 }
 
-// sumID returns the id of the raw chunk data.
+// sumID returns the id of the raw chunk data in an unkeyed store.
 func sumID(data []byte) ID { return blake3.Sum256(data) }
+
+// KeyedIDs is implemented by a ChunkStore whose chunk ids may be keyed:
+// an encrypted repository's, where an id is the keyed BLAKE3 of the data,
+// so that the store cannot tell which data a host holds (the same data
+// gets other ids in another repository). ok is false for plain ids.
+type KeyedIDs interface {
+	ChunkIDKey() (key [32]byte, ok bool)
+}
+
+// idFunc returns how store names chunks: the BLAKE3-256 of the raw data,
+// keyed when the store says so (KeyedIDs).
+func idFunc(store ChunkStore) func([]byte) ID {
+	k, ok := store.(KeyedIDs)
+	if !ok {
+		return sumID
+	}
+	key, ok := k.ChunkIDKey()
+	if !ok {
+		return sumID
+	}
+	return func(data []byte) ID {
+		h, _ := blake3.NewKeyed(key[:]) // cannot fail: the key is 32 bytes
+		_, _ = h.Write(data)
+		var id ID
+		h.Sum(id[:0])
+		return id
+	}
+}
 
 func isLowerHex(s string) bool {
 	for i := 0; i < len(s); i++ {

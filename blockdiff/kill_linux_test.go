@@ -89,7 +89,7 @@ func TestBackupKilled(t *testing.T) {
 // the earlier backup's (compressed, 64 KiB).
 func checkWholeChunks(t *testing.T, files []string) {
 	t.Helper()
-	c, err := newCodec(1)
+	c, err := newCodec(1, newMemStore())
 	testsys.Must(t, err)
 	defer c.close()
 	for _, p := range files {

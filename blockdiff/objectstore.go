@@ -17,13 +17,28 @@ const chunkPrefix = "chunks/"
 // encrypted store over one). Every Put is durable when it returns, so
 // Sync has nothing left to do.
 type ObjectStore struct {
-	objs objstore.Store
+	objs  objstore.Store
+	idKey *[32]byte
 }
 
-var _ ChunkStore = (*ObjectStore)(nil)
+var (
+	_ ChunkStore = (*ObjectStore)(nil)
+	_ KeyedIDs   = (*ObjectStore)(nil)
+)
 
-// NewObjectStore returns the chunk store kept in objs.
-func NewObjectStore(objs objstore.Store) *ObjectStore { return &ObjectStore{objs: objs} }
+// NewObjectStore returns the chunk store kept in objs. With idKey, chunk
+// ids are the BLAKE3 of the data keyed with it (see KeyedIDs).
+func NewObjectStore(objs objstore.Store, idKey *[32]byte) *ObjectStore {
+	return &ObjectStore{objs: objs, idKey: idKey}
+}
+
+// ChunkIDKey implements KeyedIDs.
+func (s *ObjectStore) ChunkIDKey() ([32]byte, bool) {
+	if s.idKey == nil {
+		return [32]byte{}, false
+	}
+	return *s.idKey, true
+}
 
 func chunkName(id ID) string {
 	s := id.String()

@@ -3,6 +3,7 @@ package blockdiff
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -15,7 +16,7 @@ func newObjectStore(t *testing.T) (*ObjectStore, objstore.Store) {
 	t.Helper()
 	objs, err := objstore.OpenDir(t.TempDir())
 	testsys.Must(t, err)
-	return NewObjectStore(objs), objs
+	return NewObjectStore(objs, nil), objs
 }
 
 // ObjectStore keeps the ChunkStore promises over an objstore: a chunk is
@@ -71,4 +72,46 @@ func TestBackupIntoObjectStore(t *testing.T) {
 		t.Errorf("first run %+v, second %+v: want 4 new chunks, then none", st1, st2)
 	}
 	restoreAndCompare(t, idx, s, src)
+}
+
+// With an id key, chunk ids are keyed: the same image gets ids that
+// differ from plain BLAKE3 and from another key's, and it restores and
+// verifies clean; verified without the key, every chunk is corrupt.
+func TestKeyedChunkIDs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeImage(t, src, 4*64*kib, span{0, 4 * 64 * kib, "text", 7})
+	o := Options{ChunkSize: 64 * kib}
+	plainStore, _ := newObjectStore(t)
+	plain, _, err := Backup(ctx, src, plainStore, filepath.Join(dir, "plain"), o)
+	testsys.Must(t, err)
+	var idxs []*Index
+	for i, key := range []*[32]byte{{1}, {2}} {
+		objs, err := objstore.OpenDir(t.TempDir())
+		testsys.Must(t, err)
+		s := NewObjectStore(objs, key)
+		idx, _, err := Backup(ctx, src, s, filepath.Join(dir, fmt.Sprint(i)), o)
+		testsys.Must(t, err)
+		restoreAndCompare(t, idx, s, src)
+		if probs, err := Verify(ctx, idx, s, 1); err != nil || len(probs) != 0 {
+			t.Errorf("verify with key %d: %v, %v", i, probs, err)
+		}
+		unkeyed := NewObjectStore(objs, nil)
+		if probs, err := Verify(ctx, idx, unkeyed, 1); err != nil || len(probs) != 4 {
+			t.Errorf("verify without the key: %d problems, %v; want 4 (no chunk hashes to its id)", len(probs), err)
+		}
+		idxs = append(idxs, idx)
+	}
+	ids := func(idx *Index) []ID {
+		var out []ID
+		testsys.Must(t, idx.Chunks(func(id ID) error { out = append(out, id); return nil }))
+		return out
+	}
+	p, a, b := ids(plain), ids(idxs[0]), ids(idxs[1])
+	for i := range p {
+		if p[i] == a[i] || a[i] == b[i] || p[i] == b[i] {
+			t.Errorf("chunk %d has the same id under two keys (or none): %s %s %s", i, p[i], a[i], b[i])
+		}
+	}
 }

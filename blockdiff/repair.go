@@ -43,7 +43,7 @@ func RepairFromImage(ctx context.Context, store ChunkStore, idx *Index, image st
 	}
 	defer src.close()
 	workers := defaultWorkers()
-	c, err := newCodec(workers)
+	c, err := newCodec(workers, store)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (rr *repairRun) repair(ctx context.Context, b *repairBufs, u chunkUse) erro
 	if err := rr.src.read(raw, u.off); err != nil {
 		return rr.report(p, fmt.Errorf("%w; the image cannot give it back: %v", p.Err, err), false)
 	}
-	if sumID(raw) != u.key.id {
+	if rr.codec.id(raw) != u.key.id {
 		return rr.report(p, fmt.Errorf("%w; the image holds other data there", p.Err), false)
 	}
 	b.stored = rr.codec.encode(b.stored, raw)

@@ -90,7 +90,7 @@ func newRestoreRun(idx *Index, store ChunkStore, t *target, o RestoreOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	c, err := newCodec(o.Workers)
+	c, err := newCodec(o.Workers, store)
 	if err != nil {
 		list.close()
 		return nil, err

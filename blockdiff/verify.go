@@ -29,7 +29,7 @@ func Verify(ctx context.Context, idx *Index, store ChunkStore, readFraction floa
 		return nil, fmt.Errorf("verify: %w", err)
 	}
 	workers := defaultWorkers()
-	c, err := newCodec(workers)
+	c, err := newCodec(workers, store)
 	if err != nil {
 		return nil, err
 	}

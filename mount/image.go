@@ -66,7 +66,7 @@ func OpenImage(idx *blockdiff.Index, store blockdiff.ChunkStore, o ImageOptions)
 	}); err != nil {
 		return nil, err
 	}
-	dec, err := blockdiff.NewDecoder(decodeWorkers)
+	dec, err := blockdiff.NewDecoder(decodeWorkers, store)
 	if err != nil {
 		return nil, err
 	}

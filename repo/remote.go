@@ -14,6 +14,7 @@ import (
 	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/internal/durable"
 	"github.com/lvback/lvback/objstore"
+	"github.com/lvback/lvback/objstore/crypt"
 )
 
 // A remote repository (block mode only) keeps everything in an
@@ -35,6 +36,24 @@ import (
 // IsRemote reports whether a repository location names a remote
 // repository (an s3: URL) rather than a local path.
 func IsRemote(location string) bool { return strings.HasPrefix(location, "s3:") }
+
+// KeyFileEnv names the environment variable holding the path of a key
+// file that opens an encrypted repository (what --key-file sets).
+const KeyFileEnv = "LVBACK_KEY_FILE"
+
+// SecretFromEnv returns the secret of an encrypted repository: the key
+// file $LVBACK_KEY_FILE names, else the password in $LVBACK_PASSWORD or
+// the file $LVBACK_PASSWORD_FILE names.
+func SecretFromEnv() (crypt.Secret, error) {
+	if f := os.Getenv(KeyFileEnv); f != "" {
+		return crypt.SecretFromKeyFile(f)
+	}
+	s, err := crypt.SecretFromEnv()
+	if err != nil {
+		return s, fmt.Errorf("%w, or %s (--key-file) to a key file", err, KeyFileEnv)
+	}
+	return s, nil
+}
 
 // CacheEnv names the environment variable that sets where remote
 // repositories are cached.
@@ -80,6 +99,13 @@ func CreateStore(ctx context.Context, location string, objs objstore.Store, s Se
 	if !empty {
 		return nil, fmt.Errorf("%s: %w and not empty; refusing to use it", location, ErrNotRepo)
 	}
+	if s.Secret != nil {
+		cs, err := crypt.Init(ctx, objs, *s.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("create repository: %w", err)
+		}
+		objs = cs
+	}
 	m := newMarker(s.BlockChunkSize, LayoutHardlink)
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -88,14 +114,39 @@ func CreateStore(ctx context.Context, location string, objs objstore.Store, s Se
 	if err := objs.Put(ctx, MarkerFile, append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", location, err)
 	}
-	return OpenStore(ctx, location, objs)
+	return openStore(ctx, location, objs)
 }
 
 var errStop = errors.New("stop")
 
 // OpenStore opens the remote repository in objs and brings its local
-// cache up to date; location names it in messages.
+// cache up to date; location names it in messages. An encrypted one is
+// opened with the secret in the environment (see SecretFromEnv); a wrong
+// one is an error wrapping crypt.ErrWrongKey, and nothing is written.
 func OpenStore(ctx context.Context, location string, objs objstore.Store) (*Repo, error) {
+	encrypted, err := crypt.IsEncrypted(ctx, objs)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", location, err)
+	}
+	if encrypted {
+		secret, err := SecretFromEnv()
+		if err != nil {
+			return nil, fmt.Errorf("%s is encrypted: %w", location, err)
+		}
+		cs, err := crypt.Open(ctx, objs, secret)
+		if errors.Is(err, crypt.ErrWrongKey) {
+			return nil, fmt.Errorf("%w for %s", crypt.ErrWrongKey, location)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("open repository %s: %w", location, err)
+		}
+		objs = cs
+	}
+	return openStore(ctx, location, objs)
+}
+
+// openStore is OpenStore once objs is the repository's plain view.
+func openStore(ctx context.Context, location string, objs objstore.Store) (*Repo, error) {
 	data, err := objs.Get(ctx, MarkerFile)
 	if errors.Is(err, objstore.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w (no %s; create a repository there with `lvback init --repo %s`)", location, ErrNotRepo, MarkerFile, location)
@@ -113,6 +164,10 @@ func OpenStore(ctx context.Context, location string, objs objstore.Store) (*Repo
 	}
 	r := &Repo{Root: filepath.Join(base, m.ID), ID: m.ID, BlockChunkSize: m.BlockChunkSize, Layout: LayoutHardlink,
 		Remote: objs, Location: location}
+	if cs, ok := objs.(*crypt.Store); ok {
+		key := cs.ChunkIDKey()
+		r.chunkIDKey = &key
+	}
 	if err := os.MkdirAll(filepath.Join(r.Root, backupsDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create the cache of %s: %w", location, err)
 	}
@@ -305,7 +360,7 @@ type ChunkStore interface {
 // for a remote repository the store's chunks/.
 func (r *Repo) Chunks() (ChunkStore, error) {
 	if r.Remote != nil {
-		return remoteChunks{blockdiff.NewObjectStore(r.Remote)}, nil
+		return remoteChunks{blockdiff.NewObjectStore(r.Remote, r.chunkIDKey)}, nil
 	}
 	return blockdiff.OpenDirStore(r.ChunksDir())
 }

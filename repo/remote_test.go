@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/lvback/lvback/blockdiff"
 	"github.com/lvback/lvback/objstore"
+	"github.com/lvback/lvback/objstore/crypt"
 )
 
 // remoteDir is a remote repository's store kept in a local directory,
@@ -206,4 +209,43 @@ func TestRemoteLocks(t *testing.T) {
 		t.Fatalf("exclusive lock after the backups: %v", err)
 	}
 	l.Unlock()
+}
+
+// An encrypted remote repository opens with its password from the
+// environment and no other; the store holds no plaintext marker, and its
+// chunk store has keyed ids.
+func TestEncryptedRemoteRepository(t *testing.T) {
+	ctx := context.Background()
+	objs, cache := remoteDir(t)
+	t.Setenv(CacheEnv, cache)
+	secret := crypt.SecretFromPassword([]byte("correct horse")).WithArgon2(crypt.Argon2Params{Memory: 64, Time: 1, Threads: 1})
+	r, err := CreateStore(ctx, "s3:test", objs, Settings{Secret: &secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitBlocks(t, r, "vm1", time.Now(), "the index")
+	if _, err := objs.Stat(ctx, MarkerFile); !errors.Is(err, objstore.ErrNotExist) {
+		t.Errorf("plaintext marker in an encrypted store: %v", err)
+	}
+	chunks, err := r.Chunks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, keyed := chunks.(blockdiff.KeyedIDs).ChunkIDKey(); !keyed {
+		t.Error("an encrypted repository's chunk ids are not keyed")
+	}
+	for env, want := range map[string]error{"correct horse": nil, "wrong": crypt.ErrWrongKey} {
+		t.Setenv(crypt.EnvPassword, env)
+		r2, err := OpenStore(ctx, "s3:test", objs)
+		if !errors.Is(err, want) || want == nil && err != nil {
+			t.Fatalf("OpenStore with %q: %v, want %v", env, err, want)
+		}
+		if want == nil && len(ids(t, r2, "vm1")) != 1 {
+			t.Errorf("the encrypted repository lists %v", ids(t, r2, "vm1"))
+		}
+	}
+	os.Unsetenv(crypt.EnvPassword)
+	if _, err := OpenStore(ctx, "s3:test", objs); err == nil || !strings.Contains(err.Error(), "LVBACK_PASSWORD") {
+		t.Errorf("OpenStore without a secret: %v, want a message naming LVBACK_PASSWORD", err)
+	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/lvback/lvback/internal/btrfs"
 	"github.com/lvback/lvback/internal/durable"
 	"github.com/lvback/lvback/objstore"
+	"github.com/lvback/lvback/objstore/crypt"
 )
 
 // MarkerFile is the name of the file that makes a directory a repository.
@@ -74,8 +75,9 @@ type Repo struct {
 	// Remote is the store of a remote repository (see remote.go), nil
 	// for a local one; Root is then its local cache and Location names
 	// it (an s3: URL).
-	Remote   objstore.Store
-	Location string
+	Remote     objstore.Store
+	Location   string
+	chunkIDKey *[32]byte // an encrypted remote repository's chunk id key
 }
 
 // Layouts of file-mode trees (Repo.Layout, init --layout).
@@ -96,6 +98,9 @@ type Settings struct {
 	// "": LayoutSubvolume on btrfs when run as root (who alone may delete
 	// subvolumes on a default mount), else LayoutHardlink.
 	Layout string
+	// Secret, when set, encrypts a remote repository (see remote.go):
+	// every object, names included, under a master key it wraps.
+	Secret *crypt.Secret
 }
 
 type marker struct {
@@ -228,6 +233,9 @@ func Create(path string, s Settings) (*Repo, error) {
 	}
 	if err := checkMounted(path, fstabPath); err != nil {
 		return nil, err
+	}
+	if s.Secret != nil {
+		return nil, fmt.Errorf("create repository %s: %w: encryption is for remote repositories (s3:); a local repository stays unencrypted (encrypt the disk it is on)", path, ErrLayout)
 	}
 	if s.BlockChunkSize < 0 {
 		return nil, fmt.Errorf("create repository: block chunk size %d", s.BlockChunkSize)

@@ -341,3 +341,10 @@ func findKeys(ctx context.Context, under objstore.Store, s Secret, all bool) ([3
 	}
 	return master, nil, fmt.Errorf("%w for %s", ErrWrongKey, under)
 }
+
+// IsEncrypted reports whether under holds key objects: an encrypted
+// repository, which Open needs a secret for.
+func IsEncrypted(ctx context.Context, under objstore.Store) (bool, error) {
+	ids, err := listKeyIDs(ctx, under)
+	return len(ids) > 0, err
+}
