@@ -119,17 +119,23 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 // backupAll takes the repository lock, removes what killed runs left, and
 // backs up every volume, then applies retention, filling sum. Its error is
 // one that stopped the run before any volume (the repository, its lock).
+// A remote repository is not locked as a whole: other hosts back up
+// there at the same time, so each backup takes its volume's lock and
+// prune its own.
 func backupAll(ctx context.Context, g *globals, cfg *config.Config, sum *runSummary) error {
 	log := g.logger()
 	r, err := repo.Open(cfg.Repo)
 	if err != nil {
 		return err
 	}
-	lock, err := r.Lock()
-	if err != nil {
-		return err
+	held := r.Remote == nil
+	if held {
+		lock, err := r.Lock()
+		if err != nil {
+			return err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	sum.Cleaned, err = lvm.Cleanup(ctx, lvm.DefaultRunDir, btrfsSubvols(cfg), log)
 	if err != nil {
 		log.Error("cleanup of leftovers failed", "err", err)
@@ -139,9 +145,9 @@ func backupAll(ctx context.Context, g *globals, cfg *config.Config, sum *runSumm
 			sum.Interrupted = true
 			break
 		}
-		sum.Volumes = append(sum.Volumes, backupOne(ctx, g, cfg, &cfg.Volumes[i]))
+		sum.Volumes = append(sum.Volumes, backupOne(ctx, g, cfg, &cfg.Volumes[i], held))
 	}
-	sum.Prune = applyRetention(ctx, cfg, sum, log)
+	sum.Prune = applyRetention(ctx, cfg, sum, held, log)
 	if ctx.Err() == nil {
 		sum.Cleaned = append(sum.Cleaned, dropLeftKept(ctx, r, cfg, log)...)
 	}
@@ -203,12 +209,13 @@ func reportBadConfig(ctx context.Context, g *globals, path, metricsFile string, 
 	runEndHook(ctx, sum, fb.OnFailure, fb.HookTimeout, log)
 }
 
-// backupOne backs up one configured volume and describes the outcome.
-func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Volume) volumeResult {
+// backupOne backs up one configured volume and describes the outcome;
+// held says the caller holds the repository lock.
+func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Volume, held bool) volumeResult {
 	start := time.Now()
 	log := g.logger().With("volume", v.Name)
 	o := cfg.VolumeOptions(v)
-	o.Backup.Locked, o.Backup.Log = true, log // backupAll holds the lock
+	o.Backup.Locked, o.Backup.Log = held, log
 	var stop func()
 	o.Backup.Progress, stop = g.startProgress(v.Name)
 	res, err := engine.BackupVolume(ctx, o)
@@ -227,8 +234,9 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 }
 
 // applyRetention prunes the volumes whose backup succeeded in this run and
-// that have a policy; it never runs before the backups.
-func applyRetention(ctx context.Context, cfg *config.Config, sum *runSummary, log interface {
+// that have a policy; it never runs before the backups. held says the
+// caller holds the repository lock.
+func applyRetention(ctx context.Context, cfg *config.Config, sum *runSummary, held bool, log interface {
 	Error(string, ...any)
 }) []string {
 	var removed []string
@@ -237,7 +245,7 @@ func applyRetention(ctx context.Context, cfg *config.Config, sum *runSummary, lo
 		if !ok || !v.OK || ctx.Err() != nil {
 			continue
 		}
-		o := engine.PruneOptions{Repo: cfg.Repo, Name: v.Name, Policy: p, Locked: true}
+		o := engine.PruneOptions{Repo: cfg.Repo, Name: v.Name, Policy: p, Locked: held}
 		if v.ID != "" {
 			o.Pinned = []string{v.ID} // never prune what this run has just made
 		}
