@@ -15,8 +15,9 @@ import (
 
 func initCmd(g *globals) *cobra.Command {
 	var repoPath, chunk, layout string
+	var encrypt bool
 	cmd := &cobra.Command{
-		Use:   "init --repo REPO [--chunk-size 2M] [--layout subvolume|hardlink]",
+		Use:   "init --repo REPO|s3:http(s)://HOST[:PORT]/BUCKET[/PREFIX] [--chunk-size 2M] [--layout subvolume|hardlink] [--encrypt]",
 		Short: "Create a repository (every other command needs one)",
 		Long: "Create an empty repository (mode 0700) at a path that does not exist or is an empty\n" +
 			"directory; a path below a mount point that /etc/fstab lists but nothing is mounted on\n" +
@@ -29,7 +30,13 @@ func initCmd(g *globals) *cobra.Command {
 			"subvolume (btrfs only: each backup a read-only btrfs subvolume, a snapshot of the\n" +
 			"previous one with only the changes applied; a run costs the walk plus the changes,\n" +
 			"prune deletes a subvolume at once). The default is subvolume on btrfs when run as\n" +
-			"root, hardlink elsewhere.\n\n" + exitHelp,
+			"root, hardlink elsewhere.\n\n" +
+			"An s3: repository (restic's syntax) holds block-mode backups only, all of it in the\n" +
+			"bucket (created when missing); credentials come from AWS_ACCESS_KEY_ID and\n" +
+			"AWS_SECRET_ACCESS_KEY, or the file AWS_SHARED_CREDENTIALS_FILE names. --encrypt\n" +
+			"encrypts and authenticates every object of an s3: repository, names included, under\n" +
+			"a key from --key-file, LVBACK_PASSWORD or LVBACK_PASSWORD_FILE (stretched with\n" +
+			"argon2id); every later command needs the same key.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if repoPath == "" {
@@ -49,12 +56,27 @@ func initCmd(g *globals) *cobra.Command {
 			if layout != "" && layout != repo.LayoutHardlink && layout != repo.LayoutSubvolume {
 				return usagef("--layout %q: use %s or %s", layout, repo.LayoutSubvolume, repo.LayoutHardlink)
 			}
-			r, err := engine.Init(repoPath, repo.Settings{BlockChunkSize: size, Layout: layout})
+			s := repo.Settings{BlockChunkSize: size, Layout: layout}
+			if encrypt {
+				secret, err := repo.SecretFromEnv()
+				if err != nil {
+					return usagef("--encrypt: %v", err)
+				}
+				s.Secret = &secret
+			}
+			r, err := engine.Init(repoPath, s)
 			if err != nil {
 				return err
 			}
 			if !g.quiet {
-				fmt.Fprintf(g.stdout, "created repository %s (block chunk size %s, %s layout)\n", r.Root, units.Bytes(int64(r.BlockChunkSize)), r.Layout)
+				what := r.Layout + " layout"
+				if r.Remote != nil {
+					what = "block mode only"
+					if encrypt {
+						what += ", encrypted"
+					}
+				}
+				fmt.Fprintf(g.stdout, "created repository %s (block chunk size %s, %s)\n", r, units.Bytes(int64(r.BlockChunkSize)), what)
 			}
 			return nil
 		},
@@ -62,6 +84,7 @@ func initCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&repoPath, "repo", "", "repository directory (must not exist or be empty)")
 	cmd.Flags().StringVar(&chunk, "chunk-size", "", "block-mode chunk size, e.g. 1M, 2M (default), 4M")
 	cmd.Flags().StringVar(&layout, "layout", "", "file-mode trees: subvolume (btrfs; the default there as root) or hardlink")
+	cmd.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt an s3: repository (key from --key-file, LVBACK_PASSWORD or LVBACK_PASSWORD_FILE)")
 	return cmd
 }
 

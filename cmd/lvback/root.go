@@ -88,12 +88,18 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log progress details to stderr")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "log only errors, no progress bar")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
-	var cpuProfile string
+	var cpuProfile, keyFile string
+	root.PersistentFlags().StringVar(&keyFile, "key-file", "", "key file of an encrypted remote repository (same as $"+repo.KeyFileEnv+"; else $LVBACK_PASSWORD or $LVBACK_PASSWORD_FILE)")
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.logFormat != "text" && g.logFormat != "json" {
 			return usagef("--log-format must be text or json")
+		}
+		if keyFile != "" {
+			if err := os.Setenv(repo.KeyFileEnv, keyFile); err != nil {
+				return err
+			}
 		}
 		return startProfile(cpuProfile)
 	}
