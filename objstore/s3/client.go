@@ -38,13 +38,14 @@ type Options struct {
 // sleeps a random time in [0, min(1 s, 200 ms × 2^attempt)] ("full
 // jitter"), and it stops early when the context ends.
 const (
-	// DefaultMaxRetries of 30 attempts sleep 14 s on average and at most
-	// 28.4 s in all between them: enough to ride out a restart of the
-	// server (SeaweedFS answers again 2.5 s after a restart here, see
-	// TestRestartDuringPuts), few enough that a wrong address or a dead
-	// server fails the run within half a minute when connections are
-	// refused. minio-go's own default, 10, sleeps 3.7 s on average, less
-	// than a restart takes.
+	// DefaultMaxRetries of 30 attempts sleep 14.2 s on average and at most
+	// 28.4 s in all between them. That rides out a restart of the server:
+	// SeaweedFS refuses connections for 2.5 s while it restarts, then holds
+	// writes (without failing them) until its master's 15 s warm-up is
+	// over (TestRestartDuringPuts). And a wrong address or a dead server
+	// still fails a run within half a minute when connections are refused
+	// (TestServerKilled). minio-go's own default, 10 attempts, sleeps 4.2 s
+	// on average: less than a restart may take.
 	DefaultMaxRetries = 30
 	// DefaultDialTimeout: a reachable endpoint accepts in milliseconds;
 	// 10 s allows for a slow DNS answer and a congested link.
@@ -52,7 +53,11 @@ const (
 	// DefaultIOTimeout: a minute without a byte moving means the server or
 	// the path to it is gone. S3 answers a PUT only after storing it,
 	// which takes well under a second for the objects we write (at most
-	// some MiB); rclone's default for the same timeout is 5 minutes.
+	// some MiB), and SeaweedFS holds writes for up to 15 s after a
+	// restart; rclone's default for the same timeout is 5 minutes. The
+	// worst case it leaves is a server that accepts connections and then
+	// says nothing: every attempt waits the full minute, 30 minutes in
+	// all, unless the caller's context ends sooner.
 	DefaultIOTimeout = time.Minute
 )
 
