@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -147,5 +148,25 @@ func TestGetBodyStalls(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "repo") || !strings.Contains(err.Error(), "obj") {
 		t.Errorf("err = %v, want it to name the store and the object", err)
+	}
+}
+
+// A dead endpoint fails Open at once: minio-go does not retry its first
+// request, the bucket's region lookup.
+func TestOpenDeadEndpoint(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	u, err := s3.ParseURL("s3:http://" + addr + "/bkt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	_, err = s3.Open(context.Background(), u, s3.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET"})
+	if took := time.Since(begin); err == nil || !strings.Contains(err.Error(), "connection refused") || took > 2*time.Second {
+		t.Errorf("Open = %v after %v, want connection refused at once", err, took)
 	}
 }

@@ -33,7 +33,10 @@ type Store struct {
 var _ objstore.Store = (*Store)(nil)
 
 // Open connects to u's endpoint with the default Options and checks that
-// u's bucket exists and the credentials may read it.
+// u's bucket exists and the credentials may read it. Its first request,
+// minio-go's lookup of the bucket's region, is never retried, so a
+// mistyped or dead endpoint fails Open at once rather than after the
+// retry budget; the requests of a Store are all retried.
 func Open(ctx context.Context, u URL, c Credentials) (*Store, error) {
 	return OpenOptions(ctx, u, c, Options{})
 }
