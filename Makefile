@@ -14,7 +14,7 @@ FUZZTIME ?= 50000x
 STATICCHECK_VERSION := 0.8.2
 STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: help build demo deps check staticcheck test test-go test-btrfs fuzz-short fuzz bench bench-btrfs clean
+.PHONY: help build demo deps weed check staticcheck test test-go test-btrfs fuzz-short fuzz bench bench-btrfs clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,6 +27,9 @@ demo: build ## back up a generated demo directory twice; the second run links
 
 deps: ## install the Debian packages the tests use (needs root; skipped when present)
 	scripts/deps.sh
+
+weed: ## build the SeaweedFS server the S3 tests run against into $LVBACK_CACHE (default /var/cache/lvback-ci; ~10 min cold, once per machine); without it those tests skip
+	GO="$(GO)" scripts/build-weed.sh
 
 check: ## the fast tier (about 1.5 min on 2 cores): vet, staticcheck and the tests with -short, which skip the crash matrix, the scale-shaped and the slow full-disk tests
 	$(GO) vet ./...
@@ -58,6 +61,7 @@ fuzz-short: ## run every fuzz target for FUZZTIME executions (50000x, 2-10 s eac
 	$(GO) test -run='^$$' -fuzz='^FuzzPattern$$' -fuzztime=$(FUZZTIME) ./exclude
 	$(GO) test -run='^$$' -fuzz='^FuzzOpenObject$$' -fuzztime=$(FUZZTIME) ./objstore/crypt
 	$(GO) test -run='^$$' -fuzz='^FuzzOpenName$$' -fuzztime=$(FUZZTIME) ./objstore/crypt
+	$(GO) test -run='^$$' -fuzz='^FuzzParseURL$$' -fuzztime=$(FUZZTIME) ./objstore/s3
 
 .PHONY: test-scale
 test-scale: ## back up, change 1%, back up, verify and prune a generated 1,000,000-file tree; prints wall time and peak RSS (< 300 MB) of each (~10 min, not part of make test)

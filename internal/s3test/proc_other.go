@@ -1,0 +1,14 @@
+//go:build !linux
+
+package s3test
+
+import (
+	"os"
+	"syscall"
+)
+
+// sysProcAttr starts weed as a plain child.
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+// killGroup kills p alone.
+func killGroup(p *os.Process) error { return p.Kill() }
