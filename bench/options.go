@@ -34,6 +34,12 @@ const (
 	// and the journal commit, and without discard no TRIM follows, so a
 	// short pause does.
 	settlePause = 250 * time.Millisecond
+	// quietFor, quietPoll, quietMax: after the pause the settle waits until
+	// the scratch device has written nothing for quietFor (polled every
+	// quietPoll), at most quietMax, which covers btrfs's 30 s commit.
+	quietFor  = time.Second
+	quietPoll = 100 * time.Millisecond
+	quietMax  = 35 * time.Second
 	// rssLimit is issue 6's peak RSS target for lvback.
 	rssLimit = 200e6
 )

@@ -153,6 +153,33 @@ func (s *scratch) settle(ctx context.Context) error {
 		return err
 	}
 	time.Sleep(settlePause)
+	return s.waitQuiet(ctx)
+}
+
+// waitQuiet waits until the scratch loop device has written nothing for
+// quietFor, at most quietMax: after a large run btrfs goes on writing
+// (delayed references, space caches) past the syncfs, and those bytes
+// belong to the previous run, not to the next run's dev written.
+func (s *scratch) waitQuiet(ctx context.Context) error {
+	last, err := s.devWritten()
+	if err != nil || last < 0 {
+		return err
+	}
+	deadline, since := time.Now().Add(quietMax), time.Now()
+	for time.Since(since) < quietFor && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(quietPoll):
+		}
+		now, err := s.devWritten()
+		if err != nil {
+			return err
+		}
+		if now != last {
+			last, since = now, time.Now()
+		}
+	}
 	return nil
 }
 

@@ -39,11 +39,16 @@ type Config struct {
 	OnFailure string `toml:"on_failure"`
 	// HookTimeout bounds each hook ("30s", "5m"); empty means 5 minutes.
 	// A hook still running then is killed with its process group.
-	HookTimeout string     `toml:"hook_timeout"`
-	MetricsFile string     `toml:"metrics_file"` // Prometheus text-format metrics written after each run
-	Defaults    Defaults   `toml:"defaults"`
-	Retention   *Retention `toml:"retention"` // applied after the backups by `run`; nil means no pruning
-	Volumes     []Volume   `toml:"volume"`
+	HookTimeout string `toml:"hook_timeout"`
+	MetricsFile string `toml:"metrics_file"` // Prometheus text-format metrics written after each run
+	// CredentialsFile (an s3: repo) is an AWS shared-credentials file
+	// with the bucket's keys, used when AWS_ACCESS_KEY_ID is not set.
+	CredentialsFile string `toml:"credentials_file"`
+	// KeyFile opens an encrypted s3: repository (as --key-file does).
+	KeyFile   string     `toml:"key_file"`
+	Defaults  Defaults   `toml:"defaults"`
+	Retention *Retention `toml:"retention"` // applied after the backups by `run`; nil means no pruning
+	Volumes   []Volume   `toml:"volume"`
 
 	path string
 }
@@ -236,8 +241,22 @@ func (c *Config) validate(data []byte) error {
 	where := func(line int, format string, a ...any) error {
 		return fmt.Errorf("%s:%d: %s", c.path, line, fmt.Sprintf(format, a...))
 	}
-	if c.Repo == "" || !filepath.IsAbs(c.Repo) {
-		return where(keyLine(data, "repo", 0), "repo must be an absolute path")
+	remote := repo.IsRemote(c.Repo)
+	if c.Repo == "" || !filepath.IsAbs(c.Repo) && !remote {
+		return where(keyLine(data, "repo", 0), "repo must be an absolute path or an s3: URL")
+	}
+	if remote {
+		if err := repo.CheckRemoteLocation(c.Repo); err != nil {
+			return where(keyLine(data, "repo", 0), "repo: %v", err)
+		}
+	}
+	for key, p := range map[string]string{"credentials_file": c.CredentialsFile, "key_file": c.KeyFile} {
+		if p != "" && !remote {
+			return where(keyLine(data, key, 0), "%s applies to an s3: repo only", key)
+		}
+		if p != "" && !filepath.IsAbs(p) {
+			return where(keyLine(data, key, 0), "%s %q must be an absolute path", key, p)
+		}
 	}
 	if c.Defaults.SnapshotSize != "" && !sizeRE.MatchString(c.Defaults.SnapshotSize) {
 		return where(keyLine(data, "snapshot_size", 0), "snapshot_size %q: use a size like 2G or a percentage like 20%%ORIGIN", c.Defaults.SnapshotSize)
@@ -262,6 +281,9 @@ func (c *Config) validate(data []byte) error {
 		line := tableLine(data, "[[volume]]", i)
 		if err := v.validate(); err != nil {
 			return where(line, "volume %d: %v", i+1, err)
+		}
+		if remote && v.Mode != repo.ModeBlocks {
+			return where(line, "volume %d: %s: an s3: repo holds block-mode backups only: set mode = \"blocks\" (file trees need a POSIX file system: mount one and give its path)", i+1, v.Name)
 		}
 		if key, err := v.validateHooks(); err != nil {
 			return where(volumeKeyLine(data, i, key), "volume %d: %s: %v", i+1, v.Name, err)

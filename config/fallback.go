@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/lvback/lvback/repo"
 )
 
 // Fallback is what `run` can still use of a configuration that Load
@@ -43,7 +45,7 @@ func FailureFallback(path string) Fallback {
 		return Fallback{}
 	}
 	var f Fallback
-	if filepath.IsAbs(top.Repo) {
+	if filepath.IsAbs(top.Repo) || repo.IsRemote(top.Repo) {
 		f.Repo = top.Repo
 	}
 	if checkCommand("on_failure", top.OnFailure) == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -194,12 +195,9 @@ func (r *fileRun) do(ctx context.Context) (*repo.Info, error) {
 			return nil, err
 		}
 	}
-	if err := mw.Commit(); err != nil {
-		return nil, fmt.Errorf("write manifest: %w", err)
-	}
-	sum, err := hashFile(r.manifest)
+	sum, err := r.commitManifest(mw)
 	if err != nil {
-		return nil, fmt.Errorf("read back manifest: %w", err)
+		return nil, err
 	}
 	excluded, err := xl.commit()
 	if err != nil {
@@ -208,6 +206,65 @@ func (r *fileRun) do(ctx context.Context) (*repo.Info, error) {
 	info := r.info(mw.Count(), sum)
 	info.Excluded = excluded
 	return info, nil
+}
+
+// commitManifest makes the run's manifest durable and returns its BLAKE3.
+// A manifest byte for byte the previous backup's (nothing changed) shares
+// that one's extents where the file system can (a reflink: btrfs, XFS),
+// instead of being written again; its own temporary file is dropped
+// before it reaches the disk.
+func (r *fileRun) commitManifest(mw *manifest.Writer) (string, error) {
+	if err := mw.Finish(); err != nil {
+		return "", fmt.Errorf("write manifest: %w", err)
+	}
+	sum, err := hashFile(mw.TempName())
+	if err != nil {
+		return "", fmt.Errorf("read back manifest: %w", err)
+	}
+	if r.prev != nil && sum == r.prev.Info.ManifestBLAKE3 {
+		switch err := shareFile(r.prev.ManifestPath(), r.manifest, sum); {
+		case err == nil:
+			mw.Abort()
+			return sum, nil
+		case !errors.Is(err, fileops.ErrNoReflink) && !errors.Is(err, errNotSame):
+			return "", fmt.Errorf("share the previous manifest: %w", err)
+		}
+	}
+	if err := mw.Commit(); err != nil {
+		return "", fmt.Errorf("write manifest: %w", err)
+	}
+	return sum, nil
+}
+
+// errNotSame reports a file that no longer holds what it should.
+var errNotSame = errors.New("content differs from its recorded hash")
+
+// shareFile puts at path, durably, a reflink of the file at from, whose
+// content must hash to sum (checked on the copy): a damaged previous
+// file is never passed on. It fails with ErrNoReflink where the file
+// system cannot share extents.
+func shareFile(from, path, sum string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := durable.Create(path, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Cleanup()
+	if err := fileops.Clone(out.File, in); err != nil {
+		return err
+	}
+	got, err := hashFile(out.Name())
+	if err != nil {
+		return err
+	}
+	if got != sum {
+		return fmt.Errorf("%s: %w", from, errNotSame)
+	}
+	return out.Commit()
 }
 
 // writeOrdered adds entries to the manifest in walk order as their work

@@ -25,7 +25,6 @@ func Reflink(dst, src string) error {
 // ReflinkFrom is Reflink from the open regular file in (opened for
 // reading), such as one a Tree opened.
 func ReflinkFrom(dst string, in *os.File) (err error) {
-	src := in.Name()
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
@@ -38,13 +37,21 @@ func ReflinkFrom(dst string, in *os.File) (err error) {
 			_ = os.Remove(dst)
 		}
 	}()
-	err = unix.IoctlFileClone(int(out.Fd()), int(in.Fd()))
+	return Clone(out, in)
+}
+
+// Clone makes out share all of in's extents (FICLONE): out then holds
+// in's bytes without their being written again. A file system that
+// cannot (another file system, no reflinks) gives an error wrapping
+// ErrNoReflink.
+func Clone(out, in *os.File) error {
+	err := unix.IoctlFileClone(int(out.Fd()), int(in.Fd()))
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EXDEV),
 		errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOTTY):
-		return fmt.Errorf("reflink %s to %s: %w (%w)", src, dst, ErrNoReflink, err)
+		return fmt.Errorf("reflink %s to %s: %w (%w)", in.Name(), out.Name(), ErrNoReflink, err)
 	}
-	return fmt.Errorf("reflink %s to %s: %w", src, dst, err)
+	return fmt.Errorf("reflink %s to %s: %w", in.Name(), out.Name(), err)
 }

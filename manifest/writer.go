@@ -27,7 +27,8 @@ type Writer struct {
 	count   int64
 	err     error // sticky: the first failure, or errFinished
 
-	file *durable.File // nil for NewWriter
+	file     *durable.File // nil for NewWriter
+	finished bool          // Finish wrote the trailer
 }
 
 // Create starts a manifest that will appear at path only when Commit
@@ -130,6 +131,24 @@ func (w *Writer) finish() error {
 	return nil
 }
 
+// Finish writes the trailer of a Writer from Create into its temporary
+// file (TempName) without making it durable, so that the caller can read
+// it before Commit or Abort; calling it again does nothing.
+func (w *Writer) Finish() error {
+	if w.finished {
+		return nil
+	}
+	if err := w.finish(); err != nil {
+		return err
+	}
+	w.finished = true
+	return nil
+}
+
+// TempName is the temporary file a Writer from Create writes until
+// Commit renames it.
+func (w *Writer) TempName() string { return w.file.Name() }
+
 // Commit finishes a Writer from Create: it writes the trailer, flushes,
 // fsyncs and closes the temporary file, renames it to the final path and
 // fsyncs the directory. When Commit returns nil the manifest survives a
@@ -140,7 +159,7 @@ func (w *Writer) Commit() error {
 	if w.file == nil {
 		return errors.New("manifest: Commit on a Writer from NewWriter; use Close")
 	}
-	if err := w.finish(); err != nil {
+	if err := w.Finish(); err != nil {
 		return err
 	}
 	if err := w.file.Commit(); err != nil {

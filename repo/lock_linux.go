@@ -67,7 +67,19 @@ func (r *Repo) LockVolume(name string) (*Lock, error) {
 	return r.Lock()
 }
 
+// LockStaleEnv names the variable that sets how long a remote lock lives
+// without being rewritten before another host takes it over (a Go
+// duration; objlock.DefaultStaleAfter, 30 minutes, when unset).
+const LockStaleEnv = "LVBACK_LOCK_STALE_AFTER"
+
 func (r *Repo) lockRemote(req objlock.Request) (*Lock, error) {
+	if s := os.Getenv(LockStaleEnv); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a duration like 30m", LockStaleEnv, s)
+		}
+		req.StaleAfter = d
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
 	l, err := objlock.Acquire(ctx, r.Remote, req)

@@ -383,3 +383,10 @@ func (r *Repo) String() string {
 // remoteTimeout bounds each remote step of Commit and Retire that has no
 // context of its own.
 const remoteTimeout = 10 * time.Minute
+
+// CheckRemoteLocation checks a remote repository location without
+// connecting: an s3: URL restic's way (s3:http(s)://HOST[:PORT]/BUCKET[/PREFIX]).
+func CheckRemoteLocation(location string) error {
+	_, err := parseRemote(location)
+	return err
+}

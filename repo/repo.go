@@ -19,6 +19,7 @@
 package repo
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -114,8 +115,18 @@ type marker struct {
 
 // Open opens an existing repository; a directory without a valid marker is
 // ErrNotRepo. The marker must be a regular file (not a symlink to another
-// repository's marker) and "/" is never a repository.
+// repository's marker) and "/" is never a repository. An s3: location is
+// a remote repository (see OpenStore).
 func Open(path string) (*Repo, error) {
+	if IsRemote(path) {
+		ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+		defer cancel()
+		objs, err := connect(ctx, path, false)
+		if err != nil {
+			return nil, err
+		}
+		return OpenStore(ctx, path, objs)
+	}
 	if err := CheckLocal(path); err != nil {
 		return nil, err
 	}
@@ -215,19 +226,29 @@ var remoteRE = regexp.MustCompile(`^[^/]*:`)
 // name holding a colon before its first slash must be written ./name.
 func CheckLocal(path string) error {
 	if remoteRE.MatchString(path) {
-		return fmt.Errorf("repository %q: %w: remote repositories (s3:, sftp:, host:/path) are not supported; "+
+		return fmt.Errorf("repository %q: %w: of remote repositories only s3: (block mode) is supported, not sftp: or host:/path; "+
 			"mount the remote file system and give its local path (write ./%s for a local name with a colon)", path, ErrNotLocal, path)
 	}
 	return nil
 }
 
-// Create creates a repository with settings s at path, which must not
+// Create creates a repository with settings s at path (an s3: location:
+// see CreateStore, and its bucket is created when missing), which must not
 // exist or be an empty directory; an existing repository is refused, and
 // so is a path on a mount point that /etc/fstab lists but nothing is
 // mounted on (the backup disk is missing: the repository would land on the
 // file system below). It is the only way a repository comes to be: every
 // other command refuses a missing or empty path (see Open).
 func Create(path string, s Settings) (*Repo, error) {
+	if IsRemote(path) {
+		ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+		defer cancel()
+		objs, err := connect(ctx, path, true)
+		if err != nil {
+			return nil, err
+		}
+		return CreateStore(ctx, path, objs, s)
+	}
 	if err := CheckLocal(path); err != nil {
 		return nil, err
 	}

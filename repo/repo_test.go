@@ -263,11 +263,12 @@ func TestNonCanonicalIDsAreNotBackups(t *testing.T) {
 	}
 }
 
-// A repository in a remote syntax is refused, never created as a local
-// directory of that name; local names with a colon after a slash pass.
+// A repository in a remote syntax other than s3: is refused, never
+// created as a local directory of that name; local names with a colon
+// after a slash pass.
 func TestRemoteRepositoryRefused(t *testing.T) {
 	t.Chdir(t.TempDir())
-	for _, p := range []string{"s3:http://host/bucket", "sftp:backup@host:/srv/repo", "host:/srv/repo", "rclone:remote:path", "b2:bucket"} {
+	for _, p := range []string{"sftp:backup@host:/srv/repo", "host:/srv/repo", "rclone:remote:path", "b2:bucket"} {
 		if _, err := Open(p); !errors.Is(err, ErrNotLocal) {
 			t.Errorf("%s: %v, want ErrNotLocal", p, err)
 		}

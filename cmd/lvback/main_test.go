@@ -44,7 +44,9 @@ func TestExitCodesAndOneLineErrors(t *testing.T) {
 		{"bad name", []string{"backup", "--repo", repoPath, "--name", "-rf", "--source", src}, exitUsage},
 		{"list of a non-repository", []string{"list", "--repo", src}, exitUsage},
 		{"remote repository", []string{"backup", "--repo", "sftp:backup@host:/srv/repo", "--name", "v", "--source", src}, exitUsage},
-		{"s3 repository", []string{"list", "--repo", "s3:http://127.0.0.1:1/bucket"}, exitUsage},
+		{"s3 repository without credentials", []string{"list", "--repo", "s3:http://127.0.0.1:1/bucket"}, exitUsage},
+		{"bad s3 URL", []string{"list", "--repo", "s3:ftp://host/bucket"}, exitUsage},
+		{"file backup to s3", []string{"backup", "--repo", "s3:http://127.0.0.1:1/bucket", "--name", "v", "--source", src}, exitUsage},
 		{"backup", []string{"backup", "--repo", repoPath, "--name", "v", "--source", src}, exitOK},
 		{"verify", []string{"verify", "--repo", repoPath}, exitOK},
 	}

@@ -142,7 +142,8 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "required flag"),
 		errors.Is(err, repo.ErrNotFound), errors.Is(err, repo.ErrIncomplete), errors.Is(err, engine.ErrNotApplicable),
-		errors.Is(err, repo.ErrNotLocal), errors.Is(err, repo.ErrNotRepo), errors.Is(err, repo.ErrNotMounted), errors.Is(err, repo.ErrExists), errors.Is(err, repo.ErrLayout):
+		errors.Is(err, repo.ErrNotLocal), errors.Is(err, repo.ErrNotRepo), errors.Is(err, repo.ErrNotMounted), errors.Is(err, repo.ErrExists), errors.Is(err, repo.ErrLayout),
+		errors.Is(err, repo.ErrRemoteSetup):
 		return exitUsage
 	case errors.Is(err, engine.ErrOverlap): // a repository inside the source: bad input, nothing kept
 		return exitUsage

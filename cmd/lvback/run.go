@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -56,6 +57,9 @@ func runCmd(g *globals) *cobra.Command {
 					reportBadConfig(cmd.Context(), g, cfgPath, metricsFile, err)
 				}
 				return usageError{err}
+			}
+			if err := applyRemoteSettings(cfg); err != nil {
+				return err
 			}
 			if dryRun {
 				return printPlan(g, cfg)
@@ -112,6 +116,21 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 		return ctx.Err()
 	case !sum.OK:
 		return errors.New("some volumes failed (see the summary)")
+	}
+	return nil
+}
+
+// applyRemoteSettings makes the config's credentials_file and key_file
+// what opens its s3: repository, as $AWS_SHARED_CREDENTIALS_FILE and
+// --key-file would (an explicit --key-file wins).
+func applyRemoteSettings(cfg *config.Config) error {
+	if cfg.CredentialsFile != "" {
+		if err := os.Setenv(repo.CredentialsFileEnv, cfg.CredentialsFile); err != nil {
+			return err
+		}
+	}
+	if cfg.KeyFile != "" && os.Getenv(repo.KeyFileEnv) == "" {
+		return os.Setenv(repo.KeyFileEnv, cfg.KeyFile)
 	}
 	return nil
 }
