@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/objstore/crypt"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -143,7 +144,7 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "required flag"),
 		errors.Is(err, repo.ErrNotFound), errors.Is(err, repo.ErrIncomplete), errors.Is(err, engine.ErrNotApplicable),
 		errors.Is(err, repo.ErrNotLocal), errors.Is(err, repo.ErrNotRepo), errors.Is(err, repo.ErrNotMounted), errors.Is(err, repo.ErrExists), errors.Is(err, repo.ErrLayout),
-		errors.Is(err, repo.ErrRemoteSetup):
+		errors.Is(err, repo.ErrRemoteSetup), errors.Is(err, crypt.ErrWrongKey):
 		return exitUsage
 	case errors.Is(err, engine.ErrOverlap): // a repository inside the source: bad input, nothing kept
 		return exitUsage
