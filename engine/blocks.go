@@ -70,9 +70,6 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := store.RemoveTemp(ctx); err != nil { // chunk temp files of a killed run
-		return nil, err
-	}
 	damaged, err := damagedChunks(r)
 	if err != nil {
 		return nil, err

@@ -81,8 +81,8 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.Remote != nil && !o.Locked {
-		return pruneRemote(ctx, r, o)
+	if !o.Locked {
+		return prunePerVolume(ctx, r, o)
 	}
 	unlock, err := lockUnlessHeld(r, o.Locked)
 	if err != nil {
@@ -113,13 +113,14 @@ func Prune(ctx context.Context, o PruneOptions) (*PruneResult, error) {
 	return res, nil
 }
 
-// pruneRemote is Prune on a remote repository, which other hosts back up
-// to meanwhile: each name's backups are removed under that volume's lock
-// (backups of other volumes go on), then unused chunks are collected
-// under the exclusive lock, after the cache is brought up to date, so
-// that every committed index marks its chunks. When a backup holds the
-// repository the collection is skipped and the next prune does it.
-func pruneRemote(ctx context.Context, r *repo.Repo, o PruneOptions) (*PruneResult, error) {
+// prunePerVolume is Prune when the caller does not hold the repository
+// lock: other processes and hosts may back up meanwhile. Each name's
+// backups are removed under that volume's lock (backups of other volumes
+// go on), then unused chunks are collected under the exclusive lock,
+// after a remote repository's cache is brought up to date, so that every
+// committed index marks its chunks. When a backup holds the repository
+// the collection is skipped and the next prune does it.
+func prunePerVolume(ctx context.Context, r *repo.Repo, o PruneOptions) (*PruneResult, error) {
 	names := []string{o.Name}
 	if o.Name == "" {
 		var err error

@@ -47,6 +47,10 @@ const prefix = "locks/"
 // ErrLocked reports a conflicting live lock; the error names its holder.
 var ErrLocked = errors.New("repository is locked")
 
+// ErrExclusive is wrapped, beside ErrLocked, when the conflicting lock is
+// an exclusive one (a short sweep a backup may wait for).
+var ErrExclusive = errors.New("an exclusive lock is held")
+
 // Request describes the lock to take.
 type Request struct {
 	Kind   Kind
@@ -155,8 +159,12 @@ func (l *Lock) check(ctx context.Context, rec record, host string, staleAfter ti
 			if o.Volume != "" {
 				what += " for volume " + o.Volume
 			}
-			return fmt.Errorf("%w: %s held by pid %d on %s since %s (refreshed %s ago)", ErrLocked, what, o.PID, o.Host,
+			err := fmt.Errorf("%w: %s held by pid %d on %s since %s (refreshed %s ago)", ErrLocked, what, o.PID, o.Host,
 				o.Acquired.Format(time.RFC3339), age.Round(time.Second))
+			if o.Kind == Exclusive {
+				err = fmt.Errorf("%w (%w)", err, ErrExclusive)
+			}
+			return err
 		}
 	}
 	return nil

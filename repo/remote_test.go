@@ -249,3 +249,42 @@ func TestEncryptedRemoteRepository(t *testing.T) {
 		t.Errorf("OpenStore without a secret: %v, want a message naming LVBACK_PASSWORD", err)
 	}
 }
+
+// A backup's lock waits for the exclusive lock (a sweep) to go, up to
+// LVBACK_LOCK_WAIT; another backup of the same volume fails it at once.
+func TestLockVolumeWaitsForExclusive(t *testing.T) {
+	for _, remote := range []bool{false, true} {
+		var r *Repo
+		var err error
+		if remote {
+			objs, cache := remoteDir(t)
+			t.Setenv(CacheEnv, cache)
+			r, err = CreateStore(context.Background(), "s3:test", objs, Settings{})
+		} else {
+			r, err = Create(filepath.Join(t.TempDir(), "repo"), Settings{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv(LockWaitEnv, "0")
+		ex, err := r.Lock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.LockVolume("vm"); !errors.Is(err, ErrLocked) {
+			t.Fatalf("remote %v: LockVolume under the exclusive lock without waiting: %v", remote, err)
+		}
+		t.Setenv(LockWaitEnv, "1m")
+		go func() { time.Sleep(1500 * time.Millisecond); ex.Unlock() }()
+		start := time.Now()
+		l, err := r.LockVolume("vm")
+		if err != nil || time.Since(start) < time.Second {
+			t.Fatalf("remote %v: LockVolume = %v after %v, want the lock once the exclusive one went", remote, err, time.Since(start))
+		}
+		start = time.Now()
+		if _, err := r.LockVolume("vm"); !errors.Is(err, ErrLocked) || time.Since(start) > 5*time.Second {
+			t.Errorf("remote %v: a second backup of vm: %v after %v, want ErrLocked at once", remote, err, time.Since(start))
+		}
+		l.Unlock()
+	}
+}

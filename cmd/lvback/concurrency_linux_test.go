@@ -14,10 +14,11 @@ import (
 )
 
 // While a backup runs (held still with SIGSTOP once it has started
-// copying, so the test needs no timing): a second backup of the same or
-// another name, a `run` and a prune are refused at once with exit 3 and
-// touch nothing; list and verify see only the complete backups and do not
-// wait. The stopped backup then finishes normally.
+// copying, so the test needs no timing): a second backup of the same
+// name and a prune of it are refused at once with exit 3 and touch
+// nothing; a backup of another name and a `run` of it go on at the same
+// time; list and verify see only the complete backups and do not wait.
+// The stopped backup then finishes normally.
 func TestConcurrentRunsOnOneRepository(t *testing.T) {
 	base := t.TempDir()
 	src, repoPath := filepath.Join(base, "src"), initRepo(t, filepath.Join(base, "repo"))
@@ -52,14 +53,17 @@ func TestConcurrentRunsOnOneRepository(t *testing.T) {
 	pid := strconv.Itoa(running.cmd.Process.Pid)
 
 	cfg := writeConfig(t, base, "repo = \""+repoPath+"\"\n[[volume]]\nname = \"other\"\npath = \""+src+"\"\n")
-	for _, args := range [][]string{
-		backup("vol"), backup("other"),
-		{"prune", "--repo", repoPath, "--keep-last", "1"},
-		{"run", "--config", cfg},
-	} {
+	for _, args := range [][]string{backup("vol"), {"prune", "--repo", repoPath, "--keep-last", "1"}} {
 		p := e.start(args...)
 		if code := p.wait(t); code != exitLocked || !strings.Contains(p.stderr.String(), "pid "+pid) {
-			t.Errorf("%q while a backup runs: exit %d, stderr %q; want %d naming pid %s", args[0], code, p.stderr.String(), exitLocked, pid)
+			t.Errorf("%q while a backup of the volume runs: exit %d, stderr %q; want %d naming pid %s", args, code, p.stderr.String(), exitLocked, pid)
+		}
+	}
+	// Another volume backs up meanwhile, by hand and by run.
+	for _, args := range [][]string{backup("other"), {"run", "--config", cfg}} {
+		p := e.start(args...)
+		if code := p.wait(t); code != exitOK {
+			t.Errorf("%q while a backup of another volume runs: exit %d, stderr %q; want 0", args, code, p.stderr.String())
 		}
 	}
 	if now, _ := filepath.Glob(filepath.Join(repoPath, "backups", "vol", "*.partial")); len(now) != 1 || now[0] != partials[0] {
@@ -80,16 +84,16 @@ func TestConcurrentRunsOnOneRepository(t *testing.T) {
 			complete++
 		}
 	}
-	if complete != 1 {
-		t.Errorf("list while a backup runs: %+v, want only the first backup complete", items)
+	if complete != 3 || len(items) != 4 {
+		t.Errorf("list while a backup runs: %+v, want the first backup of vol and two of other complete, the running one not", items)
 	}
 	verify := e.start("verify", "--repo", repoPath, "--json")
 	if code := verify.wait(t); code != 0 {
 		t.Fatalf("verify while a backup runs: exit %d: %s", code, verify.stderr.String())
 	}
 	var rep engine.VerifyReport
-	if err := json.Unmarshal(verify.stdout.Bytes(), &rep); err != nil || len(rep.Backups) != 1 {
-		t.Errorf("verify while a backup runs checked %v (%v), want only the complete backup", rep.Backups, err)
+	if err := json.Unmarshal(verify.stdout.Bytes(), &rep); err != nil || len(rep.Backups) != 3 {
+		t.Errorf("verify while a backup runs checked %v (%v), want only the three complete backups", rep.Backups, err)
 	}
 
 	running.cmd.Process.Signal(syscall.SIGCONT)

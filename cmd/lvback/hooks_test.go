@@ -206,9 +206,10 @@ snapshot_size = "1G"
 	}
 }
 
-// TestRunLockedRunsOnFailure: with the repository locked, run exits 3
-// without touching a volume, but runs on_failure and writes the metrics
-// file (lvback_run_success 0).
+// TestRunLockedRunsOnFailure: with the repository locked exclusively (and
+// no wait asked for), run backs nothing up and exits 3, but runs
+// on_failure and writes the metrics file (lvback_run_success 0, the
+// volume's backup failed).
 func TestRunLockedRunsOnFailure(t *testing.T) {
 	base := t.TempDir()
 	mkTree(t, filepath.Join(base, "src"), "a")
@@ -235,19 +236,20 @@ path = "%s/src"
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv(repo.LockWaitEnv, "0") // no wait for the exclusive lock
 	code, _, stderr := run(t, "run", "--config", cfg)
 	l.Unlock()
 	if code != exitLocked {
 		t.Fatalf("exit %d, want %d: %s", code, exitLocked, stderr)
 	}
-	if got, _ := os.ReadFile(hookLog); string(got) != "hook on_failure volume= source= repo="+repoPath+" id= status=failed\n" {
+	if got, _ := os.ReadFile(hookLog); !strings.HasPrefix(string(got), "hook on_failure ") || !strings.HasSuffix(string(got), "status=failed\n") {
 		t.Errorf("hooks ran:\n%s", got)
 	}
 	var sum runSummary
-	if b, _ := os.ReadFile(onFailure + ".stdin"); json.Unmarshal(b, &sum) != nil || sum.OK || !strings.Contains(sum.Error, "lock") {
+	if b, _ := os.ReadFile(onFailure + ".stdin"); json.Unmarshal(b, &sum) != nil || sum.OK || len(sum.Volumes) != 1 || !strings.Contains(sum.Volumes[0].Error, "locked") {
 		t.Errorf("on_failure's stdin: %s", b)
 	}
-	if m := readMetrics(t, metrics); !strings.Contains(m, "\nlvback_run_success 0\n") || strings.Contains(m, "{volume=") {
+	if m := readMetrics(t, metrics); !strings.Contains(m, "\nlvback_run_success 0\n") || !strings.Contains(m, `lvback_backup_success{volume="a"} 0`) {
 		t.Errorf("metrics:\n%s", m)
 	}
 	if completeBackups(t, repoPath, "a") != 0 {

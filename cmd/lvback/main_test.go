@@ -64,6 +64,7 @@ func TestExitCodesAndOneLineErrors(t *testing.T) {
 }
 
 func TestLockedRepositoryExitCode(t *testing.T) {
+	t.Setenv(repo.LockWaitEnv, "0") // no wait for the exclusive lock
 	base := t.TempDir()
 	src := filepath.Join(base, "src")
 	os.MkdirAll(src, 0o755)
@@ -185,6 +186,7 @@ func TestMetricsFile(t *testing.T) {
 	os.RemoveAll(src)
 	os.MkdirAll(src, 0o755)
 	r, _ := repo.Open(repoPath)
+	t.Setenv(repo.LockWaitEnv, "0")
 	l, _ := r.Lock()
 	code, _, _ := run(t, "backup", "--repo", repoPath, "--name", "vol", "--source", src, "--metrics-file", mf)
 	l.Unlock()

@@ -17,6 +17,7 @@ type volumeResult struct {
 	Source      string        `json:"source,omitempty"` // the LV, directory or subvolume`
 	OK          bool          `json:"ok"`
 	Error       string        `json:"error,omitempty"`
+	locked      bool          // Error is the volume's lock, held by another run
 	ID          string        `json:"id,omitempty"`
 	Files       int64         `json:"files"`
 	Copied      int64         `json:"copied"`

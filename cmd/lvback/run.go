@@ -114,6 +114,8 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case !sum.OK && sum.allFailedLocked():
+		return fmt.Errorf("%w: every volume that failed was being backed up or pruned by another run", repo.ErrLocked)
 	case !sum.OK:
 		return errors.New("some volumes failed (see the summary)")
 	}
@@ -135,26 +137,18 @@ func applyRemoteSettings(cfg *config.Config) error {
 	return nil
 }
 
-// backupAll takes the repository lock, removes what killed runs left, and
-// backs up every volume, then applies retention, filling sum. Its error is
-// one that stopped the run before any volume (the repository, its lock).
-// A remote repository is not locked as a whole: other hosts back up
-// there at the same time, so each backup takes its volume's lock and
-// prune its own.
+// backupAll removes what killed runs left, backs up every volume, then
+// applies retention, filling sum. Its error is one that stopped the run
+// before any volume (the repository). The repository is not locked as a
+// whole: other runs and hosts back up their volumes at the same time, so
+// each backup takes its volume's lock and prune takes its own.
 func backupAll(ctx context.Context, g *globals, cfg *config.Config, sum *runSummary) error {
 	log := g.logger()
 	r, err := repo.Open(cfg.Repo)
 	if err != nil {
 		return err
 	}
-	held := r.Remote == nil
-	if held {
-		lock, err := r.Lock()
-		if err != nil {
-			return err
-		}
-		defer lock.Unlock()
-	}
+	const held = false
 	sum.Cleaned, err = lvm.Cleanup(ctx, lvm.DefaultRunDir, btrfsSubvols(cfg), log)
 	if err != nil {
 		log.Error("cleanup of leftovers failed", "err", err)
@@ -245,7 +239,7 @@ func backupOne(ctx context.Context, g *globals, cfg *config.Config, v *config.Vo
 		out.fill(&res.Info)
 	}
 	if err != nil {
-		out.Error = oneLine(err.Error())
+		out.Error, out.locked = oneLine(err.Error()), errors.Is(err, repo.ErrLocked)
 		g.printError(out.Error) // the error names the volume
 	}
 	out.LastSuccess = engine.LastSuccess(cfg.Repo, v.Name)
@@ -349,4 +343,20 @@ func printPlan(g *globals, cfg *config.Config) error {
 		fmt.Fprintln(g.stdout, line)
 	}
 	return nil
+}
+
+// allFailedLocked reports whether every volume that failed did so
+// because another run held its lock (the run then exits 3, as a locked
+// backup does).
+func (s *runSummary) allFailedLocked() bool {
+	n := 0
+	for _, v := range s.Volumes {
+		if !v.OK {
+			if !v.locked {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }

@@ -158,6 +158,7 @@ func TestRunBrokenConfigChangesNothing(t *testing.T) {
 }
 
 func TestRunRefusedWhileLocked(t *testing.T) {
+	t.Setenv(repo.LockWaitEnv, "0") // no wait for the exclusive lock
 	base := t.TempDir()
 	initRepo(t, filepath.Join(base, "repo"))
 	mkTree(t, filepath.Join(base, "src"), "a")

@@ -297,9 +297,9 @@ func TestS3Faults(t *testing.T) {
 		}
 	}
 
-	// A lock left by a host that died: refused until it is stale.
-	dead := `{"kind":"exclusive","host":"dead-host.example","pid":4242,"acquired":"2026-11-27T00:00:00Z"}`
-	if err := raw.Put(ctx, "locks/exclusive-0000000000000000", []byte(dead)); err != nil {
+	// The lock of a host that died backing vm up: refused until it is stale.
+	dead := `{"kind":"shared","volume":"vm","host":"dead-host.example","pid":4242,"acquired":"2026-11-27T00:00:00Z"}`
+	if err := raw.Put(ctx, "locks/shared-0000000000000000", []byte(dead)); err != nil {
 		t.Fatal(err)
 	}
 	p = e.start("host1", []string{"LVBACK_LOCK_STALE_AFTER=3s"}, "backup", "--mode", "blocks", "--repo", e.url, "--name", "vm", "--source", img, "-q")
