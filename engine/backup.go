@@ -100,7 +100,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
-	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, o.Jobs, o.Log)
+	r, unlock, lost, err := openForBackup(o.Repo, o.Name, o.Locked, o.Jobs, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +152,9 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 		info.Source = o.Label
 	}
 	info.Started, info.Finished = started.UTC(), o.Now().UTC()
+	if err := lost(); err != nil {
+		return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
+	}
 	if err := rn.seal(r.Layout); err != nil {
 		return nil, err
 	}

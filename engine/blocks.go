@@ -61,7 +61,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
-	r, unlock, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log) // DefaultJobs: removing partials is file work
+	r, unlock, lost, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log) // DefaultJobs: removing partials is file work
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +126,9 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 		ManifestEntries: st.Chunks, ManifestBLAKE3: sum, SourceWarning: warning, SourceChanged: changed != "",
 		SourceFile: st.Source, ReusedIndex: reusedFrom, ReadBytes: st.ReadBytes}
 	o.recordThin(info, plan, prev, started)
+	if err := lost(); err != nil {
+		return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
+	}
 	if err := p.Commit(info); err != nil {
 		return nil, err
 	}

@@ -78,33 +78,43 @@ func lockUnlessHeld(r *repo.Repo, held bool) (func(), error) {
 // see repo.Open), takes the lock a backup of name needs unless the caller
 // holds the repository's, and removes the partial backups of name that
 // killed runs left (in a remote repository also their uncommitted
-// indexes). The caller calls the returned unlock when done.
-func openForBackup(path, name string, held bool, jobs int, log *slog.Logger) (*repo.Repo, func(), error) {
-	r, err := repo.Open(path)
+// indexes). The caller calls the returned unlock when done, and commits
+// only when the returned lost reports nil (see repo.Lock.Err).
+func openForBackup(path, name string, held bool, jobs int, log *slog.Logger) (r *repo.Repo, unlock func(), lost func() error, err error) {
+	r, unlock, lost, err = lockForBackup(path, name, held)
 	if err != nil {
-		return nil, nil, err
-	}
-	unlock := func() {}
-	if !held {
-		l, err := r.LockVolume(name)
-		if err != nil {
-			return nil, nil, err
-		}
-		unlock = l.Unlock
+		return nil, nil, nil, err
 	}
 	if err := r.Refresh(context.Background()); err != nil { // what another host committed before the lock
 		unlock()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := removePartials(r, name, jobs, log); err != nil {
 		unlock()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if n, err := r.RemoveUncommitted(context.Background(), name); err != nil {
 		unlock()
-		return nil, nil, fmt.Errorf("remove the uncommitted backups of %s from %s: %w", name, r, err)
+		return nil, nil, nil, fmt.Errorf("remove the uncommitted backups of %s from %s: %w", name, r, err)
 	} else if n > 0 {
 		log.Warn("removed uncommitted backups left by interrupted runs", "name", name, "count", n)
 	}
-	return r, unlock, nil
+	return r, unlock, lost, nil
+}
+
+// lockForBackup opens the repository at path and takes the lock a backup
+// of name needs unless held.
+func lockForBackup(path, name string, held bool) (*repo.Repo, func(), func() error, error) {
+	r, err := repo.Open(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if held {
+		return r, func() {}, func() error { return nil }, nil
+	}
+	l, err := r.LockVolume(name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return r, l.Unlock, l.Err, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +30,18 @@ type Lock struct {
 	excl bool     // f is locked exclusively (and holds the pid)
 	vol  *os.File // REPO/locks/NAME.lock of a volume's lock
 	ol   *objlock.Lock
+	lost atomic.Pointer[error] // a remote lock's loss (objlock's OnLost)
+}
+
+// Err reports a lock lost while held: a remote lock that could not be
+// rewritten, or that another host took over as stale. A backup must not
+// commit then: prune may have swept chunks it counts on. A flock is never
+// lost.
+func (l *Lock) Err() error {
+	if p := l.lost.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // volumeLocksDir holds a local repository's per-volume lock files.
@@ -214,6 +227,8 @@ func (r *Repo) lockRemote(req objlock.Request) (*Lock, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
+	lk := &Lock{}
+	req.OnLost = func(err error) { lk.lost.Store(&err) }
 	l, err := objlock.Acquire(ctx, r.Remote, req)
 	if errors.Is(err, objlock.ErrLocked) {
 		return nil, fmt.Errorf("%s: %w: %w", r.Location, ErrLocked, err)
@@ -221,7 +236,8 @@ func (r *Repo) lockRemote(req objlock.Request) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", r.Location, err)
 	}
-	return &Lock{ol: l}, nil
+	lk.ol = l
+	return lk, nil
 }
 
 // Unlock releases the lock. Safe to call twice.

@@ -288,3 +288,34 @@ func TestLockVolumeWaitsForExclusive(t *testing.T) {
 		l.Unlock()
 	}
 }
+
+// A remote lock removed while held (another host took it over as stale)
+// is reported by Err, so the backup holding it does not commit.
+func TestRemoteLockLost(t *testing.T) {
+	ctx := context.Background()
+	objs, cache := remoteDir(t)
+	t.Setenv(CacheEnv, cache)
+	t.Setenv(LockStaleEnv, "600ms")
+	r, err := CreateStore(ctx, "s3:test", objs, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := r.LockVolume("vm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if err := l.Err(); err != nil {
+		t.Fatalf("a fresh lock reports %v", err)
+	}
+	if err := objs.List(ctx, "locks/", func(fi objstore.Info) error { return objs.Delete(ctx, fi.Name) }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for l.Err() == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := l.Err(); err == nil || !strings.Contains(err.Error(), "lost the repository lock") {
+		t.Errorf("Err after the lock object vanished: %v", err)
+	}
+}
