@@ -41,8 +41,10 @@ staticcheck: ## run staticcheck (installed from the Go module proxy when missing
 		{ echo "installing staticcheck v$(STATICCHECK_VERSION)"; GOBIN="$(dir $(STATICCHECK))" $(GO) install honnef.co/go/tools/cmd/staticcheck@v$(STATICCHECK_VERSION); }
 	"$(STATICCHECK)" ./...
 
-test: deps ## every test: gofmt, vet, staticcheck, short fuzz runs of each parser, the whole suite, then real LVM in a VM (root)
+test: deps ## every test: gofmt, vet, staticcheck, short fuzz runs of each parser, the whole suite (as root with a SeaweedFS built for the S3 tests), then real LVM in a VM (root)
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory weed; \
+	else echo "SKIP make weed: the S3 tests skip without SeaweedFS (run make weed, or make test as root)"; fi
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory staticcheck
 	$(MAKE) --no-print-directory fuzz-short
