@@ -79,3 +79,16 @@ func defaultWorkers() int { return 2 * runtime.GOMAXPROCS(0) }
 // 16 in flight keep a disk's queue (or an SSD's parallelism) busy without
 // crowding out the backup's own reads; it is not measured beyond that.
 const statWorkers = 16
+
+// copyWorkers is the number of goroutines CopyIndex fetches, checks and
+// stores chunks with when CopyOptions.Workers is 0. A copy between two
+// repositories waits mostly for the stores (a round trip to S3 for each
+// Get, Stat and Put), not for the CPU, so it runs more of them than
+// there are CPUs.
+const copyWorkers = 8
+
+// copyBatch is how many index entries CopyIndex resolves at once: it asks
+// the target about a batch's chunks with one StatMany (statWorkers in
+// flight) before reading any of them. 4096 entries are 8 GiB of image at
+// the default chunk size and about 150 KiB of memory.
+const copyBatch = 4096
