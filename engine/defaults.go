@@ -92,19 +92,29 @@ func openForBackup(path, name string, held bool, jobs int, log *slog.Logger) (*r
 		}
 		unlock = l.Unlock
 	}
-	if err := r.Refresh(context.Background()); err != nil { // what another host committed before the lock
+	if err := prepareVolume(r, name, jobs, log); err != nil {
 		unlock()
 		return nil, nil, err
+	}
+	return r, unlock, nil
+}
+
+// prepareVolume readies r for a new backup of name once the caller holds
+// its lock: it brings a remote repository's cache up to date with what
+// other hosts committed before the lock, and removes the partial backups
+// of name that killed runs left (in a remote repository also their
+// uncommitted indexes).
+func prepareVolume(r *repo.Repo, name string, jobs int, log *slog.Logger) error {
+	if err := r.Refresh(context.Background()); err != nil {
+		return err
 	}
 	if err := removePartials(r, name, jobs, log); err != nil {
-		unlock()
-		return nil, nil, err
+		return err
 	}
 	if n, err := r.RemoveUncommitted(context.Background(), name); err != nil {
-		unlock()
-		return nil, nil, fmt.Errorf("remove the uncommitted backups of %s from %s: %w", name, r, err)
+		return fmt.Errorf("remove the uncommitted backups of %s from %s: %w", name, r, err)
 	} else if n > 0 {
 		log.Warn("removed uncommitted backups left by interrupted runs", "name", name, "count", n)
 	}
-	return r, unlock, nil
+	return nil
 }
