@@ -81,10 +81,13 @@ func defaultWorkers() int { return 2 * runtime.GOMAXPROCS(0) }
 const statWorkers = 16
 
 // copyWorkers is the number of goroutines CopyIndex fetches, checks and
-// stores chunks with when CopyOptions.Workers is 0. A copy between two
-// repositories waits mostly for the stores (a round trip to S3 for each
-// Get, Stat and Put), not for the CPU, so it runs more of them than
-// there are CPUs.
+// stores chunks with when CopyOptions.Workers is 0. A copy to or from a
+// remote store waits mostly for round trips (a Stat and a Put per new
+// chunk), not for the CPU, so it runs more of them than there are CPUs.
+// Not measured where it matters: against a SeaweedFS on the same 2
+// cores (lvback copy of a 256 MiB random image, local to s3:, two
+// rounds), 2, 4, 8 and 16 workers all ran at 29-64 MB/s, bound by the
+// server's CPU and noise, 8 at 34-47 MB/s.
 const copyWorkers = 8
 
 // copyBatch is how many index entries CopyIndex resolves at once: it asks
