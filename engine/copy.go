@@ -70,7 +70,9 @@ var ErrSameRepository = errors.New("source and target are the same repository")
 
 // Copy copies complete backups from o.From to o.To incrementally, each
 // under its own name and ID and with its info (repo.Info.CopiedFrom names
-// o.From): a backup To holds already (that name and ID) is skipped. A
+// o.From): a backup To holds already (that name and ID, the same mode
+// and start time) is skipped; another one under that name and ID is an
+// error wrapping repo.ErrBackupExists. A
 // block-mode backup's chunks that To lacks are read, checked against
 // their ids and stored under To's ids (blockdiff.CopyIndex); a file-mode
 // backup (between local repositories only) is made the way a backup
@@ -245,6 +247,10 @@ func copyOne(ctx context.Context, from, to *repo.Repo, id, name string, o CopyOp
 	}
 	c := CopiedBackup{Name: name, ID: id, Mode: b.Info.Mode}
 	if t, err := to.Find(name, id); err == nil && t.Complete {
+		if t.Info.Mode != b.Info.Mode || !t.Info.Started.Equal(b.Info.Started) {
+			return c, fmt.Errorf("%w: %s holds another backup under that name and ID (%s, started %s; this one %s, started %s)",
+				repo.ErrBackupExists, to, t.Info.Mode, t.Info.Started, b.Info.Mode, b.Info.Started)
+		}
 		c.Skipped = true
 		return c, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lvback/lvback/internal/testtree"
 	"github.com/lvback/lvback/repo"
@@ -320,5 +321,20 @@ func TestCopyLocks(t *testing.T) {
 			mustCopy(t, CopyOptions{From: from, To: to, FromLocked: true}, true)
 		}
 		l.Unlock()
+	}
+}
+
+// A target that holds another backup under a backup's name and ID (made
+// there in the same second) is not taken for a copy of it.
+func TestCopyRefusesAnotherBackupWithTheID(t *testing.T) {
+	src, from := dirs(t)
+	writeFile(t, filepath.Join(src, "f"), "x")
+	mustBackup(t, BackupOptions{Repo: from, Name: "home", Source: src, Now: day(20)})
+	to := newRepo(t, filepath.Join(t.TempDir(), "to"))
+	later := func() time.Time { return day(20)().Add(500 * time.Millisecond) }
+	mustBackup(t, BackupOptions{Repo: to, Name: "home", Source: src, Now: later})
+	_, err := Copy(context.Background(), CopyOptions{From: from, To: to})
+	if !errors.Is(err, repo.ErrBackupExists) {
+		t.Fatalf("copy over another backup with the ID: %v, want ErrBackupExists", err)
 	}
 }
