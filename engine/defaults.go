@@ -1,8 +1,9 @@
 // Package engine runs lvback's operations on a repository: init; backup
 // of a directory tree into a dated, hard-linked tree with a manifest (file
 // mode) or of an image into chunks (block mode); diff, list, verify,
-// restore and prune. It picks the backups an operation works on and
-// dispatches on their mode, and decides what to do with each entry;
+// restore, prune, and copy between repositories. It picks the backups an
+// operation works on and dispatches on their mode, and decides what to do
+// with each entry;
 // package walker reads the source, fileops writes, manifest records,
 // blockdiff chunks, lvm snapshots and repo owns the layout. It never
 // prints: callers get results, errors and callbacks.

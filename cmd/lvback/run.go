@@ -43,10 +43,11 @@ func runCmd(g *globals) *cobra.Command {
 		Long: "Back up the volumes of FILE one after another: snapshot, mount read-only, copy,\n" +
 			"unmount, remove. One failing volume does not stop the others. Retention runs after\n" +
 			"the backups, only for volumes whose backup succeeded. With copy_to, each volume's\n" +
-			"new backup is then copied there (as lvback copy does); a failed copy fails the run. before_snapshot and\n" +
-			"after_snapshot run right around each snapshot's creation; on_success or on_failure\n" +
-			"runs once at the end, with the JSON summary on stdin (on_failure also when the\n" +
-			"repository is locked or the config is invalid but its on_failure is readable).\n\n" + exitHelp,
+			"new backup is then copied there (as lvback copy does); a failed copy fails the run.\n" +
+			"before_snapshot and after_snapshot run right around each snapshot's creation;\n" +
+			"on_success or on_failure runs once at the end, with the JSON summary on stdin\n" +
+			"(on_failure also when the repository is locked or the config is invalid but its\n" +
+			"on_failure is readable).\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath == "" {
