@@ -150,7 +150,10 @@ func (cr *copyRun) run(ctx context.Context) (*Index, error) {
 		}
 		for k, e := range batch {
 			_, n := cr.idx.Extent(first + k)
-			te := cr.record(e)
+			te, err := cr.record(e)
+			if err != nil {
+				return fmt.Errorf("chunk %d: %w", first+k, err)
+			}
 			ih.add(te.ID, te.Hole(), n)
 			out.Entries = append(out.Entries, te)
 			if cr.o.Progress != nil {
@@ -180,12 +183,15 @@ func (cr *copyRun) run(ctx context.Context) (*Index, error) {
 // record returns the target entry of source entry e and counts it; the
 // first use of a chunk this run stored counts as new, later ones as
 // reused.
-func (cr *copyRun) record(e Entry) Entry {
+func (cr *copyRun) record(e Entry) (Entry, error) {
 	if e.Hole() {
 		cr.stats.Holes++
-		return Entry{}
+		return Entry{}, nil
 	}
-	c := cr.done[e.ID]
+	c, ok := cr.done[e.ID]
+	if !ok { // never: resolve resolved every chunk of the batch
+		return Entry{}, fmt.Errorf("source chunk %s not copied", e.ID)
+	}
 	if c.fresh {
 		cr.stats.NewChunks++
 		cr.stats.StoredBytes += int64(c.e.Stored)
@@ -193,7 +199,7 @@ func (cr *copyRun) record(e Entry) Entry {
 	} else {
 		cr.stats.ReusedChunks++
 	}
-	return c.e
+	return c.e, nil
 }
 
 // resolve makes sure the target holds every chunk of batch (entries
