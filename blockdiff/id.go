@@ -37,11 +37,7 @@ type KeyedIDs interface {
 // idFunc returns how store names chunks: the BLAKE3-256 of the raw data,
 // keyed when the store says so (KeyedIDs).
 func idFunc(store ChunkStore) func([]byte) ID {
-	k, ok := store.(KeyedIDs)
-	if !ok {
-		return sumID
-	}
-	key, ok := k.ChunkIDKey()
+	key, ok := idKey(store)
 	if !ok {
 		return sumID
 	}
@@ -52,6 +48,22 @@ func idFunc(store ChunkStore) func([]byte) ID {
 		h.Sum(id[:0])
 		return id
 	}
+}
+
+// idKey returns store's chunk id key, ok false for plain ids.
+func idKey(store ChunkStore) (key [32]byte, ok bool) {
+	if k, keyed := store.(KeyedIDs); keyed {
+		return k.ChunkIDKey()
+	}
+	return key, false
+}
+
+// sameIDs reports whether two stores name the same data alike: both
+// with plain ids, or both keyed with one key.
+func sameIDs(a, b ChunkStore) bool {
+	ka, oka := idKey(a)
+	kb, okb := idKey(b)
+	return oka == okb && ka == kb
 }
 
 func isLowerHex(s string) bool {

@@ -1,5 +1,6 @@
-// Package config reads lvback's TOML configuration: one repository, many
-// volumes, defaults, retention and the operator's hooks. It validates
+// Package config reads lvback's TOML configuration: one repository (and
+// optionally a second one that new backups are copied to), many volumes,
+// defaults, retention and the operator's hooks. It validates
 // everything before anything is touched and reports problems as
 // "file:line: message", and merges each volume's settings with the
 // defaults into the engine.VolumeOptions of its backup (VolumeOptions,
@@ -25,6 +26,10 @@ import (
 // Config is a whole configuration file.
 type Config struct {
 	Repo string `toml:"repo"`
+	// CopyTo, when set, is a second repository (an absolute path or an
+	// s3: URL, never Repo itself) that `run` copies each volume's new
+	// backup to after the backups and retention (engine.Copy): offsite.
+	CopyTo string `toml:"copy_to"`
 	// BeforeSnapshot and AfterSnapshot are commands run right before and
 	// right after each LV or btrfs volume's snapshot is created (see
 	// Volume); a volume may set its own.
@@ -250,9 +255,13 @@ func (c *Config) validate(data []byte) error {
 			return where(keyLine(data, "repo", 0), "repo: %v", err)
 		}
 	}
+	copyRemote, err := c.validateCopyTo()
+	if err != nil {
+		return where(topKeyLine(data, "copy_to"), "%v", err)
+	}
 	for key, p := range map[string]string{"credentials_file": c.CredentialsFile, "key_file": c.KeyFile} {
-		if p != "" && !remote {
-			return where(keyLine(data, key, 0), "%s applies to an s3: repo only", key)
+		if p != "" && !remote && !copyRemote {
+			return where(keyLine(data, key, 0), "%s applies to an s3: repo or copy_to only", key)
 		}
 		if p != "" && !filepath.IsAbs(p) {
 			return where(keyLine(data, key, 0), "%s %q must be an absolute path", key, p)
@@ -285,6 +294,9 @@ func (c *Config) validate(data []byte) error {
 		if remote && v.Mode != repo.ModeBlocks {
 			return where(line, "volume %d: %s: an s3: repo holds block-mode backups only: set mode = \"blocks\" (file trees need a POSIX file system: mount one and give its path)", i+1, v.Name)
 		}
+		if copyRemote && v.Mode != repo.ModeBlocks {
+			return where(line, "volume %d: %s: copy_to is an s3: repository, which holds block-mode backups only: set mode = \"blocks\", or copy_to a mounted file system's path", i+1, v.Name)
+		}
 		if key, err := v.validateHooks(); err != nil {
 			return where(volumeKeyLine(data, i, key), "volume %d: %s: %v", i+1, v.Name, err)
 		}
@@ -294,6 +306,31 @@ func (c *Config) validate(data []byte) error {
 		seen[v.Name] = true
 	}
 	return c.validateExcludes(data)
+}
+
+// validateCopyTo checks copy_to: empty, an absolute path or an s3: URL,
+// and not repo; remote says it is an s3: URL.
+func (c *Config) validateCopyTo() (remote bool, err error) {
+	if c.CopyTo == "" {
+		return false, nil
+	}
+	remote = repo.IsRemote(c.CopyTo)
+	switch {
+	case !remote && !filepath.IsAbs(c.CopyTo):
+		return remote, errors.New("copy_to must be an absolute path or an s3: URL")
+	case remote:
+		if err := repo.CheckRemoteLocation(c.CopyTo); err != nil {
+			return remote, fmt.Errorf("copy_to: %v", err)
+		}
+	}
+	same := c.CopyTo == c.Repo
+	if !remote && filepath.IsAbs(c.Repo) {
+		same = filepath.Clean(c.CopyTo) == filepath.Clean(c.Repo)
+	}
+	if same {
+		return remote, fmt.Errorf("copy_to %q is repo: copy_to names a second repository", c.CopyTo)
+	}
+	return remote, nil
 }
 
 func (v *Volume) validate() error {

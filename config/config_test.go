@@ -75,6 +75,11 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"blocks of btrfs", "repo = \"/r\"\n[[volume]]\nname=\"a\"\nbtrfs=\"/a\"\nmode=\"blocks\"\n", "not btrfs"},
 		{"unknown mode", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nmode=\"raw\"\n", "unknown mode"},
 		{"full_read in file mode", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nfull_read=true\n", "full_read applies to mode \"blocks\" only"},
+		{"relative copy_to", "repo = \"/r\"\ncopy_to = \"offsite\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:2: copy_to must be an absolute path or an s3: URL"},
+		{"copy_to is repo", "repo = \"/r\"\ncopy_to = \"/r/\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:2: copy_to \"/r/\" is repo"},
+		{"copy_to is the s3 repo", "repo = \"s3:http://h:1/bucket\"\ncopy_to = \"s3:http://h:1/bucket\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nmode=\"blocks\"\n", "x.toml:2: copy_to \"s3:http://h:1/bucket\" is repo"},
+		{"bad copy_to URL", "repo = \"/r\"\ncopy_to = \"s3:ftp://h/b\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:2: copy_to: "},
+		{"files to an s3 copy_to", "repo = \"/r\"\ncopy_to = \"s3:http://h:1/bucket\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:3: volume 1: a: copy_to is an s3: repository"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,5 +231,21 @@ func TestFailureFallback(t *testing.T) {
 	}
 	if got := FailureFallback(filepath.Join(t.TempDir(), "missing.toml")); got != (Fallback{}) {
 		t.Errorf("missing file: %+v", got)
+	}
+}
+
+// copy_to names a second repository; an s3: one makes credentials_file
+// and key_file apply although repo is a path.
+func TestParseCopyTo(t *testing.T) {
+	for _, to := range []string{"/mnt/offsite", "s3:https://s3.example.com/bucket/host1"} {
+		doc := "repo = \"/r\"\ncopy_to = \"" + to + "\"\ncredentials_file = \"/etc/lvback/aws\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nmode=\"blocks\"\n"
+		c, err := Parse("x.toml", []byte(doc))
+		local := !strings.HasPrefix(to, "s3:")
+		switch {
+		case local && (err == nil || !strings.Contains(err.Error(), "applies to an s3: repo or copy_to only")):
+			t.Errorf("copy_to %s with credentials_file: %v; want refused", to, err)
+		case !local && (err != nil || c.CopyTo != to):
+			t.Errorf("copy_to %s: %v, %+v", to, err, c)
+		}
 	}
 }

@@ -57,6 +57,17 @@ type BackupOptions struct {
 	// manifest); nil discards them.
 	Log *slog.Logger `json:"-"`
 
+	// Origin, when set, says Source is the tree of Origin.Backup, a
+	// complete file-mode backup of another repository, and makes the new
+	// backup a copy of it (Copy sets it): it gets Origin.Backup's ID
+	// (repo.BeginID) and info (repo.Info.CopiedFrom names Origin.Repo),
+	// and its manifest records what the origin's does, the live source's
+	// inode numbers and ctimes included, so that a later copy links what
+	// did not change. Before it is committed, its manifest must list what
+	// the origin's lists and its tree must verify against it. File mode
+	// only.
+	Origin *Origin `json:"-"`
+
 	// beforeOpen, when set, is called by a worker just before it opens a
 	// source file (relative path): tests change the source at that moment.
 	beforeOpen func(rel string)
@@ -110,7 +121,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 		return nil, err
 	}
 	started := o.Now()
-	p, err := r.Begin(o.Name, started)
+	p, err := o.begin(r, started)
 	if err != nil {
 		return nil, err
 	}
@@ -146,17 +157,19 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 			return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
 		}
 	}
-	o.recordExcludes(info, prev)
-	info.Source, info.Mode = src, repo.ModeFiles
-	if o.Label != "" {
-		info.Source = o.Label
+	if err := o.describe(info, p, src, started, prev); err != nil {
+		return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
 	}
-	info.Started, info.Finished = started.UTC(), o.Now().UTC()
 	if err := lost(); err != nil {
 		return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
 	}
 	if err := rn.seal(r.Layout); err != nil {
 		return nil, err
+	}
+	if o.Origin != nil {
+		if err := verifyPending(ctx, o.Repo, p, info, o.Jobs); err != nil {
+			return nil, fmt.Errorf("backup %s not kept: %w", o.Name, err)
+		}
 	}
 	if err := p.Commit(info); err != nil {
 		return nil, err
@@ -168,6 +181,32 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 			info.ErrorSamples[0].Path, info.ErrorSamples[0].Error)
 	}
 	return res, nil
+}
+
+// begin starts the new backup: with the origin's ID for a copy, else
+// one the clock at started gives.
+func (o *BackupOptions) begin(r *repo.Repo, started time.Time) (*repo.Pending, error) {
+	if o.Origin != nil {
+		return r.BeginID(o.Name, o.Origin.Backup.ID)
+	}
+	return r.Begin(o.Name, started)
+}
+
+// describe fills in what info says of the backup beyond what the run
+// counted: the source, the times and the exclude rules, which a copy
+// takes from its origin (Origin.adopt).
+func (o *BackupOptions) describe(info *repo.Info, p *repo.Pending, src string, started time.Time, prev *repo.Backup) error {
+	info.Mode = repo.ModeFiles
+	if o.Origin != nil {
+		return o.Origin.adopt(info, p, started)
+	}
+	o.recordExcludes(info, prev)
+	info.Source = src
+	if o.Label != "" {
+		info.Source = o.Label
+	}
+	info.Started, info.Finished = started.UTC(), o.Now().UTC()
+	return nil
 }
 
 // withDefaults fills in the defaults both modes share: the clock and the

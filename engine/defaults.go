@@ -1,8 +1,9 @@
 // Package engine runs lvback's operations on a repository: init; backup
 // of a directory tree into a dated, hard-linked tree with a manifest (file
 // mode) or of an image into chunks (block mode); diff, list, verify,
-// restore and prune. It picks the backups an operation works on and
-// dispatches on their mode, and decides what to do with each entry;
+// restore, prune, and copy between repositories. It picks the backups an
+// operation works on and dispatches on their mode, and decides what to do
+// with each entry;
 // package walker reads the source, fileops writes, manifest records,
 // blockdiff chunks, lvm snapshots and repo owns the layout. It never
 // prints: callers get results, errors and callbacks.
@@ -85,19 +86,9 @@ func openForBackup(path, name string, held bool, jobs int, log *slog.Logger) (r 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := r.Refresh(context.Background()); err != nil { // what another host committed before the lock
+	if err := prepareVolume(r, name, jobs, log); err != nil {
 		unlock()
 		return nil, nil, nil, err
-	}
-	if err := removePartials(r, name, jobs, log); err != nil {
-		unlock()
-		return nil, nil, nil, err
-	}
-	if n, err := r.RemoveUncommitted(context.Background(), name); err != nil {
-		unlock()
-		return nil, nil, nil, fmt.Errorf("remove the uncommitted backups of %s from %s: %w", name, r, err)
-	} else if n > 0 {
-		log.Warn("removed uncommitted backups left by interrupted runs", "name", name, "count", n)
 	}
 	return r, unlock, lost, nil
 }
@@ -117,4 +108,24 @@ func lockForBackup(path, name string, held bool) (*repo.Repo, func(), func() err
 		return nil, nil, nil, err
 	}
 	return r, l.Unlock, l.Err, nil
+}
+
+// prepareVolume readies r for a new backup of name once the caller holds
+// its lock: it brings a remote repository's cache up to date with what
+// other hosts committed before the lock, and removes the partial backups
+// of name that killed runs left (in a remote repository also their
+// uncommitted indexes).
+func prepareVolume(r *repo.Repo, name string, jobs int, log *slog.Logger) error {
+	if err := r.Refresh(context.Background()); err != nil {
+		return err
+	}
+	if err := removePartials(r, name, jobs, log); err != nil {
+		return err
+	}
+	if n, err := r.RemoveUncommitted(context.Background(), name); err != nil {
+		return fmt.Errorf("remove the uncommitted backups of %s from %s: %w", name, r, err)
+	} else if n > 0 {
+		log.Warn("removed uncommitted backups left by interrupted runs", "name", name, "count", n)
+	}
+	return nil
 }

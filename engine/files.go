@@ -27,6 +27,9 @@ type fileJob struct {
 func (r *fileRun) visit(ctx context.Context, we *walker.Entry, prev *prevCursor, jobs chan<- []*fileJob, ordered chan<- *pending) error {
 	e := toEntry(we)
 	p := newPending(e)
+	if r.origin != nil {
+		p.origin = r.origin.find(e.Path)
+	}
 	select {
 	case ordered <- p:
 	default: // the queue is full: its head may wait in our batch
@@ -56,7 +59,7 @@ func (r *fileRun) visit(ctx context.Context, we *walker.Entry, prev *prevCursor,
 			if !r.inPlace {
 				j.prev = prev.find(e.Path)
 			}
-			j.act = decide(e, j.prev, r.prevStart, r.o.Checksum, r.prevDamaged(j.prev))
+			j.act = decide(p.recorded(), j.prev, r.prevStart, r.o.Checksum, r.prevDamaged(j.prev))
 		}
 		return r.enqueue(ctx, jobs, j)
 	}

@@ -60,6 +60,7 @@ type fileRun struct {
 	touched     map[string]bool // directories of an in-place tree whose entries changed
 
 	// Owned by the walk callback goroutine.
+	origin   *prevCursor         // with BackupOptions.Origin: its manifest, streamed alongside the walk
 	groups   map[devIno]*pending // first path of each multiply-linked inode
 	dirs     []*manifest.Entry   // directories, in walk order
 	dirsSame []bool              // in place: dirs[i]'s metadata is prev's
@@ -106,6 +107,23 @@ type pending struct {
 	// path is the snapshot's, left or changed in place, not replaced:
 	// paths hard-linked to it in the snapshot still are.
 	keptInode bool
+	// origin (BackupOptions.Origin) is the origin manifest's record of
+	// e's path; nil when it has none.
+	origin *manifest.Entry
+}
+
+// recorded is the entry as the manifest records it: e, but with
+// BackupOptions.Origin the inode number and ctime the origin's manifest
+// records for the path (the live source's, not those of the origin's
+// tree that the walk saw). e itself keeps what the walk saw: the copy
+// opens and checks the origin's tree by it.
+func (p *pending) recorded() *manifest.Entry {
+	if p.origin == nil || p.origin.Type != p.e.Type {
+		return p.e
+	}
+	e := *p.e
+	e.Inode, e.Ctime = p.origin.Inode, p.origin.Ctime
+	return &e
 }
 
 func newPending(e *manifest.Entry) *pending {
@@ -123,7 +141,9 @@ func newFileRun(o BackupOptions, src string, p *repo.Pending, prev *repo.Backup)
 	r.errs.log = o.Log
 	if prev != nil {
 		r.prevStart = prev.Info.Started.UnixNano()
-		o.Progress.expect(prev.Info.Size)
+		if o.Origin == nil { // a copy's total is the origin's size, Copy's to set
+			o.Progress.expect(prev.Info.Size)
+		}
 	}
 	return r
 }
@@ -151,6 +171,10 @@ func (r *fileRun) do(ctx context.Context) (*repo.Info, error) {
 	defer xl.abort()
 	prev := r.openPrev()
 	defer prev.close()
+	if r.origin, err = r.openOrigin(); err != nil {
+		return nil, err
+	}
+	defer r.origin.close()
 	defer r.openPrevTree()()
 
 	jobs := make(chan []*fileJob, 2*r.o.Jobs)
@@ -279,7 +303,7 @@ func writeOrdered(ctx context.Context, ordered <-chan *pending, mw *manifest.Wri
 		if p.err != nil {
 			continue
 		}
-		if err := mw.Add(p.e); err != nil {
+		if err := mw.Add(p.recorded()); err != nil {
 			return fmt.Errorf("manifest: %w", err)
 		}
 	}
@@ -435,8 +459,9 @@ func (c *prevCursor) drain() {
 	}
 }
 
+// close closes the manifest; c may be nil.
 func (c *prevCursor) close() {
-	if c.r != nil {
+	if c != nil && c.r != nil {
 		c.r.Close()
 	}
 }
@@ -450,4 +475,19 @@ func isRepoFailure(err error) bool {
 		}
 	}
 	return false
+}
+
+// openOrigin opens the manifest of BackupOptions.Origin to stream it
+// alongside the walk; nil without an origin. A failure to read it further
+// on is no error here: the copy's manifest then differs from it, which
+// Origin.adopt reports.
+func (r *fileRun) openOrigin() (*prevCursor, error) {
+	if r.o.Origin == nil {
+		return nil, nil
+	}
+	mr, err := manifest.Open(r.o.Origin.Backup.ManifestPath())
+	if err != nil {
+		return nil, fmt.Errorf("the manifest of %s/%s: %w", r.o.Origin.Backup.Name, r.o.Origin.Backup.ID, err)
+	}
+	return &prevCursor{r: mr, log: orDiscard(nil)}, nil
 }

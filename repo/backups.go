@@ -116,6 +116,20 @@ type Info struct {
 	LastFullRead      *time.Time  `json:"last_full_read,omitempty"`
 	ChangedBytes      int64       `json:"changed_bytes,omitempty"`
 	KeptSnapshotBytes int64       `json:"kept_snapshot_bytes,omitempty"`
+	// CopiedFrom, set on a backup lvback copy made, names the repository
+	// it was copied from, which holds it under the same name and ID. The
+	// rest of the info is that backup's (source, times, counts), but for
+	// what the copy stored in this repository: AddedBytes, Copied, Linked
+	// and Reflinked, and in block mode ManifestBLAKE3 (the hash of this
+	// repository's index, whose chunk ids may differ).
+	CopiedFrom *CopyOrigin `json:"copied_from,omitempty"`
+}
+
+// CopyOrigin is where a copied backup came from (Info.CopiedFrom).
+type CopyOrigin struct {
+	Repo   string    `json:"repo"`    // the source repository's path or s3: location
+	RepoID string    `json:"repo_id"` // its id (lvback-repository.json)
+	Copied time.Time `json:"copied"`  // when the copy started
 }
 
 // ThinSource is a thin snapshot's identity in its pool, as info.json

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -46,7 +47,47 @@ func (r *Repo) Begin(name string, now time.Time) (*Pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := nextID(bs, now)
+	return r.begin(name, nextID(bs, now))
+}
+
+// ErrBackupExists reports a backup begun with an ID its name has already.
+var ErrBackupExists = errors.New("backup exists already")
+
+// BeginID is Begin for a backup that must have the given ID (a copy
+// keeps the ID of the backup it copies): it refuses an id that Begin
+// could not make, and one name has already, complete or not (wrapping
+// ErrBackupExists; in a remote repository also one the store holds
+// committed). The caller holds the lock, so a partial backup it finds is
+// one a killed run left: remove those first.
+func (r *Repo) BeginID(name, id string) (*Pending, error) {
+	if _, _, ok := parseID(id); !ok {
+		return nil, fmt.Errorf("begin backup %s: invalid backup id %q", name, id)
+	}
+	bs, err := r.Backups(name)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bs {
+		if b.ID == id {
+			return nil, fmt.Errorf("begin backup %s/%s in %s: %w", name, id, r, ErrBackupExists)
+		}
+	}
+	if r.Remote != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+		defer cancel()
+		_, err := r.Remote.Stat(ctx, path.Join(backupsDir, name, id, InfoFile))
+		if err == nil {
+			return nil, fmt.Errorf("begin backup %s/%s in %s: %w", name, id, r, ErrBackupExists)
+		}
+		if !errors.Is(err, objstore.ErrNotExist) {
+			return nil, fmt.Errorf("begin backup %s/%s in %s: %w", name, id, r, err)
+		}
+	}
+	return r.begin(name, id)
+}
+
+// begin creates the temporary directory of backup id of name.
+func (r *Repo) begin(name, id string) (*Pending, error) {
 	dir := filepath.Join(r.Root, backupsDir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)

@@ -319,3 +319,21 @@ func TestRemoteLockLost(t *testing.T) {
 		t.Errorf("Err after the lock object vanished: %v", err)
 	}
 }
+
+// BeginID in a remote repository refuses an ID the store holds committed
+// even when the cache does not know it yet.
+func TestRemoteBeginIDAsksTheStore(t *testing.T) {
+	ctx := context.Background()
+	objs, cacheA := remoteDir(t)
+	t.Setenv(CacheEnv, cacheA)
+	a, err := CreateStore(ctx, "s3:test", objs, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := onHost(t, objs, t.TempDir())
+	p := commitBlocks(t, b, "vm", time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC), "index")
+	t.Setenv(CacheEnv, cacheA)
+	if _, err := a.BeginID("vm", p.ID); !errors.Is(err, ErrBackupExists) {
+		t.Errorf("BeginID of an ID another host committed: %v, want ErrBackupExists", err)
+	}
+}

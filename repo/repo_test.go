@@ -283,3 +283,49 @@ func TestRemoteRepositoryRefused(t *testing.T) {
 		t.Fatalf("a local name with a colon: %v", err)
 	}
 }
+
+// BeginID starts a backup with the ID it is given, even one older than
+// the newest; it refuses an ID the name has, partial or complete, and an
+// ID Begin could not make. Begin goes on after the newest ID.
+func TestBeginID(t *testing.T) {
+	r, err := Create(t.TempDir(), Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 3, 15, 0, 0, time.UTC)
+	p, err := r.Begin("vol", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(&Info{Started: now}); err != nil {
+		t.Fatal(err)
+	}
+	older := "2026-11-26T031500Z-3"
+	q, err := r.BeginID("vol", older)
+	if err != nil || q.ID != older {
+		t.Fatalf("BeginID(%s) = %v, %v", older, q, err)
+	}
+	if _, err := r.BeginID("vol", older); !errors.Is(err, ErrBackupExists) {
+		t.Errorf("BeginID of a partial backup's ID: %v, want ErrBackupExists", err)
+	}
+	if err := q.Commit(&Info{Started: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{older, p.ID} {
+		if _, err := r.BeginID("vol", id); !errors.Is(err, ErrBackupExists) {
+			t.Errorf("BeginID of complete backup %s: %v, want ErrBackupExists", id, err)
+		}
+	}
+	for _, id := range []string{"", "latest", "2026-11-27T031500Z-1", "2026-11-27T031500Z-01", "../x"} {
+		if _, err := r.BeginID("vol", id); err == nil {
+			t.Errorf("BeginID(%q) accepted", id)
+		}
+	}
+	if got, err := r.BeginID("other", p.ID); err != nil || got.ID != p.ID {
+		t.Errorf("BeginID of another name's ID: %v, %v", got, err)
+	}
+	next, err := r.Begin("vol", now)
+	if err != nil || next.ID != "2026-11-27T031500Z-2" {
+		t.Errorf("Begin after BeginID = %v, %v; want the ID after the newest", next, err)
+	}
+}

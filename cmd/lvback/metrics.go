@@ -35,6 +35,18 @@ type volumeResult struct {
 	Duration    time.Duration `json:"-"`
 	Seconds     float64       `json:"duration_seconds"`
 	LastSuccess time.Time     `json:"last_success,omitempty"`
+	Copy        *copyOutcome  `json:"copy,omitempty"` // what copy_to did with the new backup; nil without one
+}
+
+// copyOutcome is what run's copy_to did with a volume's new backup.
+type copyOutcome struct {
+	To      string  `json:"to"`
+	OK      bool    `json:"ok"`
+	Error   string  `json:"error,omitempty"`
+	Skipped bool    `json:"skipped,omitempty"` // copy_to held it already
+	Stored  int64   `json:"stored"`            // chunks or files the copy stored
+	Written int64   `json:"bytes_written"`
+	Seconds float64 `json:"duration_seconds"`
 }
 
 // fill copies a finished backup's counters into the result.
@@ -49,27 +61,36 @@ func (v *volumeResult) fill(info *repo.Info) {
 type metric struct {
 	name, help string
 	value      func(v volumeResult) float64
+	// copied says the gauge is of copy_to: only volumes whose backup the
+	// run copied (or tried to) have it.
+	copied bool
 }
 
 var metrics = []metric{
 	{"lvback_backup_success", "1 if the last backup run of the volume succeeded, else 0.",
-		func(v volumeResult) float64 { return b2f(v.OK) }},
+		func(v volumeResult) float64 { return b2f(v.OK) }, false},
 	{"lvback_last_success_timestamp_seconds", "When the newest complete backup of the volume finished (Unix time; 0 if none).",
-		func(v volumeResult) float64 { return unixOrZero(v.LastSuccess) }},
+		func(v volumeResult) float64 { return unixOrZero(v.LastSuccess) }, false},
 	{"lvback_backup_duration_seconds", "Wall time of the last backup run of the volume.",
-		func(v volumeResult) float64 { return v.Duration.Seconds() }},
+		func(v volumeResult) float64 { return v.Duration.Seconds() }, false},
 	{"lvback_backup_files", "Regular files in the last backup of the volume.",
-		func(v volumeResult) float64 { return float64(v.Files) }},
+		func(v volumeResult) float64 { return float64(v.Files) }, false},
 	{"lvback_backup_size_bytes", "Logical size of the files in the last backup of the volume.",
-		func(v volumeResult) float64 { return float64(v.Size) }},
+		func(v volumeResult) float64 { return float64(v.Size) }, false},
 	{"lvback_backup_written_bytes", "Bytes the last backup run wrote to the repository.",
-		func(v volumeResult) float64 { return float64(v.Written) }},
+		func(v volumeResult) float64 { return float64(v.Written) }, false},
 	{"lvback_backup_read_bytes", "Bytes the last block-mode backup of the volume read from its source.",
-		func(v volumeResult) float64 { return float64(v.ReadBytes) }},
+		func(v volumeResult) float64 { return float64(v.ReadBytes) }, false},
 	{"lvback_kept_snapshot_bytes", "Thin pool space the kept snapshot of the volume held alone until the last backup replaced it (thin_delta's changed bytes).",
-		func(v volumeResult) float64 { return float64(v.KeptBytes) }},
+		func(v volumeResult) float64 { return float64(v.KeptBytes) }, false},
 	{"lvback_backup_errors", "Entries the last backup run skipped, plus 1 if it failed.",
-		func(v volumeResult) float64 { return float64(v.Skipped) + 1 - b2f(v.OK) }},
+		func(v volumeResult) float64 { return float64(v.Skipped) + 1 - b2f(v.OK) }, false},
+	{"lvback_copy_success", "1 if the last run copied the volume's new backup to copy_to, else 0.",
+		func(v volumeResult) float64 { return b2f(v.Copy.OK) }, true},
+	{"lvback_copy_written_bytes", "Bytes the last run's copy of the volume's new backup wrote to copy_to.",
+		func(v volumeResult) float64 { return float64(v.Copy.Written) }, true},
+	{"lvback_copy_duration_seconds", "Wall time of the last run's copy of the volume's new backup to copy_to.",
+		func(v volumeResult) float64 { return v.Copy.Seconds }, true},
 }
 
 // writeMetrics writes the results in the Prometheus text format, atomically
@@ -85,6 +106,9 @@ func writeMetrics(path string, runOK bool, results []volumeResult) error {
 	for _, m := range metrics {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", m.name, m.help, m.name)
 		for _, v := range results {
+			if m.copied && v.Copy == nil {
+				continue
+			}
 			fmt.Fprintf(&b, "%s{volume=%s} %s\n", m.name, labelValue(v.Name), strconv.FormatFloat(m.value(v), 'g', -1, 64))
 		}
 	}

@@ -20,7 +20,7 @@ import (
 // Exit codes, documented in --help and the README.
 const (
 	exitOK      = 0 // everything succeeded; a mount ended by a signal or umount
-	exitFailed  = 1 // a backup, verify or restore failed, verify --repair left damage, or entries were skipped
+	exitFailed  = 1 // a backup, copy, verify or restore failed, verify --repair left damage, or entries were skipped
 	exitUsage   = 2 // bad command line, config or input; nothing was changed
 	exitLocked  = 3 // another lvback run holds the repository lock
 	exitAborted = 4 // interrupted by SIGINT, SIGTERM or SIGHUP; cleaned up
@@ -28,8 +28,8 @@ const (
 
 const exitHelp = `Exit codes:
   0  success (for mount also its normal end: unmounted after a signal or umount)
-  1  a backup, verify or restore failed (or verify --repair could not heal
-     everything), or some entries were skipped
+  1  a backup, copy, verify or restore failed (or verify --repair could not
+     heal everything), or some entries were skipped
   2  usage error (bad flag, argument, name or path, or a backup id or path
      the repository does not hold); nothing was changed
   3  the repository is locked by another lvback run
@@ -108,7 +108,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g), mountCmd(g))
+	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g), mountCmd(g), copyCmd(g))
 	for _, c := range root.Commands() {
 		if c.Args != nil {
 			c.Args = usageArgs(c.Args) // a wrong number of arguments is a usage error
@@ -144,7 +144,7 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "required flag"),
 		errors.Is(err, repo.ErrNotFound), errors.Is(err, repo.ErrIncomplete), errors.Is(err, engine.ErrNotApplicable),
 		errors.Is(err, repo.ErrNotLocal), errors.Is(err, repo.ErrNotRepo), errors.Is(err, repo.ErrNotMounted), errors.Is(err, repo.ErrExists), errors.Is(err, repo.ErrLayout),
-		errors.Is(err, repo.ErrRemoteSetup), errors.Is(err, crypt.ErrWrongKey):
+		errors.Is(err, repo.ErrRemoteSetup), errors.Is(err, crypt.ErrWrongKey), errors.Is(err, engine.ErrSameRepository):
 		return exitUsage
 	case errors.Is(err, engine.ErrOverlap): // a repository inside the source: bad input, nothing kept
 		return exitUsage

@@ -42,10 +42,12 @@ func runCmd(g *globals) *cobra.Command {
 		Short: "Back up every volume of a config file (for cron), then apply retention",
 		Long: "Back up the volumes of FILE one after another: snapshot, mount read-only, copy,\n" +
 			"unmount, remove. One failing volume does not stop the others. Retention runs after\n" +
-			"the backups, only for volumes whose backup succeeded. before_snapshot and\n" +
-			"after_snapshot run right around each snapshot's creation; on_success or on_failure\n" +
-			"runs once at the end, with the JSON summary on stdin (on_failure also when the\n" +
-			"repository is locked or the config is invalid but its on_failure is readable).\n\n" + exitHelp,
+			"the backups, only for volumes whose backup succeeded. With copy_to, each volume's\n" +
+			"new backup is then copied there (as lvback copy does); a failed copy fails the run.\n" +
+			"before_snapshot and after_snapshot run right around each snapshot's creation;\n" +
+			"on_success or on_failure runs once at the end, with the JSON summary on stdin\n" +
+			"(on_failure also when the repository is locked or the config is invalid but its\n" +
+			"on_failure is readable).\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath == "" {
@@ -161,6 +163,9 @@ func backupAll(ctx context.Context, g *globals, cfg *config.Config, sum *runSumm
 		sum.Volumes = append(sum.Volumes, backupOne(ctx, g, cfg, &cfg.Volumes[i], held))
 	}
 	sum.Prune = applyRetention(ctx, cfg, sum, held, log)
+	if cfg.CopyTo != "" {
+		copyAll(ctx, g, cfg, sum, held)
+	}
 	if ctx.Err() == nil {
 		sum.Cleaned = append(sum.Cleaned, dropLeftKept(ctx, r, cfg, log)...)
 	}
@@ -277,6 +282,36 @@ func applyRetention(ctx context.Context, cfg *config.Config, sum *runSummary, he
 	return removed
 }
 
+// copyAll copies each volume's backup made in this run to the config's
+// copy_to (engine.Copy), recording the outcome in the volume's result: a
+// failed copy fails the volume. held says the caller holds the
+// repository lock.
+func copyAll(ctx context.Context, g *globals, cfg *config.Config, sum *runSummary, held bool) {
+	for i := range sum.Volumes {
+		v := &sum.Volumes[i]
+		if v.ID == "" || ctx.Err() != nil {
+			continue // no backup made: nothing to copy
+		}
+		log := g.logger().With("volume", v.Name)
+		start := time.Now()
+		res, err := engine.Copy(ctx, engine.CopyOptions{From: cfg.Repo, To: cfg.CopyTo, Name: v.Name, IDs: []string{v.ID},
+			FromLocked: held, Log: log})
+		v.Copy = &copyOutcome{To: cfg.CopyTo, OK: err == nil, Seconds: time.Since(start).Seconds()}
+		if res != nil && len(res.Backups) == 1 {
+			c := res.Backups[0]
+			v.Copy.Skipped, v.Copy.Stored, v.Copy.Written = c.Skipped, c.Stored, c.Bytes
+		}
+		if err != nil {
+			msg := "copy to " + cfg.CopyTo + ": " + oneLine(err.Error())
+			v.Copy.Error = msg
+			if v.OK {
+				v.OK, v.Error = false, msg
+			}
+			g.printError(v.Name + ": " + msg)
+		}
+	}
+}
+
 func btrfsSubvols(cfg *config.Config) []string {
 	var out []string
 	for _, v := range cfg.Volumes {
@@ -329,11 +364,19 @@ func printSummary(g *globals, sum *runSummary, asJSON bool) {
 	for _, p := range sum.Prune {
 		fmt.Fprintf(g.stdout, "pruned %s\n", p)
 	}
+	for _, v := range sum.Volumes {
+		if c := v.Copy; c != nil && c.OK {
+			fmt.Fprintf(g.stdout, "copied %s/%s to %s: %d stored (%s), %.1fs\n", v.Name, v.ID, c.To, c.Stored, units.Bytes(c.Written), c.Seconds)
+		}
+	}
 }
 
 // printPlan shows what a run would do, for --dry-run.
 func printPlan(g *globals, cfg *config.Config) error {
 	fmt.Fprintf(g.stdout, "config %s: repository %s\n", cfg.Path(), cfg.Repo)
+	if cfg.CopyTo != "" {
+		fmt.Fprintf(g.stdout, "each new backup copied to %s\n", cfg.CopyTo)
+	}
 	for i := range cfg.Volumes {
 		v := &cfg.Volumes[i]
 		line := fmt.Sprintf("volume %s: %s %s", v.Name, v.Kind(), v.Source())
