@@ -300,6 +300,7 @@ func noBackups(t *testing.T, repoPath, name string) {
 // (FromLocked), of the source: a copy while either is held elsewhere is
 // refused.
 func TestCopyLocks(t *testing.T) {
+	t.Setenv(repo.LockWaitEnv, "0") // no wait for the exclusive lock
 	src, from := dirs(t)
 	writeFile(t, filepath.Join(src, "f"), "x")
 	mustBackup(t, BackupOptions{Repo: from, Name: "home", Source: src, Now: day(20)})
