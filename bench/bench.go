@@ -53,6 +53,10 @@ type step struct {
 	// object bytes under an s3: repository's prefix): the run's "written"
 	// figure is its growth over the run, in place of dest's.
 	stored func() (int64, error)
+	// serverCPU, if set, returns the CPU time the server the run talks to
+	// has used so far (the s3 cases' weed): the run's server CPU is its
+	// growth over the run.
+	serverCPU func() (time.Duration, error)
 	// evict lists paths dropped from the page cache before the run.
 	evict []string
 	// coldInodes drops the kernel's dentry and inode caches before the
@@ -112,6 +116,13 @@ func (b *bench) compare(cas string, d Dataset, rep int, steps []step) error {
 				return fmt.Errorf("measuring what %s holds: %w", s.tool, err)
 			}
 		}
+		var serverBefore time.Duration
+		if measured && s.serverCPU != nil {
+			var err error
+			if serverBefore, err = s.serverCPU(); err != nil {
+				return fmt.Errorf("server CPU before %s: %w", s.tool, err)
+			}
+		}
 		start := time.Now()
 		sample, err := timeCmd(b.ctx, s.argv, s.env)
 		if err != nil {
@@ -126,6 +137,13 @@ func (b *bench) compare(cas string, d Dataset, rep int, steps []step) error {
 		}
 		if !measured {
 			continue
+		}
+		if s.serverCPU != nil {
+			after, err := s.serverCPU()
+			if err != nil {
+				return fmt.Errorf("server CPU after %s: %w", s.tool, err)
+			}
+			sample.ServerCPU = after - serverBefore
 		}
 		if sample.DevWritten, err = b.devWrittenSince(devBefore); err != nil {
 			return err

@@ -74,7 +74,7 @@ func (b *bench) s3Steps(d Dataset, rep int, w string) ([]step, error) {
 	steps := []step{
 		{tool: toolLvback, argv: backup(local), dest: local, evict: []string{d.Path, local}, input: d.Bytes},
 		{tool: toolS3, argv: backup(lvURL), env: lvEnv, stored: b.s3.storedUnder(b.ctx, lvURL),
-			evict: []string{d.Path, lvCache}, input: d.Bytes},
+			serverCPU: b.s3.srv.CPUTime, evict: []string{d.Path, lvCache}, input: d.Bytes},
 	}
 	if b.s3.restic == "" {
 		return steps, nil
@@ -88,5 +88,5 @@ func (b *bench) s3Steps(d Dataset, rep int, w string) ([]step, error) {
 		return nil, err
 	}
 	return append(steps, step{tool: toolRestic, argv: restic("backup", "--no-scan", d.Path), env: env,
-		stored: b.s3.storedUnder(b.ctx, resticURL), evict: []string{d.Path, resticCache}, input: d.Bytes}), nil
+		stored: b.s3.storedUnder(b.ctx, resticURL), serverCPU: b.s3.srv.CPUTime, evict: []string{d.Path, resticCache}, input: d.Bytes}), nil
 }

@@ -33,6 +33,9 @@ type Sample struct {
 	// Manifest is the size of the manifest of the backup an lvback backup
 	// run made; 0 for other runs.
 	Manifest int64 `json:"manifest_bytes,omitempty"`
+	// ServerCPU is the CPU time the server the run talked to used during
+	// it (the s3 cases' SeaweedFS); 0 for other runs.
+	ServerCPU time.Duration `json:"server_cpu_ns,omitempty"`
 	// Sync is the time of the `sync -f` (or other post command) that
 	// followed the run; 0 if none.
 	Sync time.Duration `json:"sync_ns,omitempty"`
