@@ -14,10 +14,10 @@ FUZZTIME ?= 50000x
 STATICCHECK_VERSION := 0.8.2
 STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: help build demo deps weed check staticcheck test test-go test-btrfs fuzz-short fuzz bench bench-btrfs clean
+.PHONY: help build demo deps weed restic check staticcheck test test-go test-btrfs fuzz-short fuzz bench bench-btrfs bench-s3 clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 build: ## build bin/lvback
 	$(GO) build -trimpath -o $(BIN) ./cmd/lvback
@@ -30,6 +30,9 @@ deps: ## install the Debian packages the tests use (needs root; skipped when pre
 
 weed: ## build the SeaweedFS server the S3 tests run against into $LVBACK_CACHE (default /var/cache/lvback-ci; ~10 min cold, once per machine); without it those tests skip
 	GO="$(GO)" scripts/build-weed.sh
+
+restic: ## build restic 0.18.1, the peer of bench-s3, into $LVBACK_CACHE (default /var/cache/lvback-ci; ~2.5 min, once per machine)
+	GO="$(GO)" scripts/build-restic.sh
 
 check: ## the fast tier (about 1.5 min on 2 cores): vet, staticcheck and the tests with -short, which skip the crash matrix, the scale-shaped and the slow full-disk tests
 	$(GO) vet ./...
@@ -82,6 +85,10 @@ bench: ## lvback vs rsync, cp and dd on generated data, table + bench/results/*.
 
 bench-btrfs: ## issue 16 on a btrfs loop mount: lvback's subvolume and hardlink layouts vs rsync --link-dest on 100,000 files of 1-4 KiB in 8,000 dirs (root; a few minutes)
 	$(GO) run ./bench -fs btrfs -files 100000 -dirs 8000 -min-kib 1 -max-kib 4 -bigfiles 0 -real none -cases full,incr,nochange,prune -reps 1 $(BENCHFLAGS)
+
+bench-s3: weed restic ## block backups of a 1 GiB image to a local repository, to an s3: repository on a SeaweedFS the bench starts on loopback, and restic 0.18 to the same server: first and 1% changed (root; ~10 min with 3 reps; BENCHFLAGS="-image-mib 64 -reps 1" for a quick look)
+	@if [ "$$(id -u)" -ne 0 ]; then echo "bench-s3 needs root: the image is made and filled through a loop mount"; exit 1; fi
+	$(GO) run ./bench -cases s3first,s3incr -real none $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

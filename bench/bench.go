@@ -25,6 +25,7 @@ type bench struct {
 	rows    []*Row
 	skipped []string        // why a case or peer did not run
 	missing map[string]bool // peer programs not found
+	s3      *s3Side         // the s3 cases' server and restic; nil without them
 }
 
 // step is one command a case times.
@@ -45,6 +46,17 @@ type step struct {
 	// repo and name, for an lvback backup, are where the manifest size
 	// of the backup made is read from (issue 16 reports it).
 	repo, name string
+	// env is added to the harness's environment for the run (an s3:
+	// repository's credentials and cache directory).
+	env []string
+	// stored, if set, returns what the run's destination holds now (the
+	// object bytes under an s3: repository's prefix): the run's "written"
+	// figure is its growth over the run, in place of dest's.
+	stored func() (int64, error)
+	// serverCPU, if set, returns the CPU time the server the run talks to
+	// has used so far (the s3 cases' weed): the run's server CPU is its
+	// growth over the run.
+	serverCPU func() (time.Duration, error)
 	// evict lists paths dropped from the page cache before the run.
 	evict []string
 	// coldInodes drops the kernel's dentry and inode caches before the
@@ -97,13 +109,27 @@ func (b *bench) compare(cas string, d Dataset, rep int, steps []step) error {
 				return err
 			}
 		}
+		var storedBefore int64
+		if measured && s.stored != nil {
+			var err error
+			if storedBefore, err = s.stored(); err != nil {
+				return fmt.Errorf("measuring what %s holds: %w", s.tool, err)
+			}
+		}
+		var serverBefore time.Duration
+		if measured && s.serverCPU != nil {
+			var err error
+			if serverBefore, err = s.serverCPU(); err != nil {
+				return fmt.Errorf("server CPU before %s: %w", s.tool, err)
+			}
+		}
 		start := time.Now()
-		sample, err := timeCmd(b.ctx, s.argv)
+		sample, err := timeCmd(b.ctx, s.argv, s.env)
 		if err != nil {
 			return fmt.Errorf("%s, %s: %w", cas, d.Name, err)
 		}
 		if s.post != nil {
-			ps, err := timeCmd(b.ctx, s.post)
+			ps, err := timeCmd(b.ctx, s.post, nil)
 			if err != nil {
 				return err
 			}
@@ -112,10 +138,24 @@ func (b *bench) compare(cas string, d Dataset, rep int, steps []step) error {
 		if !measured {
 			continue
 		}
+		if s.serverCPU != nil {
+			after, err := s.serverCPU()
+			if err != nil {
+				return fmt.Errorf("server CPU after %s: %w", s.tool, err)
+			}
+			sample.ServerCPU = after - serverBefore
+		}
 		if sample.DevWritten, err = b.devWrittenSince(devBefore); err != nil {
 			return err
 		}
-		if s.dest != "" {
+		switch {
+		case s.stored != nil:
+			after, err := s.stored()
+			if err != nil {
+				return fmt.Errorf("measuring what %s stored: %w", s.tool, err)
+			}
+			sample.Written = after - storedBefore
+		case s.dest != "":
 			if sample.Written, err = writtenSince(s.dest, start); err != nil {
 				return fmt.Errorf("measuring what %s wrote: %w", s.tool, err)
 			}

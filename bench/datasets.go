@@ -128,10 +128,16 @@ func makeImage(ctx context.Context, o options, dir, name string, content treegen
 // scratchGiB is the size of the scratch file system: room for the
 // pristine trees, a working copy, lvback's repository, rsync's and cp's
 // copies, and each image three times (pristine and two restores), with a
-// third to spare. The image is sparse: only what is written takes space.
+// third to spare; with the s3 cases, also the server's copies of lvback's
+// and restic's repositories of every repetition (it keeps them all) and
+// the local one. The image is sparse: only what is written takes space.
 func scratchGiB(o options, realBytes int64) int {
 	synth := float64(o.files)*treegen.Spec{MinSize: o.minKiB << 10, MaxSize: o.maxKiB << 10}.MeanSize() +
 		float64(o.bigFiles)*float64(int64(o.bigMiB)<<20)
-	need := 5*(synth+float64(realBytes)) + 2*3*float64(int64(o.imageMiB)<<20)
+	image := float64(int64(o.imageMiB) << 20)
+	need := 5*(synth+float64(realBytes)) + 2*3*image
+	if o.s3Cases() {
+		need += float64(2*o.reps+1) * image
+	}
 	return max(8, int(need*1.33/(1<<30))+1)
 }

@@ -2,11 +2,15 @@
 // same data in one run (issue 6), prints one table with the ratios and the
 // issue's targets, and writes the same as JSON to bench/results/. Linux
 // only; as root it works on a loop-mounted scratch ext4 and adds the block
-// cases. It never touches anything outside its scratch directory.
+// cases, and, when asked, the s3 cases: lvback with a local and an s3:
+// repository and restic 0.18, against a SeaweedFS server it starts on
+// loopback. It never touches anything outside its scratch directory and
+// the server it started.
 //
 //	go run ./bench                                   # the default run (make bench)
 //	go run ./bench -files 2000 -image-mib 64 -reps 1 # a quick look
 //	go run ./bench -cases incr,nochange -real none
+//	go run ./bench -cases s3first,s3incr -real none  # make bench-s3
 package main
 
 import (
@@ -85,6 +89,21 @@ func runAll(ctx context.Context, o options, stdout, log io.Writer) (err error) {
 			return err
 		}
 	}
+	// The server first: without weed the s3 cases are skipped before
+	// their image is made.
+	if o.s3Cases() && sc.root {
+		if b.s3, err = b.startS3(); err != nil {
+			return err
+		}
+		if b.s3 != nil {
+			// Before the scratch file system is unmounted: its data is there.
+			defer func() {
+				if serr := b.s3.stop(); serr != nil {
+					err = errors.Join(err, fmt.Errorf("stopping the s3 server: %w", serr))
+				}
+			}()
+		}
+	}
 	trees, images, err := b.makeDatasets(realSrc)
 	if err != nil {
 		return err
@@ -99,6 +118,9 @@ func runAll(ctx context.Context, o options, stdout, log io.Writer) (err error) {
 	for _, d := range images {
 		for rep := range o.reps {
 			if err := b.blockRep(d, rep); err != nil {
+				return err
+			}
+			if err := b.s3Rep(d, rep); err != nil {
 				return err
 			}
 		}
@@ -148,17 +170,22 @@ func (b *bench) makeDatasets(realSrc string) (trees, images []Dataset, err error
 			trees = append(trees, d)
 		}
 	}
-	if !b.o.blockCases() {
+	// As root without weed, startS3 has noted the s3 cases as skipped.
+	s3 := b.o.s3Cases() && (!b.sc.root || b.s3 != nil)
+	if !b.o.blockCases() && !s3 {
 		return trees, nil, nil
 	}
 	if !b.sc.root {
-		b.skipped = append(b.skipped, "block cases: making and filling an ext4 image needs root, loop devices and mkfs.ext4")
+		b.skipped = append(b.skipped, "block and s3 cases: making and filling an ext4 image needs root, loop devices and mkfs.ext4")
 		return trees, nil, nil
 	}
 	for _, c := range []struct {
 		name    string
 		content treegen.Content
-	}{{"img-text", treegen.Text}, {"img-random", treegen.Random}} {
+	}{{s3Image, treegen.Text}, {"img-random", treegen.Random}} {
+		if !b.o.blockCases() && c.name != s3Image {
+			continue // the s3 cases use one image
+		}
 		start := time.Now()
 		d, err := makeImage(b.ctx, b.o, dir, c.name, c.content)
 		if err != nil {
@@ -184,10 +211,14 @@ func (b *bench) report(ctx context.Context, mod string, datasets []Dataset, star
 		commit = b.o.lvback + " (prebuilt)"
 	}
 	finish(b.rows, datasets)
+	l := legend(b.o)
+	if b.s3 != nil {
+		l = append(l, b.s3.about...)
+	}
 	return &Report{
 		Date: started.UTC().Format("2006-01-02"), Host: host, Kernel: kernel, CPUs: runtime.NumCPU(), Commit: commit,
 		Command: strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " ")), Reps: b.o.reps, Scratch: b.sc.desc,
-		Legend: legend(b.o), Datasets: datasets, Rows: b.rows, Skipped: b.skipped, Seconds: time.Since(started).Seconds(),
+		Legend: l, Datasets: datasets, Rows: b.rows, Skipped: b.skipped, Seconds: time.Since(started).Seconds(),
 	}
 }
 

@@ -63,9 +63,18 @@ var caseFlags = map[string][]string{
 	"prune":    {casePrune},
 	"block":    {caseBlockFirst, caseBlockIncr, caseBlockRestore},
 	"blockmem": {caseBlockMem},
+	"s3first":  {caseS3First},
+	"s3incr":   {caseS3Incr},
 }
 
-var caseOrder = []string{"full", "incr", "nochange", "verify", "prune", "block", "blockmem"}
+// caseOrder lists the short names for -cases; defaultCases are the ones
+// a run without -cases measures. The s3 cases are left out of it: they
+// need a SeaweedFS binary and restic 0.18, each built once per machine
+// (make weed, make restic), and add minutes (make bench-s3 runs them).
+var (
+	caseOrder    = []string{"full", "incr", "nochange", "verify", "prune", "block", "blockmem", "s3first", "s3incr"}
+	defaultCases = caseOrder[:7]
+)
 
 // options are the harness's flags.
 type options struct {
@@ -102,7 +111,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.real, "real", "auto", "real tree to copy as a data set: a directory, auto (/usr/local/go/src, else /usr/share) or none")
 	fs.IntVar(&o.imageMiB, "image-mib", defaultImageMiB, "size of each block-mode image, MiB")
 	fs.IntVar(&o.reps, "reps", defaultReps, "repetitions of every case")
-	cases := fs.String("cases", strings.Join(caseOrder, ","), "comma-separated cases: "+strings.Join(caseOrder, ","))
+	cases := fs.String("cases", strings.Join(defaultCases, ","), "comma-separated cases: "+strings.Join(caseOrder, ",")+" (s3first and s3incr, the s3: repository cases, need root, make weed and make restic)")
 	fs.StringVar(&o.out, "out", "", "JSON results file (default bench/results/DATE-HOST.json in the module)")
 	fs.StringVar(&o.workdir, "workdir", "/var/tmp", "directory for the scratch file system and data")
 	fs.StringVar(&o.lvback, "lvback", "", "lvback binary to measure (default: build ./cmd/lvback into the scratch directory)")
@@ -145,6 +154,9 @@ func (o options) btrfs() bool { return o.fs == fsBtrfs }
 func (o options) blockCases() bool {
 	return slices.ContainsFunc([]string{caseBlockFirst, caseBlockMem, caseBlockIncr, caseBlockRestore}, func(c string) bool { return o.cases[c] })
 }
+
+// s3Cases reports whether any case with an s3: repository is selected.
+func (o options) s3Cases() bool { return o.cases[caseS3First] || o.cases[caseS3Incr] }
 
 // fileCases reports whether any file-mode case is selected.
 func (o options) fileCases() bool {

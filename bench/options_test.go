@@ -29,6 +29,24 @@ func TestParseFlagsCases(t *testing.T) {
 	}
 }
 
+// The s3 cases run only when asked for: they need weed and restic.
+func TestParseFlagsS3Cases(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.s3Cases() || !o.blockCases() || !o.fileCases() {
+		t.Errorf("default cases: s3 %v, block %v, file %v; want every case but the s3 ones", o.s3Cases(), o.blockCases(), o.fileCases())
+	}
+	o, err = parseFlags([]string{"-cases", "s3first,s3incr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.cases[caseS3First] || !o.cases[caseS3Incr] || o.blockCases() || o.fileCases() {
+		t.Errorf("-cases s3first,s3incr selected %v", o.cases)
+	}
+}
+
 func TestResultPathDoesNotOverwrite(t *testing.T) {
 	dir := t.TempDir()
 	p := resultPath(dir, "2026-11-25", "vm")

@@ -23,10 +23,13 @@ type Row struct {
 	// Input is the byte count Rate is over (the image size); 0 for none.
 	Input int64 `json:"input_bytes,omitempty"`
 	// Wall and CPU are in seconds.
-	Wall    Summary `json:"wall_s"`
-	CPU     Summary `json:"cpu_s"`
-	MaxRSS  int64   `json:"max_rss_bytes"` // peak over the repetitions
-	Written int64   `json:"written_bytes"` // median; -1 for none
+	Wall Summary `json:"wall_s"`
+	CPU  Summary `json:"cpu_s"`
+	// ServerCPU is the median CPU seconds the server used during the
+	// runs (s3 cases); 0 for other rows.
+	ServerCPU float64 `json:"server_cpu_s,omitempty"`
+	MaxRSS    int64   `json:"max_rss_bytes"` // peak over the repetitions
+	Written   int64   `json:"written_bytes"` // median; -1 for none
 	// DevWritten is the median bytes written to the scratch loop device;
 	// -1 when not measured.
 	DevWritten int64 `json:"device_written_bytes"`
@@ -83,6 +86,12 @@ func legend(o options) []string {
 		"every repetition starts from the same state: the pristine tree or image and empty destinations; incremental = 1% of the files changed (64 bytes appended), 0.1% added, 0.1% removed (seeded); block 1% changed = a 64 KiB piece overwritten in 1% of the 2 MiB chunks; both are undone after the repetition (bytes, modes, mtimes)",
 		fmt.Sprintf("runs alternate: lvback first in odd-numbered repetitions, last in even ones; each run follows a syncfs of the scratch file system, a %v pause and a wait until the scratch device has written nothing for 1 s (at most 35 s: btrfs goes on writing for the previous run past its syncfs). File cases run with warm caches (nothing is evicted), except prune: as root every prune run (lvback and rm -rf) starts with the dentry and inode caches dropped (drop_caches 2), as a nightly prune of a backup written days before does; block cases but the memory one drop the image and the repository from the page cache (fadvise DONTNEED) before every run, so both tools read the disk", settlePause),
 	}
+	if o.s3Cases() {
+		l = append(l,
+			"s3 first, s3 1% changed (on img-text): lvback = lvback -q backup --mode blocks into a local repository on the scratch file system; lvback-s3 = the same into an s3: repository (s3:http://127.0.0.1:PORT/BUCKET/img-text-REP/lvback, LVBACK_CACHE_DIR on the scratch file system, fresh each repetition); restic = restic 0.18 backing the image up as a file to s3:.../img-text-REP/restic; the 1% changed runs are each tool's second backup into the same repository",
+			"s3 rows: cpu A+B = the tool's CPU seconds + the SeaweedFS server's during the run (/proc/PID/stat); on a 2-core machine the server's work competes with the tool's for the same cores; peer/lvback of lvback-s3 is lvback-s3 / lvback (local), target ≤ 1.5; of restic it is restic / lvback-s3, target ≥ 1 (lvback-s3 faster); written = growth of the object bytes listed under the repository's bucket prefix (what was uploaded and kept); dev written = the scratch device's writes, which hold the server's volumes and filer store and the tool's local cache",
+		)
+	}
 	if o.btrfs() {
 		l = append(l,
 			"-fs btrfs (issue 16): lvback-subvol = repository made with lvback init --layout subvolume, lvback-hardlink = init --layout hardlink, each its own repository on the same btrfs as rsync's copies; peer/lvback is over lvback-subvol's wall time (for lvback-hardlink: hardlink/subvol); cp -a is not run",
@@ -96,14 +105,16 @@ func legend(o options) []string {
 // data set, case and tool (lvback first) and evaluates the targets.
 func finish(rows []*Row, datasets []Dataset) {
 	for _, r := range rows {
-		var walls, cpus []time.Duration
+		var walls, cpus, servers []time.Duration
 		var written, dev, manifest []int64
 		for _, s := range r.Samples {
 			walls, cpus, written = append(walls, s.Wall), append(cpus, s.CPU), append(written, s.Written)
+			servers = append(servers, s.ServerCPU)
 			dev, manifest = append(dev, s.DevWritten), append(manifest, s.Manifest)
 			r.MaxRSS = max(r.MaxRSS, s.MaxRSS)
 		}
 		r.Wall, r.CPU, r.Written = summarize(seconds(walls)), summarize(seconds(cpus)), medianInt(written)
+		r.ServerCPU = summarize(seconds(servers)).Median
 		r.DevWritten, r.Manifest = medianInt(dev), medianInt(manifest)
 		if r.Input > 0 && r.Wall.Median > 0 {
 			r.Rate = float64(r.Input) / r.Wall.Median / 1e6
@@ -111,7 +122,7 @@ func finish(rows []*Row, datasets []Dataset) {
 	}
 	dataIdx := func(n string) int { return slices.IndexFunc(datasets, func(d Dataset) bool { return d.Name == n }) }
 	caseIdx := func(c string) int {
-		return slices.Index([]string{caseFull, caseIncr, caseNoChange, caseVerify, casePrune, caseBlockFirst, caseBlockMem, caseBlockIncr, caseBlockRestore}, c)
+		return slices.Index([]string{caseFull, caseIncr, caseNoChange, caseVerify, casePrune, caseBlockFirst, caseBlockMem, caseBlockIncr, caseBlockRestore, caseS3First, caseS3Incr}, c)
 	}
 	slices.SortStableFunc(rows, func(a, b *Row) int {
 		return cmp.Or(cmp.Compare(dataIdx(a.Data), dataIdx(b.Data)), cmp.Compare(caseIdx(a.Case), caseIdx(b.Case)),
@@ -165,8 +176,12 @@ func printReport(w io.Writer, rep *Report) {
 		} else if r.Met != nil {
 			verdict += map[bool]string{true: ": met", false: ": NOT MET"}[*r.Met]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f-%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Case, r.Data, r.Tool,
-			r.Wall.Median, r.Wall.Min, r.Wall.Max, r.CPU.Median, rss, human(r.Written), human(r.DevWritten), rate, ratio, verdict)
+		cpu := fmt.Sprintf("%.2f", r.CPU.Median)
+		if r.ServerCPU > 0 {
+			cpu += fmt.Sprintf("+%.2f", r.ServerCPU)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f-%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Case, r.Data, r.Tool,
+			r.Wall.Median, r.Wall.Min, r.Wall.Max, cpu, rss, human(r.Written), human(r.DevWritten), rate, ratio, verdict)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

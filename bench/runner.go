@@ -33,6 +33,9 @@ type Sample struct {
 	// Manifest is the size of the manifest of the backup an lvback backup
 	// run made; 0 for other runs.
 	Manifest int64 `json:"manifest_bytes,omitempty"`
+	// ServerCPU is the CPU time the server the run talked to used during
+	// it (the s3 cases' SeaweedFS); 0 for other runs.
+	ServerCPU time.Duration `json:"server_cpu_ns,omitempty"`
 	// Sync is the time of the `sync -f` (or other post command) that
 	// followed the run; 0 if none.
 	Sync time.Duration `json:"sync_ns,omitempty"`
@@ -42,7 +45,8 @@ type Sample struct {
 // binary a launcher (see launch).
 const launchArg = "__launch"
 
-// timeCmd runs argv to completion and measures it, through a launcher: a
+// timeCmd runs argv to completion, with env added to the harness's
+// environment, and measures it, through a launcher: a
 // fresh copy of the harness's binary that starts argv and reports its
 // wait4 rusage on file descriptor 3. Linux charges a child started by
 // fork or vfork with the peak RSS of its parent at exec time, so a tool
@@ -50,7 +54,7 @@ const launchArg = "__launch"
 // the harness's peak; started from the small launcher it inherits only the
 // launcher's few MB. Output is kept only for the error message of a failed
 // run.
-func timeCmd(ctx context.Context, argv []string) (Sample, error) {
+func timeCmd(ctx context.Context, argv, env []string) (Sample, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return Sample{}, err
@@ -61,6 +65,9 @@ func timeCmd(ctx context.Context, argv []string) (Sample, error) {
 	}
 	defer r.Close()
 	cmd := exec.CommandContext(ctx, self, append([]string{launchArg}, argv...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.ExtraFiles = []*os.File{w}
@@ -117,8 +124,15 @@ func launch(argv []string) int {
 }
 
 // run runs an untimed helper command and returns its error with its output.
-func run(ctx context.Context, argv ...string) error {
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+func run(ctx context.Context, argv ...string) error { return runEnv(ctx, nil, argv...) }
+
+// runEnv is run with env added to the harness's environment.
+func runEnv(ctx context.Context, env []string, argv ...string) error {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, tail(string(out), 2000))
 	}

@@ -18,6 +18,8 @@ const (
 	toolDD         = "dd iflag=direct"
 	toolZstd       = "zstd bound"
 	toolCpSparse   = "cp --sparse=always"
+	toolS3         = "lvback-s3" // the s3 cases: lvback with an s3: repository
+	toolRestic     = "restic"    // the s3 cases: restic 0.18 with an s3: repository
 	// syncSuffix marks a peer's run followed by `sync -f`, timed together.
 	syncSuffix = " +sync"
 	// cleanerSuffix marks a subvolume prune followed by `btrfs subvolume
@@ -28,7 +30,7 @@ const (
 // isLvback reports whether a tool name is lvback's (any layout).
 func isLvback(tool string) bool {
 	switch strings.TrimSuffix(tool, cleanerSuffix) {
-	case toolLvback, toolSubvol, toolHardlink:
+	case toolLvback, toolSubvol, toolHardlink, toolS3:
 		return true
 	}
 	return false
@@ -36,7 +38,20 @@ func isLvback(tool string) bool {
 
 // isRef reports whether a tool's rows are the ones the other tools of a
 // case are compared with: lvback, or lvback-subvol in a -fs btrfs run.
+// (In the s3 cases restic is compared with lvback-s3 instead: refTool.)
 func isRef(tool string) bool { return tool == toolLvback || tool == toolSubvol }
+
+// refTool returns the tool a row of tool in case cas is compared with
+// when that is not the case's reference row (isRef): in the s3 cases,
+// restic is compared with lvback-s3 (issue: "faster than restic"), while
+// lvback-s3 is compared with lvback's local repository as every peer is.
+// "" means the reference row.
+func refTool(cas, tool string) string {
+	if (cas == caseS3First || cas == caseS3Incr) && tool == toolRestic {
+		return toolS3
+	}
+	return ""
+}
 
 // Issue 16's targets for the subvolume layout (-fs btrfs) that are no
 // ratio: set for a tree of at least issue16Files files in issue16Dirs
@@ -59,45 +74,58 @@ const (
 	caseBlockMem     = "block first, memory"
 	caseBlockIncr    = "block 1% changed"
 	caseBlockRestore = "block restore"
+	caseS3First      = "s3 first"
+	caseS3Incr       = "s3 1% changed"
 )
 
-// target is what issues 4, 6 and 16 ask of lvback against one peer in one
-// case: the peer's median wall time divided by the reference tool's must
-// be at least min.
+// target is what issues 4, 6 and 16 and the s3 issue ask of lvback
+// against one peer in one case: the peer's median wall time divided by
+// the reference tool's must be at least min, or, when max is set, at
+// most max.
 type target struct {
 	cas, peer string
-	ref       string // toolLvback (issues 4, 6) or toolSubvol (issue 16, -fs btrfs)
+	ref       string // toolLvback (issues 4, 6, s3), toolSubvol (issue 16, -fs btrfs) or toolS3 (s3 vs restic)
 	data      string // "" for every data set
 	min       float64
 	text      string
+	max       float64
 }
 
 var targets = []target{
-	{caseFull, toolRsync, toolLvback, "", 2, "lvback ≥2× faster"},
-	{caseFull, toolCp, toolLvback, "", 1 / 1.2, "lvback ≤1.2× cp"},
-	{caseIncr, toolRsyncLink, toolLvback, "", 4, "lvback ≥4× faster"},
-	{caseNoChange, toolRsyncLink, toolLvback, "", 4, "lvback ≥4× faster"},
-	{casePrune, toolRm, toolLvback, "", 1, "lvback no slower"},
-	{caseBlockFirst, toolZstd, toolLvback, "img-text", 0.75, "lvback ≥75% of bound"},
-	{caseBlockMem, toolZstd, toolLvback, "img-text", 0.75, "lvback ≥75% of bound"},
-	{caseBlockFirst, toolDD, toolLvback, "img-random", 0.8, "lvback ≥80% of dd"},
-	{caseBlockIncr, toolDD, toolLvback, "", 0.8, "lvback ≥80% of dd"},
-	{caseBlockRestore, toolCpSparse, toolLvback, "", 0.8, "lvback ≥80% of cp"},
-	{caseIncr, toolRsyncLink, toolSubvol, "", 8, "subvol ≥8× faster"},
-	{caseIncr, toolHardlink, toolSubvol, "", 3, "subvol ≥3× faster"},
-	{caseNoChange, toolRsyncLink, toolSubvol, "", 8, "subvol ≥8× faster"},
-	{caseNoChange, toolHardlink, toolSubvol, "", 3, "subvol ≥3× faster"},
+	{cas: caseFull, peer: toolRsync, ref: toolLvback, min: 2, text: "lvback ≥2× faster"},
+	{cas: caseFull, peer: toolCp, ref: toolLvback, min: 1 / 1.2, text: "lvback ≤1.2× cp"},
+	{cas: caseIncr, peer: toolRsyncLink, ref: toolLvback, min: 4, text: "lvback ≥4× faster"},
+	{cas: caseNoChange, peer: toolRsyncLink, ref: toolLvback, min: 4, text: "lvback ≥4× faster"},
+	{cas: casePrune, peer: toolRm, ref: toolLvback, min: 1, text: "lvback no slower"},
+	{cas: caseBlockFirst, peer: toolZstd, ref: toolLvback, data: "img-text", min: 0.75, text: "lvback ≥75% of bound"},
+	{cas: caseBlockMem, peer: toolZstd, ref: toolLvback, data: "img-text", min: 0.75, text: "lvback ≥75% of bound"},
+	{cas: caseBlockFirst, peer: toolDD, ref: toolLvback, data: "img-random", min: 0.8, text: "lvback ≥80% of dd"},
+	{cas: caseBlockIncr, peer: toolDD, ref: toolLvback, min: 0.8, text: "lvback ≥80% of dd"},
+	{cas: caseBlockRestore, peer: toolCpSparse, ref: toolLvback, min: 0.8, text: "lvback ≥80% of cp"},
+	{cas: caseIncr, peer: toolRsyncLink, ref: toolSubvol, min: 8, text: "subvol ≥8× faster"},
+	{cas: caseIncr, peer: toolHardlink, ref: toolSubvol, min: 3, text: "subvol ≥3× faster"},
+	{cas: caseNoChange, peer: toolRsyncLink, ref: toolSubvol, min: 8, text: "subvol ≥8× faster"},
+	{cas: caseNoChange, peer: toolHardlink, ref: toolSubvol, min: 3, text: "subvol ≥3× faster"},
+	// The s3 issue: lvback-s3's row is lvback-s3/lvback (local), restic's
+	// restic/lvback-s3.
+	{cas: caseS3First, peer: toolS3, ref: toolLvback, max: 1.5, text: "s3 ≤1.5× local"},
+	{cas: caseS3Incr, peer: toolS3, ref: toolLvback, max: 1.5, text: "s3 ≤1.5× local"},
+	{cas: caseS3First, peer: toolRestic, ref: toolS3, min: 1, text: "lvback-s3 faster"},
+	{cas: caseS3Incr, peer: toolRestic, ref: toolS3, min: 1, text: "lvback-s3 faster"},
 }
 
 // evaluate fills each row's ratio against the reference row (lvback's, or
-// lvback-subvol's in a -fs btrfs run) of the same case and data set, and
+// lvback-subvol's in a -fs btrfs run; restic's against lvback-s3's, see
+// refTool) of the same case and data set, and
 // the targets and verdicts the issues set. Every lvback row gets the peak
 // RSS target; lvback-subvol's rows get issue 16's other targets.
 func evaluate(rows []*Row) {
 	ref := map[[2]string]*Row{}
 	hardlink := map[[2]string]*Row{}
+	byTool := map[[3]string]*Row{}
 	for _, r := range rows {
 		k := [2]string{r.Case, r.Data}
+		byTool[[3]string{r.Case, r.Data, r.Tool}] = r
 		if isRef(r.Tool) {
 			ref[k] = r
 		}
@@ -114,13 +142,21 @@ func evaluate(rows []*Row) {
 			subvolTargets(r, hardlink[k])
 		}
 		l := ref[k]
+		if t := refTool(r.Case, r.Tool); t != "" {
+			l = byTool[[3]string{r.Case, r.Data, t}]
+		}
 		if isRef(r.Tool) || r.Tool == toolSubvol+cleanerSuffix || l == nil || l.Wall.Median <= 0 || r.Wall.Median <= 0 {
 			continue
 		}
 		r.Ratio = r.Wall.Median / l.Wall.Median
 		peer := strings.TrimSuffix(r.Tool, syncSuffix)
 		for _, t := range targets {
-			if t.cas == r.Case && t.peer == peer && t.ref == l.Tool && (t.data == "" || t.data == r.Data) {
+			if t.cas != r.Case || t.peer != peer || t.ref != l.Tool || (t.data != "" && t.data != r.Data) {
+				continue
+			}
+			if t.max > 0 {
+				r.check(fmt.Sprintf("%s (≤%.2f)", t.text, t.max), r.Ratio <= t.max)
+			} else {
 				r.check(fmt.Sprintf("%s (≥%.2f)", t.text, t.min), r.Ratio >= t.min)
 			}
 		}

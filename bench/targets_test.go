@@ -72,3 +72,43 @@ func TestRSSTarget(t *testing.T) {
 		}
 	}
 }
+
+// In the s3 cases lvback-s3 is measured against lvback's local repository
+// (at most 1.5× its time) and restic against lvback-s3 (slower than it).
+func TestEvaluateS3(t *testing.T) {
+	for _, c := range []struct {
+		name                    string
+		cas                     string
+		local, s3, restic       float64
+		wantS3Ratio, wantRestic float64
+		wantS3Met, wantResMet   bool
+	}{
+		{"s3 1.4× local, restic 2× s3", caseS3First, 10, 14, 28, 1.4, 2, true, true},
+		{"s3 exactly 1.5× local meets", caseS3Incr, 2, 3, 4, 1.5, 4.0 / 3, true, true},
+		{"s3 1.6× local misses, restic slower than local but faster than s3", caseS3First, 10, 16, 12, 1.6, 0.75, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			row := func(tool string, wall float64) *Row {
+				return &Row{Case: c.cas, Data: "img-text", Tool: tool, Wall: Summary{Median: wall}}
+			}
+			local, s3, restic := row(toolLvback, c.local), row(toolS3, c.s3), row(toolRestic, c.restic)
+			other := &Row{Case: c.cas, Data: "img-random", Tool: toolS3, Wall: Summary{Median: 1000}}
+			evaluate([]*Row{restic, other, s3, local})
+			for _, r := range []struct {
+				row   *Row
+				ratio float64
+				met   bool
+			}{{s3, c.wantS3Ratio, c.wantS3Met}, {restic, c.wantRestic, c.wantResMet}} {
+				if d := r.row.Ratio - r.ratio; d > 1e-9 || d < -1e-9 {
+					t.Errorf("%s: ratio %v, want %v", r.row.Tool, r.row.Ratio, r.ratio)
+				}
+				if r.row.Met == nil || *r.row.Met != r.met || len(r.row.Checks) != 1 {
+					t.Errorf("%s: checks %+v, want one, met %v", r.row.Tool, r.row.Checks, r.met)
+				}
+			}
+			if local.Ratio != 0 || local.Met != nil {
+				t.Errorf("lvback (local) got ratio %v, met %v; it is the reference", local.Ratio, local.Met)
+			}
+		})
+	}
+}

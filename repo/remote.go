@@ -199,7 +199,8 @@ type remoteBackup struct {
 
 // syncCache makes the cache's complete backups those of the store: it
 // fetches the index and then the info of each one it lacks (or holds at
-// another size) and removes those the store no longer has.
+// another size) and removes those the store no longer has, including one
+// that another host prunes while syncCache runs.
 func (r *Repo) syncCache(ctx context.Context) error {
 	remote := map[string]*remoteBackup{} // NAME/ID
 	err := r.Remote.List(ctx, backupsDir+"/", func(fi objstore.Info) error {
@@ -231,7 +232,15 @@ func (r *Repo) syncCache(ctx context.Context) error {
 		if b.info < 0 || b.index < 0 {
 			continue // not committed (a run in progress, or killed)
 		}
-		if err := r.fetchBackup(ctx, key, b); err != nil {
+		err := r.fetchBackup(ctx, key, b)
+		if errors.Is(err, objstore.ErrNotExist) {
+			// Committed when listed, gone now: another host's prune
+			// unpublished it in between. It is no backup any more, and
+			// what was fetched of it goes below.
+			b.info, b.index = -1, -1
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -146,6 +146,57 @@ func TestRemoteRepositoryTwoHosts(t *testing.T) {
 	}
 }
 
+// pruneAfterList is a store on which another host prunes a backup right
+// after the first listing of backups/: between that listing and the Gets
+// that follow it.
+type pruneAfterList struct {
+	objstore.Store
+	prune func()
+}
+
+var _ objstore.Store = (*pruneAfterList)(nil)
+
+func (s *pruneAfterList) List(ctx context.Context, prefix string, fn func(objstore.Info) error) error {
+	err := s.Store.List(ctx, prefix, fn)
+	if prefix == "backups/" && s.prune != nil {
+		s.prune()
+		s.prune = nil
+	}
+	return err
+}
+
+// A backup another host prunes while this one brings its cache up to
+// date is no error: the cache just does not hold it (the race
+// TestS3TwoHostsOneRepository's backup during a prune hit).
+func TestRemoteCacheBackupPrunedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	objs, cacheA := remoteDir(t)
+	t.Setenv(CacheEnv, cacheA)
+	a, err := CreateStore(ctx, "s3:test", objs, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	p1 := commitBlocks(t, a, "vm1", now, "index one")
+	p2 := commitBlocks(t, a, "vm1", now.Add(time.Hour), "index two")
+	first, err := a.Find("vm1", p1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	racing := &pruneAfterList{Store: objs, prune: func() {
+		if _, err := a.Retire(first); err != nil {
+			t.Error(err)
+		}
+	}}
+	b := onHost(t, racing, t.TempDir())
+	if got := ids(t, b, "vm1"); len(got) != 1 || got[0] != p2.ID {
+		t.Errorf("host b sees %v, want only %s", got, p2.ID)
+	}
+	if _, err := os.Stat(filepath.Join(b.Root, "backups", "vm1", p1.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("host b's cache holds (part of) the pruned backup: %v", err)
+	}
+}
+
 // A remote repository holds block-mode backups only, and a store that
 // holds something else is not made a repository.
 func TestRemoteRepositoryRefusals(t *testing.T) {

@@ -20,7 +20,7 @@ func TestServer(t *testing.T) {
 	srv := Start(t)
 	t.Logf("startup took %v", srv.StartupTime())
 
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/%s", srv.ports.s3, srv.Bucket()))
+	resp, err := http.Get(srv.Endpoint() + "/" + srv.Bucket())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestServer(t *testing.T) {
 		return // a restart takes about 16 s
 	}
 	srv.Stop()
-	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", srv.ports.s3)); err == nil {
+	if c, err := net.Dial("tcp", strings.TrimPrefix(srv.Endpoint(), "http://")); err == nil {
 		c.Close()
 		t.Fatal("S3 port still accepts connections after Stop")
 	}

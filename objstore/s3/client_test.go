@@ -2,6 +2,8 @@ package s3_test
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -21,6 +23,7 @@ import (
 type fakeS3 struct {
 	puts, gets atomic.Int32
 	put, get   http.HandlerFunc
+	body       func([]byte) // if set, is given each PUT's body
 }
 
 func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +34,10 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	case r.Method == http.MethodPut:
 		f.puts.Add(1)
-		io.Copy(io.Discard, r.Body)
+		b, _ := io.ReadAll(r.Body)
+		if f.body != nil {
+			f.body(b)
+		}
 		f.put(w, r)
 	case r.Method == http.MethodGet:
 		f.gets.Add(1)
@@ -61,6 +67,38 @@ func openFake(t *testing.T, f *fakeS3, o s3.Options) *s3.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// Put sends the body as it is, with its MD5 in a signed header and an
+// unsigned payload hash, over plain HTTP too (no aws-chunked streaming
+// signature).
+func TestPutSignsMD5NotPayload(t *testing.T) {
+	f := &fakeS3{}
+	var got http.Header
+	var body []byte
+	f.put = func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		w.Header().Set("ETag", `"0123456789abcdef0123456789abcdef"`)
+	}
+	f.body = func(b []byte) { body = b }
+	st := openFake(t, f, s3.Options{})
+	data := []byte("some chunk data")
+	if err := st.Put(context.Background(), "obj", data); err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(data)
+	if md := got.Get("Content-Md5"); md != base64.StdEncoding.EncodeToString(sum[:]) {
+		t.Errorf("Content-MD5 %q, want the body's", md)
+	}
+	if sha := got.Get("X-Amz-Content-Sha256"); sha != "UNSIGNED-PAYLOAD" {
+		t.Errorf("X-Amz-Content-Sha256 %q, want UNSIGNED-PAYLOAD", sha)
+	}
+	if auth := got.Get("Authorization"); !strings.Contains(auth, "content-md5") {
+		t.Errorf("Authorization %q does not sign content-md5", auth)
+	}
+	if enc := got.Get("Content-Encoding"); enc != "" || string(body) != string(data) {
+		t.Errorf("body %q (Content-Encoding %q), want the data as it is", body, enc)
+	}
 }
 
 // A 503 SlowDown and a 500 are retried; the third attempt succeeds.

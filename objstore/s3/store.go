@@ -58,13 +58,24 @@ func OpenOptions(ctx context.Context, u URL, c Credentials, o Options) (*Store, 
 }
 
 // Put implements objstore.Store. The server checks the body against its
-// MD5, sent along.
+// MD5, sent along in the Content-MD5 header, which the request's
+// signature covers: a body changed on the way fails the check, over HTTP
+// as over HTTPS.
+//
+// The payload itself is not signed (X-Amz-Content-Sha256: UNSIGNED-PAYLOAD,
+// what minio-go sends over HTTPS anyway). Over plain HTTP minio-go would
+// otherwise sign it in 64 KiB aws-chunked pieces (streaming SigV4): a
+// SHA-256 and an HMAC per piece on both sides, for no integrity the
+// signed MD5 does not give. Measured with 360 PUTs of 600 KiB (a first
+// backup of bench's 1 GiB img-text) to SeaweedFS on loopback, 2 shared
+// cores, twice: client CPU 1.2-1.6 s → 0.76-0.78 s, server CPU 3.7-4.3 s
+// → 2.9-3.35 s, wall 7.2-7.8 s → 3.5-5.8 s.
 func (s *Store) Put(ctx context.Context, name string, data []byte) error {
 	if err := s.checkName(name); err != nil {
 		return err
 	}
 	_, err := s.client.PutObject(ctx, s.url.Bucket, s.url.key(name), bytes.NewReader(data), int64(len(data)),
-		minio.PutObjectOptions{ContentType: "application/octet-stream", SendContentMd5: true})
+		minio.PutObjectOptions{ContentType: "application/octet-stream", SendContentMd5: true, DisableContentSha256: true})
 	if err != nil {
 		return s.wrap("put", name, err)
 	}

@@ -1,7 +1,7 @@
-package s3test
+package weed
 
-// This file holds what is particular to weed: where its binary is, its
-// command line, its identity config, its log and the sockets it leaves.
+// This file holds weed's command line, its identity config, its log and
+// the sockets it leaves.
 
 import (
 	"encoding/json"
@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 )
 
 // ports are the TCP ports of weed's servers. SeaweedFS derives each
@@ -60,8 +58,9 @@ func (s *Server) args() []string {
 // removeSockets removes the Unix sockets weed makes in /tmp next to its
 // TCP ports (paths fixed by SeaweedFS, named by the port). A killed weed
 // leaves them behind; a restarted one replaces them.
-func (s *Server) removeSockets() {
+func (s *Server) removeSockets() error {
 	p := s.ports
+	var errs []error
 	for _, name := range []string{
 		fmt.Sprintf("seaweedfs-master-grpc-%d.sock", p.masterGRPC),
 		fmt.Sprintf("seaweedfs-volume-grpc-%d.sock", p.volumeGRPC),
@@ -72,14 +71,17 @@ func (s *Server) removeSockets() {
 		fmt.Sprintf("seaweedfs-s3-%d.sock", p.s3),
 	} {
 		if err := os.Remove(filepath.Join("/tmp", name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.t.Logf("s3test: %v", err)
+			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
 }
 
 func (s *Server) dataDir() string    { return filepath.Join(s.dir, "data") }
-func (s *Server) logPath() string    { return filepath.Join(s.dir, "weed.log") }
 func (s *Server) configPath() string { return filepath.Join(s.dir, "s3.json") }
+
+// LogPath returns the file weed logs to; each start appends to it.
+func (s *Server) LogPath() string { return filepath.Join(s.dir, "weed.log") }
 
 // writeConfig writes the S3 identity config: one identity, allowed
 // everything, with the server's credentials; anonymous requests are
@@ -108,10 +110,10 @@ func (s *Server) writeConfig() error {
 	return os.WriteFile(s.configPath(), b, 0o600)
 }
 
-// logTail returns the last lines of weed's log.
-func (s *Server) logTail() string {
+// LogTail returns the last lines of weed's log, for error messages.
+func (s *Server) LogTail() string {
 	const max = 30
-	b, err := os.ReadFile(s.logPath())
+	b, err := os.ReadFile(s.LogPath())
 	if err != nil {
 		return err.Error()
 	}
@@ -120,41 +122,6 @@ func (s *Server) logTail() string {
 		lines = lines[len(lines)-max:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// findWeed returns the weed binary: $LVBACK_WEED, else
-// $LVBACK_CACHE/weed, else weed in PATH. Without one it skips the test,
-// or fails it when LVBACK_REQUIRE_S3=1.
-func findWeed(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv(EnvWeed); p != "" {
-		if !isExecutable(p) {
-			t.Fatalf("s3test: %s=%s is no executable file", EnvWeed, p)
-		}
-		return p
-	}
-	cache := os.Getenv(EnvCache)
-	if cache == "" {
-		cache = defaultCache
-	}
-	cached := filepath.Join(cache, "weed")
-	if isExecutable(cached) {
-		return cached
-	}
-	if p, err := exec.LookPath("weed"); err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("s3test: no SeaweedFS binary (%s unset, no %s, no weed in PATH); `make weed` builds it (about 10 min, once per machine)", EnvWeed, cached)
-	if os.Getenv(EnvRequire) == "1" {
-		t.Fatal(msg + "; failing because " + EnvRequire + "=1")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // freePorts returns ten distinct TCP ports that were free on 127.0.0.1
@@ -170,7 +137,7 @@ func freePorts() (ports, error) {
 	for i := range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return ports{}, fmt.Errorf("s3test: find a free port: %w", err)
+			return ports{}, fmt.Errorf("find a free port: %w", err)
 		}
 		ls = append(ls, l)
 		n[i] = l.Addr().(*net.TCPAddr).Port
