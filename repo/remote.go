@@ -280,9 +280,6 @@ func (r *Repo) fetchBackup(ctx context.Context, key string, b *remoteBackup) err
 			continue
 		}
 		data, err := r.Remote.Get(ctx, path.Join(backupsDir, key, f.name))
-		if errors.Is(err, objstore.ErrNotExist) {
-			return os.RemoveAll(dir) // pruned since the listing
-		}
 		if err != nil {
 			return err
 		}
