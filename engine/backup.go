@@ -50,6 +50,9 @@ type BackupOptions struct {
 	// Locked says the caller already holds the repository lock (a `run`
 	// over many volumes holds it throughout).
 	Locked bool
+	// held is the volume's lock BackupVolume took before the snapshot
+	// (Locked is then set): a lost remote lock stops the commit.
+	held *repo.Lock
 	// Progress, when set, is updated as files are done; the expected total
 	// is the previous backup's size.
 	Progress *Progress `json:"-"`
@@ -111,7 +114,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
-	r, unlock, lost, err := openForBackup(o.Repo, o.Name, o.Locked, o.Jobs, o.Log)
+	r, unlock, lost, err := openForBackup(o.Repo, o.Name, o.Locked, o.held, o.Jobs, o.Log)
 	if err != nil {
 		return nil, err
 	}

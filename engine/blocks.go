@@ -61,7 +61,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
-	r, unlock, lost, err := openForBackup(o.Repo, o.Name, o.Locked, DefaultJobs(), o.Log) // DefaultJobs: removing partials is file work
+	r, unlock, lost, err := openForBackup(o.Repo, o.Name, o.Locked, o.held, DefaultJobs(), o.Log) // DefaultJobs: removing partials is file work
 	if err != nil {
 		return nil, err
 	}

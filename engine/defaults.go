@@ -81,8 +81,11 @@ func lockUnlessHeld(r *repo.Repo, held bool) (func(), error) {
 // killed runs left (in a remote repository also their uncommitted
 // indexes). The caller calls the returned unlock when done, and commits
 // only when the returned lost reports nil (see repo.Lock.Err).
-func openForBackup(path, name string, held bool, jobs int, log *slog.Logger) (r *repo.Repo, unlock func(), lost func() error, err error) {
+func openForBackup(path, name string, held bool, heldLock *repo.Lock, jobs int, log *slog.Logger) (r *repo.Repo, unlock func(), lost func() error, err error) {
 	r, unlock, lost, err = lockForBackup(path, name, held)
+	if err == nil && heldLock != nil {
+		lost = heldLock.Err
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}

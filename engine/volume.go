@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lvback/lvback/lvm"
+	"github.com/lvback/lvback/repo"
 )
 
 // VolumeOptions is one volume to back up: a plain directory or image
@@ -58,6 +59,21 @@ func BackupVolume(ctx context.Context, o VolumeOptions) (*Result, error) {
 	}
 	if o.Snapshot.Log == nil {
 		o.Snapshot.Log = o.Backup.Log
+	}
+	if !o.Backup.Locked {
+		// The volume's lock comes before the snapshot and its hooks: a
+		// volume another run is backing up is not snapshotted (nor its
+		// guest quiesced) for nothing.
+		r, err := repo.Open(o.Backup.Repo)
+		if err != nil {
+			return nil, err
+		}
+		l, err := r.LockVolume(o.Backup.Name)
+		if err != nil {
+			return nil, err
+		}
+		defer l.Unlock()
+		o.Backup.Locked, o.Backup.held = true, l
 	}
 	o.applyHooks()
 	snap, err := o.snapshot(ctx)

@@ -92,6 +92,9 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 	for _, v := range sum.Volumes {
 		sum.OK = sum.OK && v.OK
 	}
+	if err == nil && !sum.OK && !sum.Interrupted && sum.allFailedLocked() {
+		err = fmt.Errorf("%w: every volume that failed was being backed up or pruned by another run", repo.ErrLocked)
+	}
 	if err != nil {
 		sum.Error = oneLine(err.Error())
 	}
@@ -116,8 +119,6 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case !sum.OK && sum.allFailedLocked():
-		return fmt.Errorf("%w: every volume that failed was being backed up or pruned by another run", repo.ErrLocked)
 	case !sum.OK:
 		return errors.New("some volumes failed (see the summary)")
 	}

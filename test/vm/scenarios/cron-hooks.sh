@@ -18,7 +18,7 @@ hooklog=/tmp/hooks.log
 metrics=/tmp/lvback.prom
 marker=.quiesced-marker
 # cron's environment (Debian's cron gives a job PATH=/usr/bin:/bin).
-cron_env=(env -i PATH=/usr/bin:/bin HOME=/ SHELL=/bin/sh)
+cron_env=(env -i PATH=/usr/bin:/bin HOME=/ SHELL=/bin/sh LVBACK_LOCK_WAIT=0) # no wait for an exclusive lock (the locked-repository step)
 
 # cron_run CONFIG OUT: runs lvback run --config CONFIG as cron would; sets
 # status to its exit status, OUT gets stdout and stderr.
