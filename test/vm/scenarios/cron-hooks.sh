@@ -18,7 +18,7 @@ hooklog=/tmp/hooks.log
 metrics=/tmp/lvback.prom
 marker=.quiesced-marker
 # cron's environment (Debian's cron gives a job PATH=/usr/bin:/bin).
-cron_env=(env -i PATH=/usr/bin:/bin HOME=/ SHELL=/bin/sh LVBACK_LOCK_WAIT=0) # no wait for an exclusive lock (the locked-repository step)
+cron_env=(env -i PATH=/usr/bin:/bin HOME=/ SHELL=/bin/sh)
 
 # cron_run CONFIG OUT: runs lvback run --config CONFIG as cron would; sets
 # status to its exit status, OUT gets stdout and stderr.
@@ -195,7 +195,9 @@ rm -f "$metrics" /tmp/on_failure.json
 # The scenario's shell holds the lock (fd 9) as another process would.
 exec 9>"$repo/lock"
 run flock -n 9
+cron_env+=(LVBACK_LOCK_WAIT=0) # a backup would wait for the exclusive lock up to 15 minutes
 cron_run /etc/lvback.toml /tmp/run3.out
+unset 'cron_env[-1]'
 exec 9>&-
 check "lvback run exits 3 while the lock is held (got $status)" test "$status" -eq 3
 sed 's/^/      /' "$hooklog"
