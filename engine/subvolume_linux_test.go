@@ -245,3 +245,19 @@ func TestInPlaceSnapshotsOnce(t *testing.T) {
 		}
 	}
 }
+
+// A manifest that matches the previous one is shared with it only when
+// the previous file still holds what its info records: a damaged one is
+// never passed on, the new manifest is written instead.
+func TestDamagedPreviousManifestIsNotShared(t *testing.T) {
+	src, repoPath := btrfsRepo(t)
+	testtree.Create(t, src, testtree.Random(5, 50))
+	o := BackupOptions{Repo: repoPath, Name: "vol", Source: src, Log: discardLog()}
+	first := mustBackup(t, o)
+	flipByte(t, filepath.Join(filepath.Dir(first.Tree), repo.ManifestFile), 40)
+	second := mustBackup(t, o)
+	sum, err := hashFile(filepath.Join(filepath.Dir(second.Tree), repo.ManifestFile))
+	if err != nil || sum != second.Info.ManifestBLAKE3 {
+		t.Fatalf("the new manifest hashes to %s (%v), its info records %s: the damaged one was passed on", sum, err, second.Info.ManifestBLAKE3)
+	}
+}
