@@ -108,7 +108,7 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 		printSummary(g, sum, false)
 	}
 	if metricsFile != "" {
-		if merr := writeMetrics(metricsFile, sum.OK, sum.Volumes); merr != nil {
+		if merr := writeMetrics(metricsFile, cfg.Repo, sum.OK, sum.Volumes); merr != nil {
 			log.Error("metrics not written", "err", merr)
 		}
 	}
@@ -224,7 +224,7 @@ func reportBadConfig(ctx context.Context, g *globals, path, metricsFile string, 
 		Error: "config: " + oneLine(cfgErr.Error())}
 	log := g.logger()
 	if metricsFile != "" {
-		if err := writeMetrics(metricsFile, false, nil); err != nil {
+		if err := writeMetrics(metricsFile, fb.Repo, false, nil); err != nil {
 			log.Error("metrics not written", "err", err)
 		}
 	}
