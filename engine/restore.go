@@ -66,6 +66,13 @@ var ErrNotApplicable = errors.New("does not apply")
 // holding the marker counts as non-empty: restoring into it again needs
 // Force. A block-mode restore to a file writes a temporary file and renames
 // it into place only when complete.
+//
+// The target directory itself becomes the backup's root only when the
+// whole backup is restored (no Path): it then takes the root's mode,
+// owner, times and xattrs, also when it existed before (Force), as
+// rsync -a SRC/ DST/ does. With Path it keeps its own mode, owner and
+// times (one Restore creates is mode 0700), as tar -x -C DIR does with an
+// archive that holds no "." entry: the target only holds the part.
 func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs()
@@ -110,6 +117,10 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		return nil, err
 	}
 	defer mr.Close()
+	kept, err := root.times()
+	if err != nil {
+		return nil, err
+	}
 	if err := root.markIncomplete(b.Name + "/" + b.ID); err != nil {
 		return nil, err
 	}
@@ -122,7 +133,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if err != nil {
 		return res, err // the marker stays: the target is incomplete
 	}
-	if err := root.markComplete(rs.rootEntry()); err != nil {
+	if err := root.markComplete(rs.rootEntry(), kept); err != nil {
 		return res, err
 	}
 	if res.Errors > 0 {
@@ -222,7 +233,8 @@ type restorer struct {
 	firstErr                 string
 }
 
-// rootEntry returns the manifest entry of the target directory itself.
+// rootEntry returns the manifest entry of the target directory itself,
+// nil when the target keeps its own metadata (a --path restore).
 func (rs *restorer) rootEntry() *manifest.Entry {
 	if len(rs.dirMeta) > 0 && rs.dirMeta[0].Path == "" {
 		return rs.dirMeta[0]
@@ -346,10 +358,13 @@ func parentOf(p string) string {
 func (rs *restorer) restoreEntry(ctx context.Context, g *errgroup.Group, e *manifest.Entry) error {
 	switch e.Type {
 	case manifest.TypeDir:
-		rs.dirMeta = append(rs.dirMeta, e)
 		if e.Path == "" {
+			if rs.sub == "" { // the whole backup: the target becomes its root
+				rs.dirMeta = append(rs.dirMeta, e)
+			}
 			return nil
 		}
+		rs.dirMeta = append(rs.dirMeta, e)
 		return rs.root.mkdir(e.Path, rs.force)
 	case manifest.TypeFile:
 		if e.LinkTo != "" && rs.selected(e.LinkTo) {

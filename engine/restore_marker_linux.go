@@ -48,22 +48,39 @@ func (r *rootDir) markIncomplete(backup string) error {
 	return nil
 }
 
+// dirTimes are a directory's access and modification times, as
+// UtimesNanoAt takes them.
+type dirTimes [2]unix.Timespec
+
+// times returns the target directory's times, read before the marker
+// changes its mtime.
+func (r *rootDir) times() (dirTimes, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(r.fd, &st); err != nil {
+		return dirTimes{}, fmt.Errorf("stat %s: %w", r.path, err)
+	}
+	return dirTimes{st.Atim, st.Mtim}, nil
+}
+
 // markComplete makes everything restored durable (syncfs of the target's
 // file system), then removes the marker, gives the target directory back
-// the mtime root records (the removal changed it; nil leaves it) and
-// fsyncs the target directory.
-func (r *rootDir) markComplete(root *manifest.Entry) error {
+// its times (the removal changed its mtime): those root records when the
+// backup's root was restored onto it, else kept, the ones it had before
+// the restore. Last it fsyncs the target directory.
+func (r *rootDir) markComplete(root *manifest.Entry, kept dirTimes) error {
 	if err := durable.SyncFS(r.path); err != nil {
 		return fmt.Errorf("sync restored files: %w", err)
 	}
 	if err := unix.Unlinkat(r.fd, RestoreMarker, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("remove restore marker: %w", err)
 	}
+	ts := kept
 	if root != nil {
-		ts := fileops.ToTimespec(root.Mtime)
-		if err := unix.UtimesNanoAt(r.fd, ".", []unix.Timespec{ts, ts}, 0); err != nil {
-			return fmt.Errorf("set the mtime of %s: %w", r.path, err)
-		}
+		m := fileops.ToTimespec(root.Mtime)
+		ts = dirTimes{m, m}
+	}
+	if err := unix.UtimesNanoAt(r.fd, ".", ts[:], 0); err != nil {
+		return fmt.Errorf("set the times of %s: %w", r.path, err)
 	}
 	return r.syncRoot()
 }

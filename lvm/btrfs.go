@@ -40,7 +40,7 @@ func SnapshotBtrfs(ctx context.Context, subvol string, o Options) (Snapshot, err
 		return nil, err
 	}
 	dir := filepath.Join(src, BtrfsSnapshotDir)
-	s := &btrfsSnapshot{log: o.Log, dir: dir, path: filepath.Join(dir, o.Now().UTC().Format(timeLayout)), lock: lock}
+	s := &btrfsSnapshot{log: o.Log, dir: dir, path: BtrfsSnapshotPath(src, o.Now()), lock: lock}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		lock.unlock()
 		return nil, err

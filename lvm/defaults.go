@@ -6,10 +6,10 @@ import "time"
 // reason. The exported ones are the package's own, used by engine and
 // cmd/lvback rather than written again there.
 const (
-	// defaultSize is the classic snapshot size when Options.Size is empty:
+	// DefaultSize is the classic snapshot size when Options.Size is empty:
 	// a tenth of the origin is borgmatic's LVM hook default, enough for a
 	// night's writes on most servers; Check reports when it was not.
-	defaultSize = "10%ORIGIN"
+	DefaultSize = "10%ORIGIN"
 
 	// DefaultRunDir holds the mount points (Options.RunDir when empty), and
 	// is where Cleanup looks. /run is a tmpfs, so a reboot never leaves a

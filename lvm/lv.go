@@ -58,7 +58,7 @@ func SnapshotLV(ctx context.Context, lv string, o Options) (Snapshot, error) {
 		log:    o.Log,
 		vg:     origin.VG,
 		origin: origin.Name,
-		name:   snapshotName(origin.Name, o.Now()),
+		name:   SnapshotName(origin.Name, o.Now()),
 		thin:   origin.thin(),
 		pool:   origin.Pool,
 		lock:   lock,

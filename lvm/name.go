@@ -16,9 +16,16 @@ var snapshotPattern = regexp.MustCompile(`^[A-Za-z0-9+_.-]+-lvback-[0-9]{8}T[0-9
 // btrfsPattern matches the names of lvback's btrfs snapshots.
 var btrfsPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}$`)
 
-// snapshotName is the name of a snapshot of lv taken at t.
-func snapshotName(lv string, t time.Time) string {
+// SnapshotName is the name SnapshotLV gives a snapshot of the logical
+// volume named lv (without its VG) taken at t.
+func SnapshotName(lv string, t time.Time) string {
 	return lv + "-lvback-" + t.UTC().Format(timeLayout)
+}
+
+// BtrfsSnapshotPath is where SnapshotBtrfs puts a snapshot of the
+// subvolume at subvol taken at t.
+func BtrfsSnapshotPath(subvol string, t time.Time) string {
+	return filepath.Join(subvol, BtrfsSnapshotDir, t.UTC().Format(timeLayout))
 }
 
 // isSnapshotName reports whether name is one lvback gives a snapshot or

@@ -9,7 +9,7 @@ import (
 
 func TestSnapshotName(t *testing.T) {
 	at := time.Date(2026, 11, 25, 4, 15, 0, 0, time.FixedZone("CET", 3600))
-	if got := snapshotName("data", at); got != "data-lvback-20261125T031500" {
+	if got := SnapshotName("data", at); got != "data-lvback-20261125T031500" {
 		t.Errorf("snapshotName = %q", got)
 	}
 	for name, want := range map[string]bool{

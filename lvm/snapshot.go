@@ -123,7 +123,7 @@ func (o Options) aroundCreate(ctx context.Context, create func() (made bool, err
 // withDefaults fills in the zero fields of o.
 func (o Options) withDefaults() Options {
 	if o.Size == "" {
-		o.Size = defaultSize
+		o.Size = DefaultSize
 	}
 	o.RunDir = runDirOrDefault(o.RunDir)
 	if o.Now == nil {

@@ -94,7 +94,7 @@ func FuzzParseThinDelta(f *testing.F) {
 
 func TestKeptName(t *testing.T) {
 	at := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
-	name := snapshotName("db-data", at)
+	name := SnapshotName("db-data", at)
 	kept := keptName(name)
 	if kept != "db-data-lvback-kept-"+"20261127T030000" {
 		t.Errorf("kept name %q", kept)

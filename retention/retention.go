@@ -42,6 +42,30 @@ func (p Policy) Validate() error {
 	return nil
 }
 
+// String says the policy in words, for an operator: "keep the last 3,
+// 7 daily, 4 weekly, all within 14d"; "keep everything" for no rule.
+func (p Policy) String() string {
+	var parts []string
+	if p.Last > 0 {
+		parts = append(parts, fmt.Sprintf("the last %d", p.Last))
+	}
+	for _, r := range []struct {
+		n    int
+		unit string
+	}{{p.Hourly, "hourly"}, {p.Daily, "daily"}, {p.Weekly, "weekly"}, {p.Monthly, "monthly"}, {p.Yearly, "yearly"}} {
+		if r.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", r.n, r.unit))
+		}
+	}
+	if p.Within > 0 {
+		parts = append(parts, "all within "+FormatDuration(p.Within))
+	}
+	if len(parts) == 0 {
+		return "keep everything"
+	}
+	return "keep " + strings.Join(parts, ", ")
+}
+
 // Backup is what a rule looks at: an identity, a time for the calendar
 // buckets, and whether it had skipped entries.
 type Backup struct {

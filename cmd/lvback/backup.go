@@ -92,7 +92,7 @@ func backupCmd(g *globals) *cobra.Command {
 					v.Error = err.Error()
 				}
 				v.LastSuccess = engine.LastSuccess(o.Repo, o.Name)
-				if merr := writeMetrics(metricsFile, err == nil, []volumeResult{v}); merr != nil && err == nil {
+				if merr := writeMetrics(metricsFile, o.Repo, err == nil, []volumeResult{v}); merr != nil && err == nil {
 					err = merr
 				}
 			}

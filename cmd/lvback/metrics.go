@@ -93,16 +93,37 @@ var metrics = []metric{
 		func(v volumeResult) float64 { return v.Copy.Seconds }, true},
 }
 
+// repoMetrics are the gauges of the repository's file system, labelled
+// repository. They tell how the repository grows and when its disk fills
+// (predict_linear in the Grafana dashboard): one statfs at the end of a
+// run, where summing what each run wrote would miss what prune frees and
+// a du of hard-linked trees would take minutes. A remote repository has
+// none.
+var repoMetrics = []struct{ name, help string }{
+	{"lvback_repository_fs_used_bytes", "Bytes used on the file system holding the repository, at the end of the last run."},
+	{"lvback_repository_fs_avail_bytes", "Bytes still available to lvback on the file system holding the repository, at the end of the last run."},
+}
+
 // writeMetrics writes the results in the Prometheus text format, atomically
 // and durably (durable.WriteFile: node_exporter's textfile collector must
 // never read half a file, nor find a stale one after a crash), with
 // lvback_run_success saying whether the whole run (or backup command)
 // succeeded: it is 0 also when no volume was tried (the repository was
 // locked, the config invalid), and then the file has no per-volume gauges.
-func writeMetrics(path string, runOK bool, results []volumeResult) error {
+// The gauges of repoMetrics follow when repoPath is a local repository
+// whose file system statfs can read.
+func writeMetrics(path, repoPath string, runOK bool, results []volumeResult) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# HELP lvback_run_success 1 if the last run succeeded, else 0 (also when it backed up nothing: locked repository, invalid config).\n")
 	fmt.Fprintf(&b, "# TYPE lvback_run_success gauge\nlvback_run_success %s\n", strconv.FormatFloat(b2f(runOK), 'g', -1, 64))
+	if repoPath != "" && !repo.IsRemote(repoPath) {
+		if used, avail, err := fsUsage(repoPath); err == nil {
+			for i, v := range []uint64{used, avail} {
+				m := repoMetrics[i]
+				fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s{repository=%s} %d\n", m.name, m.help, m.name, m.name, labelValue(repoPath), v)
+			}
+		}
+	}
 	for _, m := range metrics {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", m.name, m.help, m.name)
 		for _, v := range results {

@@ -18,7 +18,12 @@ func restoreCmd(g *globals) *cobra.Command {
 			"DIR must be empty unless --force. Contents are checked against the manifest's\n" +
 			"BLAKE3 hashes while they are copied. Until every entry is written and synced,\n" +
 			"DIR holds " + engine.RestoreMarker + ": a restore that failed or was killed\n" +
-			"leaves it there, and restoring into DIR again then needs --force.\n\n" + exitHelp,
+			"leaves it there, and restoring into DIR again then needs --force.\n\n" +
+			"DIR's own mode, owner and times: restoring the whole backup (no --path) makes DIR\n" +
+			"the backup's root, so DIR takes the root's mode, owner, times and xattrs, also\n" +
+			"when it existed (--force), as rsync -a SRC/ DST/ does. With --path, DIR is only\n" +
+			"where the part goes and keeps its own (a new DIR is made mode 0700), as tar -x -C\n" +
+			"does. --target - is refused: to write a backup to stdout use lvback dump.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Repo == "" || o.Name == "" || o.Target == "" {
@@ -26,6 +31,9 @@ func restoreCmd(g *globals) *cobra.Command {
 			}
 			if err := checkName(o.Name); err != nil {
 				return err
+			}
+			if o.Target == "-" {
+				return usagef("restore writes into a directory (or an image file), not to stdout: use lvback dump to write a backup or a file of it to stdout")
 			}
 			o.Log = g.logger()
 			var stop func()

@@ -64,7 +64,10 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if dryRun {
-				return printPlan(g, cfg)
+				if metricsFile == "" {
+					metricsFile = cfg.MetricsFile
+				}
+				return printPlan(g, cfg, metricsFile)
 			}
 			if metricsFile == "" {
 				metricsFile = cfg.MetricsFile
@@ -75,7 +78,7 @@ func runCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfgPath, "config", "/etc/lvback/lvback.toml", "configuration file")
 	f.BoolVar(&asJSON, "json", false, "print the run's summary as JSON")
-	f.BoolVar(&dryRun, "dry-run", false, "check the config and print what would be backed up; touch nothing")
+	f.BoolVar(&dryRun, "dry-run", false, "check the config, the repository and each volume's source, and print in words what a run would do; touch nothing")
 	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus metrics here (default: the config's metrics_file)")
 	return cmd
 }
@@ -105,7 +108,7 @@ func runConfig(ctx context.Context, g *globals, cfg *config.Config, asJSON bool,
 		printSummary(g, sum, false)
 	}
 	if metricsFile != "" {
-		if merr := writeMetrics(metricsFile, sum.OK, sum.Volumes); merr != nil {
+		if merr := writeMetrics(metricsFile, cfg.Repo, sum.OK, sum.Volumes); merr != nil {
 			log.Error("metrics not written", "err", merr)
 		}
 	}
@@ -221,7 +224,7 @@ func reportBadConfig(ctx context.Context, g *globals, path, metricsFile string, 
 		Error: "config: " + oneLine(cfgErr.Error())}
 	log := g.logger()
 	if metricsFile != "" {
-		if err := writeMetrics(metricsFile, false, nil); err != nil {
+		if err := writeMetrics(metricsFile, fb.Repo, false, nil); err != nil {
 			log.Error("metrics not written", "err", err)
 		}
 	}
@@ -370,23 +373,6 @@ func printSummary(g *globals, sum *runSummary, asJSON bool) {
 			fmt.Fprintf(g.stdout, "copied %s/%s to %s: %d stored (%s), %.1fs\n", v.Name, v.ID, c.To, c.Stored, units.Bytes(c.Written), c.Seconds)
 		}
 	}
-}
-
-// printPlan shows what a run would do, for --dry-run.
-func printPlan(g *globals, cfg *config.Config) error {
-	fmt.Fprintf(g.stdout, "config %s: repository %s\n", cfg.Path(), cfg.Repo)
-	if cfg.CopyTo != "" {
-		fmt.Fprintf(g.stdout, "each new backup copied to %s\n", cfg.CopyTo)
-	}
-	for i := range cfg.Volumes {
-		v := &cfg.Volumes[i]
-		line := fmt.Sprintf("volume %s: %s %s", v.Name, v.Kind(), v.Source())
-		if p, ok := cfg.Policy(v); ok {
-			line += fmt.Sprintf(", retention %+v", p)
-		}
-		fmt.Fprintln(g.stdout, line)
-	}
-	return nil
 }
 
 // allFailedLocked reports whether every volume that failed did so
