@@ -7,6 +7,8 @@ package pkg
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,16 +76,18 @@ func TestVersionStamped(t *testing.T) {
 }
 
 // TestVersionBuildInfo builds an unstamped binary (a plain go build, as
-// `go install` makes) in a clone of the checkout's HEAD, and checks that
-// version --json reports the commit and its time as git does.
+// `go install` makes) in a clone of the checkout holding the work tree's
+// files, and checks that version --json reports the commit (with -dirty
+// when the work tree differs from it) and the commit's time as git does.
 func TestVersionBuildInfo(t *testing.T) {
 	testsys.RequireTools(t, "git", "go")
-	clone := filepath.Join(t.TempDir(), "src")
-	testsys.Run(t, "git", "clone", "-q", "--shared", "--no-checkout", srcDir, clone)
-	testsys.Run(t, "git", "-C", clone, "checkout", "-q", "--detach", strings.TrimSpace(testsys.Run(t, "git", "-C", srcDir, "rev-parse", "HEAD")))
+	clone := cloneWorkTree(t)
 	bin := goBuild(t, clone, "-buildvcs=true")
 	got, line := readVersion(t, bin)
 	commit := testsys.Run(t, "git", "-C", clone, "rev-parse", "HEAD")
+	if testsys.Run(t, "git", "-C", clone, "status", "--porcelain") != "" {
+		commit += "-dirty"
+	}
 	cmd := exec.Command("git", "-C", clone, "log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%dT%H:%M:%SZ")
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	date, err := cmd.Output()
@@ -91,12 +95,40 @@ func TestVersionBuildInfo(t *testing.T) {
 	if got.Commit != commit || got.Date != strings.TrimSpace(string(date)) {
 		t.Errorf("version --json = %+v, want commit %s date %s", got, commit, date)
 	}
-	if got.Version == "" || got.Version == "unknown" {
+	if got.Version == "" || got.Version == "devel" {
 		t.Errorf("version --json = %+v: no version", got)
 	}
 	if !strings.Contains(line, commit) {
 		t.Errorf("--version = %q, lacks the commit %s", line, commit)
 	}
+}
+
+// cloneWorkTree clones srcDir's HEAD into a temp dir (a git worktree
+// gives go build no VCS information, a clone does) and copies the work
+// tree's files over it, so that what is built is what is being tested.
+func cloneWorkTree(t *testing.T) string {
+	t.Helper()
+	clone := filepath.Join(t.TempDir(), "src")
+	testsys.Run(t, "git", "clone", "-q", "--shared", srcDir, clone)
+	testsys.Run(t, "git", "-C", clone, "checkout", "-q", "--detach", testsys.Run(t, "git", "-C", srcDir, "rev-parse", "HEAD"))
+	files := testsys.Run(t, "git", "-C", srcDir, "ls-files", "-c", "-o", "--exclude-standard")
+	for _, f := range strings.Split(files, "\n") {
+		src, dst := filepath.Join(srcDir, f), filepath.Join(clone, f)
+		fi, err := os.Stat(src)
+		switch {
+		case errors.Is(err, fs.ErrNotExist): // deleted in the work tree
+			testsys.Must(t, os.RemoveAll(dst))
+			continue
+		case err != nil:
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(src)
+		testsys.Must(t, err)
+		testsys.Must(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+		testsys.Must(t, os.WriteFile(dst, data, fi.Mode().Perm()))
+		testsys.Must(t, os.Chmod(dst, fi.Mode().Perm())) // the clone's umask may have cut it
+	}
+	return clone
 }
 
 // TestCompletionBash loads the completion bash asks cobra for, as
