@@ -2,7 +2,21 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
-BIN := bin/lvback
+BIN ?= bin/lvback
+# make man and make deb write here (gitignored); make deb BUILD=/tmp/x
+# builds elsewhere, as the packaging test does.
+BUILD ?= build
+# What `lvback --version` says, stamped at link time (internal/buildinfo).
+# The version comes from git and the VERSION file (scripts/version.sh: a
+# valid Debian version, e.g. 0.1.0~git20261127.abcdef0); the date is the
+# commit's time in UTC, or SOURCE_DATE_EPOCH's when set, so one commit
+# builds one identical binary and package.
+LVBACK_VERSION ?= $(shell scripts/version.sh)
+LVBACK_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LVBACK_DATE ?= $(shell if [ -n "$$SOURCE_DATE_EPOCH" ]; then date -u -d "@$$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ; \
+	else TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null; fi)
+BUILDINFO := github.com/lvback/lvback/internal/buildinfo
+LDFLAGS = -X $(BUILDINFO).version=$(LVBACK_VERSION) -X $(BUILDINFO).commit=$(LVBACK_COMMIT) -X $(BUILDINFO).date=$(LVBACK_DATE)
 # FUZZTIME is a count of executions, not a duration: Go 1.26's fuzzer may
 # fail a target with a bare "context deadline exceeded" when a -fuzztime
 # duration ends while a worker is mid-call (go.dev/issue/75804, fixed in
@@ -14,13 +28,20 @@ FUZZTIME ?= 50000x
 STATICCHECK_VERSION := 0.8.2
 STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: help build demo deps weed restic check staticcheck test test-go test-btrfs fuzz-short fuzz bench bench-btrfs bench-s3 clean
+.PHONY: help build man deb demo deps weed restic check staticcheck test test-go test-btrfs fuzz-short fuzz bench bench-btrfs bench-s3 clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## build bin/lvback
-	$(GO) build -trimpath -o $(BIN) ./cmd/lvback
+build: ## build bin/lvback, static (CGO_ENABLED=0: no libc dependency), stamped with version, commit and date
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/lvback
+
+man: build ## man pages (lvback.8, lvback-COMMAND.8) into $(BUILD)/man and bash/zsh/fish completions into $(BUILD)/completions, generated from the command tree
+	rm -rf $(BUILD)/man $(BUILD)/completions
+	$(BIN) gen-docs --man $(BUILD)/man --completions $(BUILD)/completions
+
+deb: man ## the Debian package $(BUILD)/lvback_VERSION_ARCH.deb (scripts/build-deb.sh; needs dpkg-deb)
+	scripts/build-deb.sh $(BIN) $(BUILD) $(LVBACK_VERSION)
 
 demo: build ## back up a generated demo directory twice; the second run links
 	scripts/demo.sh $(BIN)
@@ -91,4 +112,4 @@ bench-s3: weed restic ## block backups of a 1 GiB image to a local repository, t
 	$(GO) run ./bench -cases s3first,s3incr -real none $(BENCHFLAGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin $(BUILD)

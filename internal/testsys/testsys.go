@@ -64,6 +64,7 @@ var packages = map[string]string{
 	"mkfs.ext4": "e2fsprogs", "chattr": "e2fsprogs", "mkfs.xfs": "xfsprogs",
 	"mkfs.btrfs": "btrfs-progs", "btrfs": "btrfs-progs",
 	"rsync": "rsync", "strace": "strace",
+	"dpkg": "dpkg", "dpkg-deb": "dpkg", "man": "man-db", "make": "make", "git": "git",
 	"setfacl": "acl", "getfacl": "acl", "setfattr": "attr", "getfattr": "attr",
 }
 
