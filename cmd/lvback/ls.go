@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/exclude"
+	"github.com/lvback/lvback/manifest"
+)
+
+func lsCmd(g *globals) *cobra.Command {
+	var o engine.LsOptions
+	var long, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ls --repo REPO --name NAME [--id ID] [PATH] [-l] [--recursive] [--json]",
+		Short: "List the entries of a backup from its manifest",
+		Long: "List what backup ID of NAME (\"latest\" for the newest) holds, from its manifest\n" +
+			"(the source's metadata at backup time; the tree is not read). PATH (default /)\n" +
+			"lists a directory's children, or a file itself; --recursive everything below.\n" +
+			"A block-mode backup lists its image, /NAME.img. --json prints one JSON object\n" +
+			"per line (NDJSON): path, type, mode, uid, gid, size, mtime, hash (files),\n" +
+			"target (symlinks), link_to (hard links), image_hash (images).\n\n" + exitHelp,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Repo == "" || o.Name == "" {
+				return usagef("ls needs --repo and --name")
+			}
+			if err := checkName(o.Name); err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				o.Path = args[0]
+			}
+			emit := func(e engine.BrowseEntry) error { _, err := fmt.Fprintln(g.stdout, oneLine(e.Path)); return err }
+			if long {
+				emit = func(e engine.BrowseEntry) error { _, err := fmt.Fprintln(g.stdout, longLine(e)); return err }
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				emit = func(e engine.BrowseEntry) error { return enc.Encode(e) }
+			}
+			return browseErr(engine.Ls(cmd.Context(), o, emit))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Repo, "repo", "", "repository directory")
+	f.StringVar(&o.Name, "name", "", "volume name")
+	f.StringVar(&o.ID, "id", "latest", "backup id, or latest")
+	f.BoolVarP(&long, "long", "l", false, "show mode, owner, size and mtime")
+	f.BoolVarP(&o.Recursive, "recursive", "R", false, "list everything below PATH")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object per line")
+	return cmd
+}
+
+// longLine is an `ls -l` line of e: mode, uid, gid, size, mtime, path
+// (and a symlink's target).
+func longLine(e engine.BrowseEntry) string {
+	s := fmt.Sprintf("%s %6d %6d %12d %s %s", e.FileMode(), e.UID, e.GID, e.Size,
+		e.Mtime.Local().Format(time.DateTime), e.Path)
+	if e.Target != "" {
+		s += " -> " + e.Target
+	}
+	return oneLine(s)
+}
+
+// browseErr makes a bad path given to ls, find or dump a usage error.
+func browseErr(err error) error {
+	if err != nil && (errors.Is(err, manifest.ErrBadPath) || errors.Is(err, exclude.ErrBadPattern)) {
+		return usageError{err}
+	}
+	return err
+}

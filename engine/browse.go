@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lvback/lvback/manifest"
+	"github.com/lvback/lvback/repo"
+)
+
+// BrowseEntry is one entry of a backup as ls and find report it, read
+// from the backup's manifest (the source's metadata at backup time). The
+// JSON keys are a stable interface.
+type BrowseEntry struct {
+	Path  string    `json:"path"` // absolute in the backup: "/" is its root
+	Type  string    `json:"type"` // manifest.Type's name, or "image" for a block backup
+	Mode  uint32    `json:"mode"` // permission bits with setuid, setgid and sticky (07777)
+	UID   uint32    `json:"uid"`
+	GID   uint32    `json:"gid"`
+	Size  int64     `json:"size"`
+	Mtime time.Time `json:"mtime"`
+	// Hash is a regular file's BLAKE3 (hex); ImageHash a block backup's
+	// image hash (blockdiff's, not a flat hash of the bytes).
+	Hash      string `json:"hash,omitempty"`
+	ImageHash string `json:"image_hash,omitempty"`
+	Target    string `json:"target,omitempty"`  // a symlink's target
+	LinkTo    string `json:"link_to,omitempty"` // a hard link's earlier path, absolute
+}
+
+// browseEntry converts a manifest entry.
+func browseEntry(e *manifest.Entry) BrowseEntry {
+	be := BrowseEntry{Path: "/" + e.Path, Type: e.Type.String(), Mode: e.Mode, UID: e.UID, GID: e.GID,
+		Size: e.Size, Mtime: time.Unix(e.Mtime.Sec, int64(e.Mtime.Nsec)).UTC(), Target: e.Target}
+	if e.Type == manifest.TypeFile {
+		be.Hash = hex.EncodeToString(e.Hash[:])
+	}
+	if e.LinkTo != "" {
+		be.LinkTo = "/" + e.LinkTo
+	}
+	return be
+}
+
+// FileMode returns the entry's type and permission bits as an fs.FileMode
+// (for an `ls -l` column: "drwxr-xr-x").
+func (be BrowseEntry) FileMode() fs.FileMode {
+	m := fs.FileMode(be.Mode & 0o777)
+	if be.Mode&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if be.Mode&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if be.Mode&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	switch be.Type {
+	case "dir":
+		m |= fs.ModeDir
+	case "symlink":
+		m |= fs.ModeSymlink
+	case "fifo":
+		m |= fs.ModeNamedPipe
+	case "char":
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case "block":
+		m |= fs.ModeDevice
+	case "socket":
+		m |= fs.ModeSocket
+	}
+	return m
+}
+
+// backupPath turns a path given on the command line ("/etc", "etc/",
+// "/") into a manifest path ("etc", ""); what cannot be one is a usage
+// error wrapping manifest.ErrBadPath.
+func backupPath(p string) (string, error) {
+	sub := strings.Trim(filepath.ToSlash(filepath.Clean("/"+p)), "/")
+	if err := manifest.ValidPath(sub); err != nil {
+		return "", err
+	}
+	return sub, nil
+}
+
+// openBackup opens the repository and picks the complete backup id of
+// name ("" or "latest": the newest).
+func openBackup(repoPath, name, id string) (*repo.Repo, *repo.Backup, error) {
+	if name == "" {
+		return nil, nil, errors.New("a volume name is needed")
+	}
+	r, err := repo.Open(repoPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := r.Pick(name, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, b, nil
+}
+
+// below reports whether p is sub itself or beneath it ("" holds all).
+func below(p, sub string) bool {
+	return sub == "" || p == sub || strings.HasPrefix(p, sub+"/")
+}
+
+// scanFrom reads mr up to the entry at sub and returns it; a path the
+// backup does not hold (or holds only through a symlink) wraps
+// repo.ErrNotFound. The manifest is in Compare order, so the scan stops
+// at the first entry past sub.
+func scanFrom(mr *manifest.Reader, sub, backup string) (*manifest.Entry, error) {
+	for {
+		e, err := mr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read manifest: %w", err)
+		}
+		if c := manifest.Compare(e.Path, sub); c == 0 {
+			return e, nil
+		} else if c > 0 {
+			break
+		}
+	}
+	return nil, fmt.Errorf("path /%s: %w in backup %s", sub, repo.ErrNotFound, backup)
+}
