@@ -43,7 +43,7 @@ type FindMatch struct {
 // repository order, paths in manifest order. Block-mode backups hold no
 // paths and are skipped. It reads the manifests side by side, one entry
 // of each at a time, never a whole manifest: its memory is a manifest
-// reader (about 3 MiB) per backup merged, whatever their size, and at
+// reader (about 1.5 MiB) per backup merged, whatever their size, and at
 // most maxMerged backups are merged at once (a path of more backups is
 // reported in several calls, each batch's oldest version unmarked). An
 // unknown name wraps repo.ErrNotFound; a bad pattern exclude.ErrBadPattern.
@@ -77,11 +77,19 @@ func Find(ctx context.Context, o FindOptions, fn func([]FindMatch) error) error 
 	return nil
 }
 
-// maxMerged bounds the manifests Find reads side by side: each reader
-// holds about 3 MiB of heap (zstd and read buffers; TestFindMemoryBounded
-// measured 97 MiB of peak heap for 30 merged at once, 25 MiB for 10), so
-// 15 keep a search under 50 MiB however many backups a name has.
-const maxMerged = 15
+// maxMerged bounds the manifests Find reads side by side. Each reader
+// holds about 1.5 MiB live (the zstd decoder's 1 MiB window ring, block
+// and read buffers), so 32 of them need about 50 MiB; under
+// FindMemoryLimit the process stays below 100 MB (30 manifests of 100,000
+// entries: 84 MB peak RSS; without the limit the garbage collector lets
+// the heap grow to twice that). A name with more complete backups is
+// searched in batches of maxMerged, oldest first.
+const maxMerged = 32
+
+// FindMemoryLimit is the Go memory limit (runtime/debug.SetMemoryLimit)
+// under which a process running Find over maxMerged manifests stays below
+// 100 MB; lvback find sets it unless GOMEMLIMIT is set.
+const FindMemoryLimit = 64 << 20
 
 // findBatches runs findIn over bs in batches of at most maxMerged
 // backups, oldest first: a path held by backups of several batches is

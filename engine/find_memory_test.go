@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -53,6 +54,7 @@ func TestFindMemoryBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(FindMemoryLimit)) // as lvback find runs it
 	runtime.GC()
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)

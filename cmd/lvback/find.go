@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,6 +40,9 @@ func findCmd(g *globals) *cobra.Command {
 				return usagef("--newest %d: want 1 or more (0: all)", o.Newest)
 			}
 			o.Patterns = args
+			if os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(engine.FindMemoryLimit)
+			}
 			emit := func(group []engine.FindMatch) error { return printVersions(g, group) }
 			if asJSON {
 				enc := json.NewEncoder(g.stdout)
