@@ -72,8 +72,8 @@ func TestS3Labels(t *testing.T) {
 	}
 	e.lv("host2", exitOK, "protect", "--repo", e.url, "--name", "vm", old)
 	e.lv("host2", exitOK, "tag", "--repo", e.url, "--name", "vm", "--set", "gold", old)
-	e.backups("host1", "vm") // host1 caches "gold"
-	time.Sleep(1100 * time.Millisecond) // the store's times may be whole seconds
+	e.backups("host1", "vm")                                                            // host1 caches "gold"
+	time.Sleep(1100 * time.Millisecond)                                                 // the store's times may be whole seconds
 	e.lv("host2", exitOK, "tag", "--repo", e.url, "--name", "vm", "--set", "lead", old) // same size: only the time differs
 	items = e.backups("host1", "vm")
 	if p, _ := items[0]["protected"].(bool); !p {
