@@ -72,9 +72,11 @@ func TestS3Labels(t *testing.T) {
 	}
 	e.lv("host2", exitOK, "protect", "--repo", e.url, "--name", "vm", old)
 	e.lv("host2", exitOK, "tag", "--repo", e.url, "--name", "vm", "--set", "gold", old)
-	e.backups("host1", "vm")                                                            // host1 caches "gold"
-	time.Sleep(1100 * time.Millisecond)                                                 // the store's times may be whole seconds
-	e.lv("host2", exitOK, "tag", "--repo", e.url, "--name", "vm", "--set", "lead", old) // same size: only the time differs
+	// host1 caches "gold", then host2 sets a tag of the same size: only
+	// the object's time differs (the store's times may be whole seconds).
+	e.backups("host1", "vm")
+	time.Sleep(1100 * time.Millisecond)
+	e.lv("host2", exitOK, "tag", "--repo", e.url, "--name", "vm", "--set", "lead", old)
 	items = e.backups("host1", "vm")
 	if p, _ := items[0]["protected"].(bool); !p {
 		t.Fatalf("host1 does not see the protection: %v", items[0])
