@@ -301,3 +301,16 @@ func lineWith(out, s string) string {
 	}
 	return ""
 }
+
+// copy carries a backup's tags to the copy, not its protection.
+func TestCopyCarriesTags(t *testing.T) {
+	e := newTagEnv(t)
+	id := e.backup("v", "--tag", "offsite")
+	lvOK(t, "protect", "--repo", e.repo, "--name", "v", id)
+	to := initRepo(t, filepath.Join(e.base, "to"))
+	lvOK(t, "copy", "--from", e.repo, "--to", to, "-q")
+	got := (&tagEnv{t: t, repo: to}).labels("v")[id]
+	if !slices.Equal(got.Tags, []string{"offsite"}) || got.Protected {
+		t.Fatalf("copy's labels: tags %q, protected %v", got.Tags, got.Protected)
+	}
+}
