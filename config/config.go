@@ -14,11 +14,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/lvback/lvback/internal/tags"
 	"github.com/lvback/lvback/repo"
 	"github.com/lvback/lvback/retention"
 )
@@ -66,6 +68,9 @@ type Defaults struct {
 	// RequireSnapshot refuses a path volume that may change while it is
 	// read (engine.VolumeOptions.RequireSnapshot).
 	RequireSnapshot bool `toml:"require_snapshot"`
+	// Tags are given to every backup a run makes (a volume's tags add to
+	// them; see Config.Tags).
+	Tags []string `toml:"tags"`
 	Excludes
 }
 
@@ -89,6 +94,9 @@ type Retention struct {
 	KeepMonthly int    `toml:"keep_monthly"`
 	KeepYearly  int    `toml:"keep_yearly"`
 	KeepWithin  string `toml:"keep_within"`
+	// KeepTags keeps every backup with all tags of one of these lists
+	// ("a,b" needs both), as prune --keep-tag does.
+	KeepTags []string `toml:"keep_tags"`
 }
 
 // Volume is one [[volume]] table: exactly one of LV, Path or Btrfs says
@@ -113,6 +121,8 @@ type Volume struct {
 	// cannot be used.
 	FullReadEvery string     `toml:"full_read_every"`
 	Retention     *Retention `toml:"retention"` // overrides the global [retention]
+	// Tags are given to this volume's backups, besides the defaults' tags.
+	Tags []string `toml:"tags"`
 	Excludes
 	// BeforeSnapshot and AfterSnapshot replace the global hooks for this
 	// volume; nil keeps the global one, "" runs none. Only LV and btrfs
@@ -178,9 +188,21 @@ func (c *Config) Policy(v *Volume) (retention.Policy, bool) {
 	return p, true
 }
 
+// Tags returns the tags of v's backups: the defaults' and v's own,
+// sorted without duplicates.
+func (c *Config) Tags(v *Volume) []string {
+	ts, _ := tags.Parse(append(slices.Clone(c.Defaults.Tags), v.Tags...)) // validated by Load
+	return ts
+}
+
 func (r *Retention) policy() (retention.Policy, error) {
 	p := retention.Policy{Last: r.KeepLast, Hourly: r.KeepHourly, Daily: r.KeepDaily,
 		Weekly: r.KeepWeekly, Monthly: r.KeepMonthly, Yearly: r.KeepYearly}
+	lists, err := tags.ParseLists(r.KeepTags)
+	if err != nil {
+		return p, fmt.Errorf("keep_tags: %w", err)
+	}
+	p.Tags = lists
 	if r.KeepWithin != "" {
 		d, err := retention.ParseDuration(r.KeepWithin)
 		if err != nil {
@@ -272,6 +294,9 @@ func (c *Config) validate(data []byte) error {
 	}
 	if c.Defaults.Jobs < 0 {
 		return where(keyLine(data, "jobs", 0), "jobs must not be negative")
+	}
+	if _, err := tags.Parse(c.Defaults.Tags); err != nil {
+		return where(keyLine(data, "tags", 0), "defaults: tags: %v", err)
 	}
 	if c.Retention != nil {
 		if _, err := c.Retention.policy(); err != nil {
@@ -377,6 +402,9 @@ func (v *Volume) validate() error {
 	}
 	if v.Jobs < 0 {
 		return fmt.Errorf("%s: jobs must not be negative", v.Name)
+	}
+	if _, err := tags.Parse(v.Tags); err != nil {
+		return fmt.Errorf("%s: tags: %v", v.Name, err)
 	}
 	if v.Retention != nil {
 		if _, err := v.Retention.policy(); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lvback/lvback/internal/tags"
 )
 
 const good = `repo = "/mnt/backup"
@@ -18,6 +20,7 @@ jobs = 4
 [retention]
 keep_daily = 7
 keep_within = "14d"
+keep_tags = ["monthly", "db,pre-upgrade"]
 
 [[volume]]
 name = "xen-disk0"
@@ -48,7 +51,7 @@ func TestParseGood(t *testing.T) {
 		t.Fatalf("kinds %v", kinds)
 	}
 	p, ok := c.Policy(&c.Volumes[0])
-	if !ok || p.Daily != 7 || p.Within != 14*24*time.Hour {
+	if !ok || p.Daily != 7 || p.Within != 14*24*time.Hour || strings.Join(p.Tags, " ") != "monthly db,pre-upgrade" {
 		t.Fatalf("global policy %+v", p)
 	}
 	if p, _ := c.Policy(&c.Volumes[1]); p.Last != 3 || p.Daily != 0 {
@@ -75,6 +78,10 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"blocks of btrfs", "repo = \"/r\"\n[[volume]]\nname=\"a\"\nbtrfs=\"/a\"\nmode=\"blocks\"\n", "not btrfs"},
 		{"unknown mode", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nmode=\"raw\"\n", "unknown mode"},
 		{"full_read in file mode", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nfull_read=true\n", "full_read applies to mode \"blocks\" only"},
+		{"bad default tag", "repo = \"/r\"\n[defaults]\ntags = [\"a b\"]\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:3: defaults: tags: invalid tag \"a b\""},
+		{"empty volume tag", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\ntags = [\"\"]\n", "x.toml:2: volume 1: a: tags: empty tag"},
+		{"tags not a list", "repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\ntags = \"x\"\n", "x.toml:5:"},
+		{"bad keep_tags", "repo = \"/r\"\n[retention]\nkeep_tags=[\"a,\"]\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:2: retention: keep_tags: empty tag"},
 		{"relative copy_to", "repo = \"/r\"\ncopy_to = \"offsite\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:2: copy_to must be an absolute path or an s3: URL"},
 		{"copy_to is repo", "repo = \"/r\"\ncopy_to = \"/r/\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n", "x.toml:2: copy_to \"/r/\" is repo"},
 		{"copy_to is the s3 repo", "repo = \"s3:http://h:1/bucket\"\ncopy_to = \"s3:http://h:1/bucket\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\nmode=\"blocks\"\n", "x.toml:2: copy_to \"s3:http://h:1/bucket\" is repo"},
@@ -108,6 +115,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(hooks))
 	f.Add([]byte("repo = \"/r\"\n[[volume]]\nname=\"a\"\npath=\"/a\"\n"))
 	f.Add([]byte("[[volume]]\n[[volume]]\n[retention]\nkeep_within=\"1y\"\n"))
+	f.Add([]byte("repo = \"/r\"\n[defaults]\ntags=[\"a\"]\n[retention]\nkeep_tags=[\"a,b\"]\n[[volume]]\nname=\"a\"\npath=\"/a\"\ntags=[\"b,c\"]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("f.toml", data)
 		if err != nil {
@@ -122,6 +130,11 @@ func FuzzParse(f *testing.F) {
 		for i := range c.Volumes {
 			if c.Volumes[i].Source() == "" {
 				t.Fatalf("volume without a source accepted")
+			}
+			for _, tag := range c.Tags(&c.Volumes[i]) {
+				if err := tags.Valid(tag); err != nil {
+					t.Fatalf("accepted a bad tag: %v", err)
+				}
 			}
 		}
 	})

@@ -17,6 +17,7 @@ jobs = 6
 checksum = true
 require_snapshot = true
 exclude = ["*.tmp"]
+tags = ["nightly"]
 
 [[volume]]
 name = "inherits"
@@ -38,6 +39,7 @@ hook_timeout = "40s"
 name = "adds"
 path = "/srv/data"
 exclude = ["*.log"]
+tags = ["data,nightly", "offsite"]
 `
 
 // VolumeOptions merges each volume's settings with the defaults: a
@@ -54,14 +56,16 @@ func TestVolumeOptionsMergesDefaults(t *testing.T) {
 		{0, func(o engine.VolumeOptions) bool {
 			return o.Backup.Repo == "/srv/backup" && o.Backup.Name == "inherits" && o.LV == "/dev/vg/a" && !o.Blocks &&
 				o.Snapshot.Size == "5G" && o.Backup.Jobs == 6 && o.Backup.Checksum && o.RequireSnapshot && !o.FullRead &&
-				slices.Equal(o.Backup.Excludes.Patterns, []string{"*.tmp"}) && o.Hooks.Before == "freeze" && o.Hooks.Timeout == 0
+				slices.Equal(o.Backup.Excludes.Patterns, []string{"*.tmp"}) && o.Hooks.Before == "freeze" && o.Hooks.Timeout == 0 &&
+				slices.Equal(o.Backup.Tags, []string{"nightly"})
 		}},
 		{1, func(o engine.VolumeOptions) bool {
 			return o.Blocks && o.FullRead && o.Snapshot.Size == "9G" && o.Backup.Jobs == 3 && !o.Backup.Checksum && !o.RequireSnapshot &&
 				o.Backup.Excludes.Empty() && o.Hooks.Before == "" && o.Hooks.Timeout == 40*time.Second
 		}},
 		{2, func(o engine.VolumeOptions) bool {
-			return o.Path == "/srv/data" && o.LV == "" && slices.Equal(o.Backup.Excludes.Patterns, []string{"*.tmp", "*.log"})
+			return o.Path == "/srv/data" && o.LV == "" && slices.Equal(o.Backup.Excludes.Patterns, []string{"*.tmp", "*.log"}) &&
+				slices.Equal(o.Backup.Tags, []string{"data", "nightly", "offsite"})
 		}},
 	}
 	for _, tt := range tests {

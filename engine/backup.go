@@ -13,6 +13,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"github.com/lvback/lvback/exclude"
+	"github.com/lvback/lvback/internal/tags"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -41,6 +42,9 @@ type BackupOptions struct {
 	// manifest (never the tree: see decide). File mode only: block mode
 	// hashes every chunk anyway.
 	Checksum bool
+	// Tags are written with the backup (repo.Labels), before it is
+	// committed; each value is one tag or several separated by commas.
+	Tags []string
 	// Now is the clock that names the backup; nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// BeforeCommit, when set, runs after the backup's data and manifest are
@@ -110,6 +114,10 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	labels, err := o.labels()
+	if err != nil {
+		return nil, err
+	}
 	src, err := checkSource(o.Source, o.Repo)
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
@@ -128,6 +136,7 @@ func Backup(ctx context.Context, o BackupOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.Labels = labels
 	committed := false
 	defer func() {
 		if !committed {
@@ -193,6 +202,12 @@ func (o *BackupOptions) begin(r *repo.Repo, started time.Time) (*repo.Pending, e
 		return r.BeginID(o.Name, o.Origin.Backup.ID)
 	}
 	return r.Begin(o.Name, started)
+}
+
+// labels are the labels a new backup gets: its tags.
+func (o *BackupOptions) labels() (repo.Labels, error) {
+	ts, err := tags.Parse(o.Tags)
+	return repo.Labels{Tags: ts}, err
 }
 
 // describe fills in what info says of the backup beyond what the run

@@ -54,6 +54,10 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if !o.Excludes.Empty() {
 		return nil, fmt.Errorf("%s: exclude rules apply to file mode only", o.Name)
 	}
+	labels, err := o.labels()
+	if err != nil {
+		return nil, err
+	}
 	if err := checkBlockSource(o.Source); err != nil {
 		return nil, fmt.Errorf("backup %s: %w", o.Name, err)
 	}
@@ -83,6 +87,7 @@ func BackupBlocks(ctx context.Context, o BlockOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.Labels = labels
 	committed := false
 	defer func() {
 		if !committed {

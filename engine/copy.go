@@ -267,3 +267,8 @@ func copyOne(ctx context.Context, from, to *repo.Repo, id, name string, o CopyOp
 func copyOrigin(from *repo.Repo, started time.Time) *repo.CopyOrigin {
 	return &repo.CopyOrigin{Repo: from.String(), RepoID: from.ID, Copied: started.UTC()}
 }
+
+// copiedLabels are the labels the copy of b gets: its tags. Protection
+// is not carried: it answers the retention of one repository, and the
+// copy's repository has its own.
+func copiedLabels(b *repo.Backup) repo.Labels { return repo.Labels{Tags: b.Labels.Tags} }

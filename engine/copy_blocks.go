@@ -38,6 +38,7 @@ func copyBlocks(ctx context.Context, from, to *repo.Repo, b *repo.Backup, o Copy
 	if err != nil {
 		return err
 	}
+	p.Labels = copiedLabels(b)
 	committed := false
 	defer func() {
 		if !committed {

@@ -24,7 +24,7 @@ type Origin struct {
 // Copy), filling in c: a Backup of b's tree with b as its Origin.
 func copyFiles(ctx context.Context, from, to *repo.Repo, b *repo.Backup, o CopyOptions, c *CopiedBackup) error {
 	res, err := Backup(ctx, BackupOptions{Repo: to.String(), Name: b.Name, Source: b.TreePath(), Jobs: o.Jobs,
-		Locked: true, Log: o.Log, Progress: o.Progress, Origin: &Origin{Repo: from, Backup: b}})
+		Tags: copiedLabels(b).Tags, Locked: true, Log: o.Log, Progress: o.Progress, Origin: &Origin{Repo: from, Backup: b}})
 	if errors.Is(err, ErrEntriesSkipped) && res != nil {
 		err = nil // the entries b's own backup skipped, which its info records; the copy lacks nothing of b
 	}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/lvback/lvback/internal/tags"
 	"github.com/lvback/lvback/repo"
 )
 
@@ -26,11 +27,19 @@ type ListItem struct {
 	ReadBytes         int64  `json:"read_bytes,omitempty"`
 	ReadMode          string `json:"read_mode,omitempty"`
 	KeptSnapshotBytes int64  `json:"kept_snapshot_bytes,omitempty"`
+	// Tags and Protected are a complete backup's labels (repo.Labels).
+	Tags      []string `json:"tags"`
+	Protected bool     `json:"protected"`
 }
 
 // List returns the backups of name, or of every name for "", complete or
-// not, ordered by start time, oldest first.
-func List(repoPath, name string) ([]ListItem, error) {
+// not, ordered by start time, oldest first. With tagLists (see
+// tags.ParseLists) only the complete backups one list matches.
+func List(repoPath, name string, tagLists []string) ([]ListItem, error) {
+	tagLists, err := tags.ParseLists(tagLists)
+	if err != nil {
+		return nil, err
+	}
 	r, err := repo.Open(repoPath)
 	if err != nil {
 		return nil, err
@@ -48,7 +57,11 @@ func List(repoPath, name string) ([]ListItem, error) {
 			return nil, err
 		}
 		for _, b := range bs {
-			it := ListItem{Name: b.Name, ID: b.ID, Time: b.Time, Mode: repo.ModeFiles, Complete: b.Complete, Path: b.TreePath()}
+			if _, ok := tags.Match(b.Labels.Tags, tagLists); len(tagLists) > 0 && !ok {
+				continue
+			}
+			it := ListItem{Name: b.Name, ID: b.ID, Time: b.Time, Mode: repo.ModeFiles, Complete: b.Complete, Path: b.TreePath(),
+				Tags: nonNil(b.Labels.Tags), Protected: b.Labels.Protected}
 			if b.Info != nil {
 				it.Time, it.Mode = b.Info.Started, b.Info.Mode
 				it.Files, it.Size, it.AddedBytes, it.Errors = b.Info.Files, b.Info.Size, b.Info.AddedBytes, b.Info.Errors

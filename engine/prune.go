@@ -39,6 +39,9 @@ type PruneDecision struct {
 	Keep    bool      `json:"keep"`
 	Reasons []string  `json:"reasons,omitempty"`
 	Removed bool      `json:"removed"` // actually deleted (false in a dry run)
+	// Tags and Protected are the backup's labels (repo.Labels).
+	Tags      []string `json:"tags,omitempty"`
+	Protected bool     `json:"protected,omitempty"`
 }
 
 // PruneResult lists every complete backup considered, newest first per
@@ -59,7 +62,8 @@ type PruneResult struct {
 // that lvback made are considered or deleted; incomplete backups, unknown
 // directories and files are never touched. The newest complete backup of
 // every name (the one `restore --id latest` picks), the newest one without
-// skipped entries and every Pinned one are always kept. Backups are ranked
+// skipped entries, every Pinned and every protected one (and one whose
+// labels cannot be read) are always kept. Backups are ranked
 // by ID, the repository's one order, never by the times in info.json, and
 // bucketed by the time in their ID: a clock that stepped back cannot make
 // prune take an older backup for the newest.
@@ -194,14 +198,11 @@ func pruneName(ctx context.Context, r *repo.Repo, name string, o PruneOptions, r
 			continue // never counted, never deleted
 		}
 		byID[b.ID] = b
-		item := retention.Backup{ID: b.ID, Time: b.Time, Good: b.Info.Errors == 0}
-		if slices.Contains(o.Pinned, b.ID) {
-			item.Pin = "made in this run"
-		}
-		items = append(items, item) // all is in ID order, oldest first
+		items = append(items, retentionItem(b, o.Pinned, o.Log)) // all is in ID order, oldest first
 	}
 	for _, d := range retention.Apply(o.Policy, items, o.Loc) {
-		pd := PruneDecision{Name: name, ID: d.ID, Time: d.Time, Keep: d.Keep, Reasons: d.Reasons}
+		pd := PruneDecision{Name: name, ID: d.ID, Time: d.Time, Keep: d.Keep, Reasons: d.Reasons,
+			Tags: d.Tags, Protected: d.Protected}
 		if !d.Keep && !o.DryRun {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -215,6 +216,21 @@ func pruneName(ctx context.Context, r *repo.Repo, name string, o PruneOptions, r
 		res.Decisions = append(res.Decisions, pd)
 	}
 	return nil
+}
+
+// retentionItem is what the keep rules see of complete backup b. A
+// backup whose labels cannot be read is pinned: it may be protected.
+func retentionItem(b *repo.Backup, pinned []string, log *slog.Logger) retention.Backup {
+	item := retention.Backup{ID: b.ID, Time: b.Time, Good: b.Info.Errors == 0,
+		Protected: b.Labels.Protected, Tags: b.Labels.Tags}
+	switch {
+	case slices.Contains(pinned, b.ID):
+		item.Pin = "made in this run"
+	case b.LabelsErr != nil:
+		item.Pin = "labels unreadable"
+		log.Warn("kept: its labels cannot be read, so it may be protected", "backup", b.Name+"/"+b.ID, "err", b.LabelsErr)
+	}
+	return item
 }
 
 // removeBackup retires a backup (it stops being listed at once) and then

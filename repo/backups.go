@@ -169,6 +169,11 @@ type Backup struct {
 	Partial  bool   // named ID.partial: a run in progress or one a crash left
 	Dir      string // absolute directory holding tree/, manifest and info
 	Info     *Info  // nil unless Complete
+	// Labels are a complete backup's tags and protection (LabelsFile);
+	// LabelsErr says why its labels file could not be read (then Labels
+	// is empty, and prune keeps the backup: it may be protected).
+	Labels    Labels
+	LabelsErr error
 }
 
 // TreePath is the directory that holds the browsable copy of the volume.
@@ -238,6 +243,7 @@ func (r *Repo) Backups(name string) ([]Backup, error) {
 		if !partial {
 			if info, err := readInfo(filepath.Join(b.Dir, InfoFile)); err == nil && info.ID == id && info.Name == name {
 				b.Info, b.Complete = info, true
+				b.Labels, b.LabelsErr = readLabels(b.Dir)
 			}
 		}
 		out = append(out, b)

@@ -20,7 +20,10 @@ type Pending struct {
 	Name string
 	ID   string
 	Dir  string // the temporary directory: tree/ and the manifest go here
-	dst  string
+	// Labels are written with the backup (LabelsFile) before it is
+	// committed, so a complete backup has them from the start.
+	Labels Labels
+	dst    string
 	// remote is the store of a remote repository: Commit uploads the
 	// index and the info there.
 	remote objstore.Store
@@ -121,14 +124,20 @@ func nextID(bs []Backup, now time.Time) string {
 	return id
 }
 
-// Commit makes the backup complete: it writes info durably, renames the
-// temporary directory to its final name and fsyncs the parent. The caller
-// must have made the tree and manifest durable first. In a remote
-// repository the backup is complete once Commit uploaded the index and
-// then the info (the caller stored every chunk first); the local rename
-// only updates the cache.
+// Commit makes the backup complete: it writes its labels (if any) and
+// then info durably, renames the temporary directory to its final name
+// and fsyncs the parent. The caller must have made the tree and manifest
+// durable first. In a remote repository the backup is complete once
+// Commit uploaded the index, the labels and then the info (the caller
+// stored every chunk first); the local rename only updates the cache.
 func (p *Pending) Commit(info *Info) error {
 	info.Format, info.Name, info.ID = "lvback-backup", p.Name, p.ID
+	if err := p.Labels.check(); err != nil {
+		return fmt.Errorf("commit backup: %w", err)
+	}
+	if err := writeLabels(p.Dir, p.Labels); err != nil {
+		return fmt.Errorf("write backup labels: %w", err)
+	}
 	if err := writeJSON(filepath.Join(p.Dir, InfoFile), info); err != nil {
 		return fmt.Errorf("write backup info: %w", err)
 	}

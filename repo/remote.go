@@ -22,14 +22,15 @@ import (
 //
 //	lvback-repository.json        marker, as on disk
 //	backups/NAME/ID/index.zst     uploaded after every chunk it names
+//	backups/NAME/ID/labels.json   tags and protection (LabelsFile), when any; replaced by tag and protect
 //	backups/NAME/ID/info.json     uploaded last: the commit object
 //	chunks/ab/abcd...             the chunks (blockdiff.ObjectStore)
 //	locks/...                     package objlock's lock objects
 //
 // A backup is complete once its info.json exists. A local cache, a
 // repository-shaped directory (Repo.Root) named by the repository's id,
-// mirrors the marker, the info files and the indexes of complete backups
-// so that everything else reads them as files; Open brings it up to date
+// mirrors the marker, the info files, the labels and the indexes of
+// complete backups so that everything else reads them as files; Open brings it up to date
 // with the store, dropping what the store no longer holds. Chunks are
 // never cached.
 
@@ -195,6 +196,9 @@ func (r *Repo) Refresh(ctx context.Context) error {
 // remoteBackup is what the store holds of one backup.
 type remoteBackup struct {
 	info, index int64 // object sizes, -1 when missing
+	// labels is the labels object (Size -1 when missing): it changes
+	// after the commit, so the cache compares its size and time too.
+	labels objstore.Info
 }
 
 // syncCache makes the cache's complete backups those of the store: it
@@ -214,7 +218,7 @@ func (r *Repo) syncCache(ctx context.Context) error {
 		key := parts[1] + "/" + parts[2]
 		b := remote[key]
 		if b == nil {
-			b = &remoteBackup{info: -1, index: -1}
+			b = &remoteBackup{info: -1, index: -1, labels: objstore.Info{Size: -1}}
 			remote[key] = b
 		}
 		switch parts[3] {
@@ -222,6 +226,8 @@ func (r *Repo) syncCache(ctx context.Context) error {
 			b.info = fi.Size
 		case IndexFile:
 			b.index = fi.Size
+		case LabelsFile:
+			b.labels = fi
 		}
 		return nil
 	})
@@ -264,37 +270,67 @@ func (r *Repo) syncCache(ctx context.Context) error {
 	return nil
 }
 
-// fetchBackup copies a committed backup's index and info into the cache
-// when the cache lacks them or holds them at another size.
+// fetchBackup copies a committed backup's index, labels and info into
+// the cache when the cache lacks them or holds them at another size (the
+// labels also at another time), and drops cached labels the store no
+// longer has.
 func (r *Repo) fetchBackup(ctx context.Context, key string, b *remoteBackup) error {
 	dir := filepath.Join(r.Root, backupsDir, filepath.FromSlash(key))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		name string
-		size int64
-	}{{IndexFile, b.index}, {InfoFile, b.info}} { // the info last, as in the store
-		p := filepath.Join(dir, f.name)
-		if fi, err := os.Stat(p); err == nil && fi.Size() == f.size {
-			continue
-		}
-		data, err := r.Remote.Get(ctx, path.Join(backupsDir, key, f.name))
-		if err != nil {
-			return err
-		}
-		if err := durable.WriteFile(p, data, 0o600); err != nil {
-			return err
-		}
+	if err := r.fetchObject(ctx, key, dir, IndexFile, objstore.Info{Size: b.index}); err != nil {
+		return err
+	}
+	if err := r.fetchLabels(ctx, key, dir, b.labels); err != nil {
+		return err
+	}
+	return r.fetchObject(ctx, key, dir, InfoFile, objstore.Info{Size: b.info}) // the info last, as in the store
+}
+
+// fetchObject copies object name of backup key into dir unless the
+// cached file has its size and, when obj has a time, its time. The
+// cached file gets the object's time.
+func (r *Repo) fetchObject(ctx context.Context, key, dir, name string, obj objstore.Info) error {
+	p := filepath.Join(dir, name)
+	if fi, err := os.Stat(p); err == nil && fi.Size() == obj.Size && (obj.ModTime.IsZero() || fi.ModTime().Equal(obj.ModTime)) {
+		return nil
+	}
+	data, err := r.Remote.Get(ctx, path.Join(backupsDir, key, name))
+	if err != nil {
+		return err
+	}
+	if err := durable.WriteFile(p, data, 0o600); err != nil {
+		return err
+	}
+	if !obj.ModTime.IsZero() {
+		return os.Chtimes(p, obj.ModTime, obj.ModTime)
 	}
 	return nil
 }
 
-// uploadBackup puts a backup's index and then its info.json into the
-// store: from the moment the info object exists the backup is complete.
+// fetchLabels brings the cached labels of backup key in dir up to date
+// with the store's object obj (Size -1: none). A labels object deleted
+// between the listing and the fetch means the labels were cleared.
+func (r *Repo) fetchLabels(ctx context.Context, key, dir string, obj objstore.Info) error {
+	if obj.Size >= 0 {
+		err := r.fetchObject(ctx, key, dir, LabelsFile, obj)
+		if !errors.Is(err, objstore.ErrNotExist) {
+			return err
+		}
+	}
+	return durable.Remove(filepath.Join(dir, LabelsFile))
+}
+
+// uploadBackup puts a backup's index, its labels (when it has any) and
+// then its info.json into the store: from the moment the info object
+// exists the backup is complete.
 func uploadBackup(ctx context.Context, objs objstore.Store, name, id, dir string) error {
-	for _, f := range []string{IndexFile, InfoFile} {
+	for _, f := range []string{IndexFile, LabelsFile, InfoFile} {
 		data, err := os.ReadFile(filepath.Join(dir, f))
+		if f == LabelsFile && errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -306,10 +342,10 @@ func uploadBackup(ctx context.Context, objs objstore.Store, name, id, dir string
 }
 
 // unpublish removes a backup from the store, its commit object first, so
-// that a crash in between leaves an uncommitted index, never a complete
-// backup without one.
+// that a crash in between leaves an uncommitted index (or labels), never
+// a complete backup without one.
 func (r *Repo) unpublish(ctx context.Context, name, id string) error {
-	for _, f := range []string{InfoFile, IndexFile} {
+	for _, f := range []string{InfoFile, IndexFile, LabelsFile} {
 		if err := r.Remote.Delete(ctx, path.Join(backupsDir, name, id, f)); err != nil {
 			return fmt.Errorf("delete %s/%s from %s: %w", name, id, r.Location, err)
 		}

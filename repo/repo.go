@@ -12,6 +12,7 @@
 //	REPO/backups/NAME/ID/tree/        the browsable copy of the volume
 //	REPO/backups/NAME/ID/manifest.zst one record per entry (package manifest)
 //	REPO/backups/NAME/ID/info.json    written last: what the run did
+//	REPO/backups/NAME/ID/labels.json  tags and protection (LabelsFile); changes after the commit
 //	REPO/backups/NAME/ID.partial/     a backup being made, or left by a crash
 //	REPO/backups/NAME/ID.deleting/    a backup being pruned (never listed)
 //	REPO/backups/NAME/ID/index.zst    block mode: chunk list (instead of tree and manifest)

@@ -1,6 +1,7 @@
 // Package retention decides which backups a prune keeps, with the
-// --keep-last/hourly/daily/weekly/monthly/yearly/within rules of restic and
-// borg. It only decides; it never deletes anything.
+// --keep-last/hourly/daily/weekly/monthly/yearly/within/tag rules of
+// restic and borg, and protection. It only decides; it never deletes
+// anything.
 package retention
 
 import (
@@ -9,6 +10,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/lvback/lvback/internal/tags"
 )
 
 // Policy is a set of keep rules; a backup is kept when any rule keeps it.
@@ -21,12 +24,16 @@ type Policy struct {
 	Monthly int           `toml:"keep_monthly" json:"keep_monthly,omitempty"`
 	Yearly  int           `toml:"keep_yearly" json:"keep_yearly,omitempty"`
 	Within  time.Duration `toml:"-" json:"keep_within,omitempty"`
+	// Tags keeps every backup that has all the tags of one of these
+	// lists (restic's --keep-tag: "a,b" needs both, two lists either).
+	Tags []string `toml:"keep_tags" json:"keep_tags,omitempty"`
 }
 
 // ErrNoRule reports a policy that would keep nothing but the newest backup.
-var ErrNoRule = errors.New("no keep rule given (use --keep-last, --keep-daily, ...)")
+var ErrNoRule = errors.New("no keep rule given (use --keep-last, --keep-daily, ..., --keep-tag)")
 
-// Validate checks that the policy has at least one rule and no negatives.
+// Validate checks that the policy has at least one rule, no negatives
+// and only valid tags.
 func (p Policy) Validate() error {
 	for _, n := range []int{p.Last, p.Hourly, p.Daily, p.Weekly, p.Monthly, p.Yearly} {
 		if n < 0 {
@@ -36,7 +43,12 @@ func (p Policy) Validate() error {
 	if p.Within < 0 {
 		return fmt.Errorf("keep-within must not be negative")
 	}
-	if p == (Policy{}) {
+	for _, l := range p.Tags {
+		if _, err := tags.ParseLists([]string{l}); err != nil {
+			return fmt.Errorf("keep-tag: %w", err)
+		}
+	}
+	if !p.hasRule() {
 		return ErrNoRule
 	}
 	return nil
@@ -60,10 +72,18 @@ func (p Policy) String() string {
 	if p.Within > 0 {
 		parts = append(parts, "all within "+FormatDuration(p.Within))
 	}
+	if len(p.Tags) > 0 {
+		parts = append(parts, "every backup tagged "+strings.Join(p.Tags, " or "))
+	}
 	if len(parts) == 0 {
 		return "keep everything"
 	}
 	return "keep " + strings.Join(parts, ", ")
+}
+
+// hasRule reports whether any rule of p is set.
+func (p Policy) hasRule() bool {
+	return p.Last|p.Hourly|p.Daily|p.Weekly|p.Monthly|p.Yearly != 0 || p.Within != 0 || len(p.Tags) > 0
 }
 
 // Backup is what a rule looks at: an identity, a time for the calendar
@@ -75,7 +95,14 @@ type Backup struct {
 	// Pin, when set, keeps the backup whatever the rules say, with Pin as
 	// the reason (a backup made by the same run, say).
 	Pin string
+	// Protected keeps the backup whatever the rules say (reason
+	// "protected"); Tags are its tags, which Policy.Tags selects by.
+	Protected bool
+	Tags      []string
 }
+
+// ReasonProtected is the reason a protected backup is kept.
+const ReasonProtected = "protected"
 
 // Decision says whether one backup is kept and which rules keep it.
 type Decision struct {
@@ -97,8 +124,8 @@ type bucketRule struct {
 // ID, the order `latest` uses): Apply never reorders them by time, so a
 // clock that stepped back cannot make an older backup look newer and have
 // the newest one pruned. Buckets use each backup's time in loc. The newest
-// backup, the newest good one and every pinned one are always kept
-// whatever the rules say.
+// backup, the newest good one, every pinned and every protected one are
+// always kept whatever the rules say.
 func Apply(p Policy, backups []Backup, loc *time.Location) []Decision {
 	ds := make([]Decision, len(backups))
 	for i, b := range backups {
@@ -112,6 +139,12 @@ func Apply(p Policy, backups []Backup, loc *time.Location) []Decision {
 	for i := range ds {
 		if ds[i].Pin != "" {
 			keep(i, ds[i].Pin)
+		}
+		if ds[i].Protected {
+			keep(i, ReasonProtected)
+		}
+		if l, ok := tags.Match(ds[i].Tags, p.Tags); ok {
+			keep(i, "tag "+l)
 		}
 	}
 	for i := range ds {

@@ -177,3 +177,50 @@ func TestApplyKeepsPinned(t *testing.T) {
 		}
 	}
 }
+
+// A protected backup is kept whatever the rules say, with "protected" as
+// reason; --keep-tag keeps the backups with all tags of one list.
+func TestApplyProtectedAndTags(t *testing.T) {
+	bs := slices.Clone(backups)
+	bs[0].Protected = true                     // b1
+	bs[1].Tags = []string{"monthly"}           // b2
+	bs[3].Tags = []string{"db", "pre-upgrade"} // b4
+	bs[4].Tags = []string{"db"}                // b5: only one tag of "db,pre-upgrade"
+	tests := []struct {
+		name string
+		p    Policy
+		want string
+	}{
+		{"protected only", Policy{Last: 1}, "b10 b1"},
+		{"one tag", Policy{Tags: []string{"monthly"}}, "b10 b2 b1"},
+		{"both tags of a list", Policy{Tags: []string{"db,pre-upgrade"}}, "b10 b4 b1"},
+		{"either list", Policy{Tags: []string{"db", "monthly"}}, "b10 b5 b4 b2 b1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var kept []string
+			for _, d := range Apply(tt.p, bs, time.UTC) {
+				if d.Keep {
+					kept = append(kept, d.ID)
+				}
+				if d.ID == "b1" && !slices.Contains(d.Reasons, ReasonProtected) {
+					t.Errorf("b1 reasons %v", d.Reasons)
+				}
+			}
+			if got := strings.Join(kept, " "); got != tt.want {
+				t.Fatalf("kept %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateTags(t *testing.T) {
+	if err := (Policy{Tags: []string{"a,b"}}).Validate(); err != nil {
+		t.Fatalf("keep-tag alone refused: %v", err)
+	}
+	for _, bad := range []string{"", "a b", "a,,b"} {
+		if (Policy{Tags: []string{bad}}).Validate() == nil {
+			t.Errorf("keep-tag %q accepted", bad)
+		}
+	}
+}

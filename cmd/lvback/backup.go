@@ -13,6 +13,7 @@ import (
 
 	"github.com/lvback/lvback/engine"
 	"github.com/lvback/lvback/internal/hook"
+	"github.com/lvback/lvback/internal/tags"
 	"github.com/lvback/lvback/internal/units"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
@@ -126,6 +127,7 @@ func addBackupFlags(f *pflag.FlagSet) *backupFlags {
 	f.BoolVar(&vo.RequireSnapshot, "require-snapshot", false, "refuse a --source that may change while it is read: a writable device, an image that changed, a directory")
 	f.BoolVar(&vo.FullRead, "full-read", false, "with --mode blocks, read everything: an image file even when its size, mtime, ctime and inode show it unchanged, a thin LV's whole snapshot instead of what thin_delta says changed")
 	addExcludeFlags(f, &o.Excludes)
+	f.StringArrayVar(&o.Tags, "tag", nil, "tag the backup (repeat, or separate with commas); written before it is committed")
 	f.StringVar(&vo.Hooks.Before, "before-snapshot", "", "command to run right before the snapshot is created (no shell unless it needs one)")
 	f.StringVar(&vo.Hooks.After, "after-snapshot", "", "command to run right after the snapshot is created, also when that failed")
 	f.DurationVar(&vo.Hooks.Timeout, "hook-timeout", hook.DefaultTimeout, "kill a hook (and its process group) still running after this long")
@@ -171,6 +173,9 @@ func (b *backupFlags) options() (engine.VolumeOptions, error) {
 	}
 	if _, err := o.Excludes.Compile(); err != nil {
 		return vo, usageError{err}
+	}
+	if _, err := tags.Parse(o.Tags); err != nil {
+		return vo, usagef("--tag: %v", err)
 	}
 	if vo.Blocks && !o.Excludes.Empty() {
 		return vo, usagef("--exclude and its kin apply to file mode only")

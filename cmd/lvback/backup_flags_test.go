@@ -67,7 +67,10 @@ func TestBackupFlagsReachBothModes(t *testing.T) {
 		}},
 		"before-snapshot": {lv: true, args: []string{"--before-snapshot", "fsfreeze7"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool { return vo.Hooks.Before == "fsfreeze7" }},
 		"after-snapshot":  {lv: true, args: []string{"--after-snapshot", "thaw7"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool { return vo.Hooks.After == "thaw7" }},
-		"hook-timeout":    {lv: true, args: []string{"--hook-timeout", "7s"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool { return vo.Hooks.Timeout == 7*time.Second }},
+		"tag": {args: []string{"--tag", "t7,u7"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool {
+			return slices.Equal(vo.Backup.Tags, []string{"t7,u7"})
+		}},
+		"hook-timeout": {lv: true, args: []string{"--hook-timeout", "7s"}, ok: func(_ *backupFlags, vo engine.VolumeOptions) bool { return vo.Hooks.Timeout == 7*time.Second }},
 	}
 	backupCmd(&globals{}).Flags().VisitAll(func(f *pflag.Flag) {
 		if _, ok := rows[f.Name]; !ok {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lvback/lvback/engine"
+	"github.com/lvback/lvback/internal/tags"
 	"github.com/lvback/lvback/retention"
 )
 
@@ -17,13 +18,15 @@ func pruneCmd(g *globals) *cobra.Command {
 	var within string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "prune --repo REPO [--name NAME] --keep-last N|--keep-daily N|... [--dry-run] [--json]",
+		Use:   "prune --repo REPO [--name NAME] --keep-last N|--keep-daily N|...|--keep-tag T [--dry-run] [--json]",
 		Short: "Delete old backups by keep rules; never the newest, never anything incomplete or foreign",
 		Long: "Apply keep rules per volume name, like restic's --keep-*: a backup is kept when any\n" +
 			"rule keeps it, buckets use the backup's time in local time. Only complete backups\n" +
 			"lvback made are counted or deleted; the newest complete backup of every name (and\n" +
-			"the newest one without skipped entries) is always kept. --dry-run prints the same\n" +
-			"list and touches nothing.\n\n" + exitHelp,
+			"the newest one without skipped entries) is always kept, and so is every protected\n" +
+			"backup (see protect), with the reason \"protected\". --keep-tag a,b keeps every\n" +
+			"backup that has both tags, --keep-tag a --keep-tag b every one with either, as\n" +
+			"restic's forget does. --dry-run prints the same list and touches nothing.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Repo == "" {
@@ -39,6 +42,11 @@ func pruneCmd(g *globals) *cobra.Command {
 				}
 				o.Policy.Within = d
 			}
+			lists, err := tags.ParseLists(o.Policy.Tags)
+			if err != nil {
+				return usagef("--keep-tag: %v", err)
+			}
+			o.Policy.Tags = lists
 			if err := o.Policy.Validate(); err != nil {
 				return usageError{err}
 			}
@@ -64,6 +72,7 @@ func pruneCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.Policy.Monthly, "keep-monthly", 0, "keep the newest backup of each of the last N months that have one")
 	f.IntVar(&o.Policy.Yearly, "keep-yearly", 0, "keep the newest backup of each of the last N years that have one")
 	f.StringVar(&within, "keep-within", "", "keep every backup within this duration of the newest (e.g. 14d, 1y6m)")
+	f.StringArrayVar(&o.Policy.Tags, "keep-tag", nil, "keep every backup with all of these tags (comma-separated); repeat for either of several lists")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print what would be deleted and kept, and why; delete nothing")
 	f.BoolVar(&asJSON, "json", false, "print the decisions as JSON")
 	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent deleters")

@@ -108,7 +108,8 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g), mountCmd(g), copyCmd(g), statsCmd(g), lsCmd(g), findCmd(g), dumpCmd(g), versionCmd(g), gendocsCmd())
+	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g), mountCmd(g), copyCmd(g), statsCmd(g), lsCmd(g), findCmd(g), dumpCmd(g), versionCmd(g),
+		tagCmd(g), protectCmd(g, true), protectCmd(g, false), gendocsCmd())
 	setVersion(root)
 	for _, c := range root.Commands() {
 		if c.Args != nil {
