@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"bufio"
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/lvback/lvback/exclude"
@@ -43,10 +46,9 @@ type FindMatch struct {
 // repository order, paths in manifest order. Block-mode backups hold no
 // paths and are skipped. It reads the manifests side by side, one entry
 // of each at a time, never a whole manifest: its memory is a manifest
-// reader (about 1.5 MiB) per backup merged, whatever their size, and at
-// most maxMerged backups are merged at once (a path of more backups is
-// reported in several calls, each batch's oldest version unmarked). An
-// unknown name wraps repo.ErrNotFound; a bad pattern exclude.ErrBadPattern.
+// reader (about 1.5 MiB) per backup merged, whatever their size, at most
+// maxMerged (more backups are merged in batches through temporary files
+// holding their matches: see findBatches). An unknown name wraps repo.ErrNotFound; a bad pattern exclude.ErrBadPattern.
 func Find(ctx context.Context, o FindOptions, fn func([]FindMatch) error) error {
 	ms, err := findMatchers(o.Patterns)
 	if err != nil {
@@ -81,9 +83,9 @@ func Find(ctx context.Context, o FindOptions, fn func([]FindMatch) error) error 
 // holds about 1.5 MiB live (the zstd decoder's 1 MiB window ring, block
 // and read buffers), so 32 of them need about 50 MiB; under
 // FindMemoryLimit the process stays below 100 MB (30 manifests of 100,000
-// entries: 84 MB peak RSS; without the limit the garbage collector lets
+// entries: 71 MB peak RSS; without the limit the garbage collector lets
 // the heap grow to twice that). A name with more complete backups is
-// searched in batches of maxMerged, oldest first.
+// searched in batches (see findBatches).
 const maxMerged = 32
 
 // FindMemoryLimit is the Go memory limit (runtime/debug.SetMemoryLimit)
@@ -91,18 +93,124 @@ const maxMerged = 32
 // 100 MB; lvback find sets it unless GOMEMLIMIT is set.
 const FindMemoryLimit = 64 << 20
 
-// findBatches runs findIn over bs in batches of at most maxMerged
-// backups, oldest first: a path held by backups of several batches is
-// reported once per batch.
+// findBatches reports the matches of bs (one name's, oldest first): all
+// merged at once when they are at most maxMerged, else in batches of
+// maxMerged whose groups are spilled, in path order, to unlinked
+// temporary files, then merged again so that each path is still one
+// group holding every backup's version. Memory stays that of maxMerged
+// readers; the temporary files hold the matches only.
 func findBatches(ctx context.Context, bs []repo.Backup, ms []*exclude.Matcher, fn func([]FindMatch) error) error {
+	if len(bs) <= maxMerged {
+		return findIn(ctx, bs, ms, fn)
+	}
+	var runs []*spillRun
+	defer func() {
+		for _, r := range runs {
+			r.f.Close()
+		}
+	}()
 	for len(bs) > 0 {
 		n := min(len(bs), maxMerged)
-		if err := findIn(ctx, bs[:n], ms, fn); err != nil {
+		r, err := spillBatch(ctx, bs[:n], ms)
+		if err != nil {
 			return err
 		}
+		runs = append(runs, r)
 		bs = bs[n:]
 	}
+	return mergeRuns(ctx, runs, fn)
+}
+
+// spillRun is one batch's groups in a temporary file, positioned at its
+// next group (nil at the end).
+type spillRun struct {
+	f   *os.File
+	dec *gob.Decoder
+	cur []FindMatch
+}
+
+// spillBatch writes the groups of the batch bs to an unlinked temporary
+// file (gob keeps paths that are not UTF-8 as they are) and returns it,
+// read back from its first group.
+func spillBatch(ctx context.Context, bs []repo.Backup, ms []*exclude.Matcher) (*spillRun, error) {
+	f, err := os.CreateTemp("", "lvback-find-*")
+	if err != nil {
+		return nil, fmt.Errorf("find: spill file: %w", err)
+	}
+	_ = os.Remove(f.Name()) // gone with the process, whatever happens
+	r := &spillRun{f: f}
+	w := bufio.NewWriter(f)
+	enc := gob.NewEncoder(w)
+	if err := findIn(ctx, bs, ms, func(g []FindMatch) error { return enc.Encode(g) }); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("find: spill file: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.dec = gob.NewDecoder(bufio.NewReader(f))
+	if err := r.advance(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// advance reads r's next group.
+func (r *spillRun) advance() error {
+	var g []FindMatch
+	err := r.dec.Decode(&g)
+	if errors.Is(err, io.EOF) {
+		r.cur = nil
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find: read spill file: %w", err)
+	}
+	r.cur = g
 	return nil
+}
+
+// mergeRuns merges the batches' groups (runs in backup order) by path and
+// calls fn once per path with every version, oldest first; the first
+// version of a batch is compared with the last one before it.
+func mergeRuns(ctx context.Context, runs []*spillRun, fn func([]FindMatch) error) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var least string
+		found := false
+		for _, r := range runs {
+			if r.cur != nil && (!found || manifest.Compare(r.cur[0].Path, least) < 0) {
+				least, found = r.cur[0].Path, true
+			}
+		}
+		if !found {
+			return nil
+		}
+		var group []FindMatch
+		for _, r := range runs {
+			if r.cur == nil || r.cur[0].Path != least {
+				continue
+			}
+			if len(group) > 0 {
+				r.cur[0].Changed = versionDiffers(group[len(group)-1].BrowseEntry, r.cur[0].BrowseEntry)
+			}
+			group = append(group, r.cur...)
+			if err := r.advance(); err != nil {
+				return err
+			}
+		}
+		if err := fn(group); err != nil {
+			return err
+		}
+	}
 }
 
 // findMatchers compiles the patterns; there must be at least one.
@@ -232,5 +340,10 @@ func nextGroup(cs []*cursor) ([]FindMatch, error) {
 // differs reports whether two versions of a path differ in what find
 // compares: type, size, content hash and symlink target.
 func differs(a, b *manifest.Entry) bool {
+	return a.Type != b.Type || a.Size != b.Size || a.Hash != b.Hash || a.Target != b.Target
+}
+
+// versionDiffers is differs for two reported versions.
+func versionDiffers(a, b BrowseEntry) bool {
 	return a.Type != b.Type || a.Size != b.Size || a.Hash != b.Hash || a.Target != b.Target
 }

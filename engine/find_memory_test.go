@@ -93,7 +93,7 @@ func TestFindMemoryBounded(t *testing.T) {
 			want++
 		}
 	}
-	if groups != want*((len(bs)+maxMerged-1)/maxMerged) || versions != backupsN()*want {
+	if groups != want || versions != backupsN()*want {
 		t.Errorf("%d paths in %d versions, want %d in %d", groups, versions, want, backupsN()*want)
 	}
 	used := peak.Load() - min(peak.Load(), base.HeapInuse)
@@ -139,4 +139,75 @@ func backupsN() int {
 		return n
 	}
 	return 30
+}
+
+// TestFindManyBackupsOneGroup runs Find's merge over more backups than it
+// reads side by side (maxMerged): each path is still one group holding
+// every backup's version in order, a change is marked where it happens
+// also when it falls on a batch's first backup, and a path that is not
+// UTF-8 comes back as it is.
+func TestFindManyBackupsOneGroup(t *testing.T) {
+	const n = 2*maxMerged + 6
+	changes := map[int]bool{10: true, maxMerged: true, 2 * maxMerged: true} // two of them a batch's first
+	odd := "etc/\xffodd"
+	dir := t.TempDir()
+	var bs []repo.Backup
+	content := byte(0)
+	for i := range n {
+		if changes[i] {
+			content++
+		}
+		b := repo.Backup{Name: "vol", ID: fmt.Sprintf("2026-01-01T%06dZ", i), Complete: true,
+			Dir: filepath.Join(dir, strconv.Itoa(i)), Info: &repo.Info{Mode: repo.ModeFiles}}
+		if err := os.Mkdir(b.Dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		w, err := manifest.Create(b.ManifestPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fstab := &manifest.Entry{Path: "etc/fstab", Type: manifest.TypeFile, Mode: 0o644, Size: 10, Inode: 3}
+		fstab.Hash[0] = content
+		for _, e := range []*manifest.Entry{
+			{Path: "", Type: manifest.TypeDir, Mode: 0o755},
+			{Path: "etc", Type: manifest.TypeDir, Mode: 0o755},
+			fstab,
+			{Path: odd, Type: manifest.TypeFile, Mode: 0o644, Inode: 4},
+		} {
+			if err := w.Add(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	ms, err := findMatchers([]string{"fstab", "*odd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups [][]FindMatch
+	if err := findBatches(context.Background(), bs, ms, func(g []FindMatch) error {
+		groups = append(groups, g)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 2 || groups[0][0].Path != "/etc/fstab" || groups[1][0].Path != "/"+odd {
+		t.Fatalf("%d groups, want /etc/fstab then /%q, one each", len(groups), odd)
+	}
+	for gi, g := range groups {
+		if len(g) != n {
+			t.Fatalf("group %s holds %d versions, want %d", g[0].Path, len(g), n)
+		}
+		for i, m := range g {
+			if m.ID != bs[i].ID || m.Path != g[0].Path {
+				t.Fatalf("version %d of %q is %s %q, want %s", i, g[0].Path, m.ID, m.Path, bs[i].ID)
+			}
+			if want := gi == 0 && changes[i]; m.Changed != want {
+				t.Errorf("version %d of %q: changed %v, want %v", i, g[0].Path, m.Changed, want)
+			}
+		}
+	}
 }
