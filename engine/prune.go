@@ -198,6 +198,11 @@ func pruneName(ctx context.Context, r *repo.Repo, name string, o PruneOptions, r
 			continue // never counted, never deleted
 		}
 		byID[b.ID] = b
+		if r.Remote != nil { // the store's labels, not the cache's (see RefreshLabels)
+			if err := r.RefreshLabels(ctx, b); err != nil {
+				return err
+			}
+		}
 		items = append(items, retentionItem(b, o.Pinned, o.Log)) // all is in ID order, oldest first
 	}
 	for _, d := range retention.Apply(o.Policy, items, o.Loc) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lvback/lvback/internal/durable"
 	"github.com/lvback/lvback/internal/tags"
+	"github.com/lvback/lvback/objstore"
 )
 
 // LabelsFile holds a backup's labels beside its info.json. info.json is
@@ -123,5 +124,29 @@ func putLabels(ctx context.Context, r *Repo, name, id string, l Labels) error {
 	if err := r.Remote.Put(ctx, obj, append(data, '\n')); err != nil {
 		return fmt.Errorf("label %s/%s in %s: %w", name, id, r, err)
 	}
+	return nil
+}
+
+// RefreshLabels reads complete backup b's labels again and sets
+// b.Labels and b.LabelsErr. In a remote repository it fetches the
+// store's labels object itself into the cache first: the cache notices a
+// changed object by its size and time only, so a retag to a same-size
+// set within the store clock's second could go unseen. Prune calls it
+// under the volume's lock before it decides, so it never deletes a
+// backup on labels the store no longer holds.
+func (r *Repo) RefreshLabels(ctx context.Context, b *Backup) error {
+	if r.Remote != nil {
+		data, err := r.Remote.Get(ctx, path.Join(backupsDir, b.Name, b.ID, LabelsFile))
+		switch {
+		case errors.Is(err, objstore.ErrNotExist):
+			err = durable.Remove(b.LabelsPath())
+		case err == nil:
+			err = durable.WriteFile(b.LabelsPath(), data, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("labels of %s/%s in %s: %w", b.Name, b.ID, r, err)
+		}
+	}
+	b.Labels, b.LabelsErr = readLabels(b.Dir)
 	return nil
 }

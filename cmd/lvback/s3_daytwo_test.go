@@ -3,6 +3,8 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,6 +46,8 @@ func TestS3DayTwoCommands(t *testing.T) {
 
 	first := e.backups("host2", "vm")[0]["id"].(string)
 	e.lv("host2", exitOK, "protect", "--repo", e.url, "--name", "vm", first)
+	e.backups("host1", "vm") // host1's cache now holds the protected labels
+	staleLabels(t, filepath.Join(e.base, "cache-host1"), first)
 	e.lv("host1", exitOK, "prune", "--repo", e.url, "--name", "vm", "--keep-last", "1")
 	items := e.backups("host1", "vm")
 	if len(items) != 2 || items[0]["id"] != first || items[0]["protected"] != true {
@@ -53,5 +57,36 @@ func TestS3DayTwoCommands(t *testing.T) {
 	e.lv("host2", exitOK, "prune", "--repo", e.url, "--name", "vm", "--keep-last", "1")
 	if items := e.backups("host1", "vm"); len(items) != 1 || items[0]["id"] == first {
 		t.Errorf("after unprotect and prune: %v", items)
+	}
+}
+
+// staleLabels makes the cached labels of backup id under cache say "not
+// protected" with the same size and time as the store's object, as a
+// cache that missed a same-size change within one second of the store's
+// clock would: the size-and-time check of a cache sync does not see it.
+func staleLabels(t *testing.T, cache, id string) {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(cache, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Name() != "labels.json" || filepath.Base(filepath.Dir(p)) != id {
+			return err
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		fake := []byte(`{"tags":["x"]}`)
+		if int64(len(fake)) >= fi.Size() {
+			t.Fatalf("labels %s: %d bytes, too short to fake", p, fi.Size())
+		}
+		fake = append(fake, []byte(strings.Repeat(" ", int(fi.Size())-len(fake)-1)+"\n")...)
+		if err := os.WriteFile(p, fake, 0o644); err != nil {
+			return err
+		}
+		found = true
+		return os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	})
+	if err != nil || !found {
+		t.Fatalf("no cached labels of %s under %s (%v)", id, cache, err)
 	}
 }
