@@ -103,11 +103,12 @@ func TestACLsAcrossFileSystems(t *testing.T) {
 			}
 			checkACLDump(t, "restore on "+c.target, want, aclDump(t, target, c.target))
 
-			// ACLs the backup does not have are removed by a forced restore.
+			// ACLs the backup does not have are removed by a forced restore
+			// (of the root too, restored onto the target on purpose).
 			testsys.Run(t, "setfacl", "-m", "u:999:rwx,d:u:999:rwx", "--", target)
 			testsys.Run(t, "setfacl", "-m", "u:999:rwx", "--", filepath.Join(target, "bare-file"))
 			testsys.Run(t, "setfacl", "-m", "g:999:rwx", "--", filepath.Join(target, "default-only"))
-			ro.Force = true
+			ro.Force, ro.RootMetadata = true, true
 			if _, err := Restore(context.Background(), ro); err != nil {
 				t.Fatalf("forced restore: %v", err)
 			}

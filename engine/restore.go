@@ -27,8 +27,12 @@ type RestoreOptions struct {
 	Target string // created if missing; must be empty unless Force
 	Path   string // restore only this entry and what is below it
 	Force  bool   // restore into a non-empty Target, replacing what is in the way
-	Jobs   int
-	Log    *slog.Logger
+	// RootMetadata gives an existing Target restored into with Force the
+	// backup root's mode, owner, times and xattrs when the whole backup is
+	// restored (see Restore); without it such a Target keeps its own.
+	RootMetadata bool
+	Jobs         int
+	Log          *slog.Logger
 	// Progress, when set, counts entries and bytes restored.
 	Progress *Progress
 }
@@ -67,12 +71,15 @@ var ErrNotApplicable = errors.New("does not apply")
 // Force. A block-mode restore to a file writes a temporary file and renames
 // it into place only when complete.
 //
-// The target directory itself becomes the backup's root only when the
-// whole backup is restored (no Path): it then takes the root's mode,
-// owner, times and xattrs, also when it existed before (Force), as
-// rsync -a SRC/ DST/ does. With Path it keeps its own mode, owner and
-// times (one Restore creates is mode 0700), as tar -x -C DIR does with an
-// archive that holds no "." entry: the target only holds the part.
+// The target directory itself takes the backup root's mode, owner, times
+// and xattrs only when the whole backup (no Path) is restored onto it on
+// purpose: when Restore creates it (or an interrupted restore did: it holds
+// RestoreMarker), when it was empty (no Force needed), or with RootMetadata,
+// as rsync -a SRC/ DST/ does. A directory restored into with Force keeps
+// its own mode, owner and times (restoring into /srv or /tmp never changes
+// them), and so does every target of a Path restore (one Restore creates is
+// mode 0700), as tar -x -C DIR does with an archive that holds no "."
+// entry: the target only holds the part.
 func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = DefaultJobs()
@@ -99,6 +106,8 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if err := checkSubPath(b.ManifestPath(), sub, b.Name+"/"+b.ID); err != nil {
 		return nil, err
 	}
+	_, statErr := os.Lstat(o.Target)
+	created := errors.Is(statErr, os.ErrNotExist) || hasRestoreMarker(o.Target) // new, or an interrupted restore's
 	if err := prepareTarget(o.Target, o.Force); err != nil {
 		return nil, err
 	}
@@ -126,7 +135,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	}
 	o.Progress.expect(b.Info.Size)
 	rs := &restorer{progress: o.Progress, root: root, tree: tree, sub: sub, force: o.Force, log: o.Log,
-		dirs: map[string]bool{}}
+		dirs: map[string]bool{}, applyRoot: sub == "" && (created || !o.Force || o.RootMetadata)}
 	res := &RestoreResult{Backup: b.Name + "/" + b.ID}
 	err = rs.run(ctx, mr.Next, o.Jobs)
 	res.Entries, res.Bytes, res.Errors = rs.entries.Load(), rs.bytes.Load(), rs.errCount.Load()
@@ -222,6 +231,8 @@ type restorer struct {
 	sub      string
 	force    bool
 	log      *slog.Logger
+	// applyRoot: the target takes the root entry's metadata (see Restore)
+	applyRoot bool
 
 	dirs     map[string]bool   // restored directories; walk goroutine only
 	dirMeta  []*manifest.Entry // directories whose metadata comes last
@@ -234,7 +245,7 @@ type restorer struct {
 }
 
 // rootEntry returns the manifest entry of the target directory itself,
-// nil when the target keeps its own metadata (a --path restore).
+// nil when the target keeps its own metadata (see Restore).
 func (rs *restorer) rootEntry() *manifest.Entry {
 	if len(rs.dirMeta) > 0 && rs.dirMeta[0].Path == "" {
 		return rs.dirMeta[0]
@@ -359,7 +370,7 @@ func (rs *restorer) restoreEntry(ctx context.Context, g *errgroup.Group, e *mani
 	switch e.Type {
 	case manifest.TypeDir:
 		if e.Path == "" {
-			if rs.sub == "" { // the whole backup: the target becomes its root
+			if rs.applyRoot { // the target becomes the backup's root
 				rs.dirMeta = append(rs.dirMeta, e)
 			}
 			return nil

@@ -19,11 +19,14 @@ func restoreCmd(g *globals) *cobra.Command {
 			"BLAKE3 hashes while they are copied. Until every entry is written and synced,\n" +
 			"DIR holds " + engine.RestoreMarker + ": a restore that failed or was killed\n" +
 			"leaves it there, and restoring into DIR again then needs --force.\n\n" +
-			"DIR's own mode, owner and times: restoring the whole backup (no --path) makes DIR\n" +
-			"the backup's root, so DIR takes the root's mode, owner, times and xattrs, also\n" +
-			"when it existed (--force), as rsync -a SRC/ DST/ does. With --path, DIR is only\n" +
-			"where the part goes and keeps its own (a new DIR is made mode 0700), as tar -x -C\n" +
-			"does. --target - is refused: to write a backup to stdout use lvback dump.\n\n" + exitHelp,
+			"DIR's own mode, owner and times: restoring the whole backup (no --path) into a\n" +
+			"DIR that restore creates (or an interrupted restore did), or that is empty (no\n" +
+			"--force), makes DIR the backup's root: it takes\n" +
+			"the root's mode, owner, times and xattrs, as rsync -a SRC/ DST/ does. A DIR\n" +
+			"restored into with --force keeps its own (restoring into /srv or /tmp never\n" +
+			"changes them) unless --root-metadata asks for the root's on purpose. With --path,\n" +
+			"DIR is only where the part goes and keeps its own (a new DIR is made mode 0700),\n" +
+			"as tar -x -C does. --target - is refused: to write a backup to stdout use lvback dump.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Repo == "" || o.Name == "" || o.Target == "" {
@@ -55,6 +58,7 @@ func restoreCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.Target, "target", "", "directory to restore into")
 	f.StringVar(&o.Path, "path", "", "restore only this path inside the backup")
 	f.BoolVar(&o.Force, "force", false, "restore into a non-empty directory, replacing entries in the way")
+	f.BoolVar(&o.RootMetadata, "root-metadata", false, "with --force and the whole backup: give DIR the backup root's mode, owner, times and xattrs instead of keeping its own")
 	f.IntVar(&o.Jobs, "jobs", engine.DefaultJobs(), "concurrent file writers")
 	return cmd
 }

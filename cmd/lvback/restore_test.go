@@ -41,10 +41,12 @@ func existingTarget(t *testing.T, dir string) dirStamp {
 }
 
 // TestRestoreForceTargetMetadata checks the rule restore --help states
-// for the target directory itself: the whole backup makes it the
-// backup's root (mode and mtime applied, as rsync -a src/ dst/ does),
-// --path leaves its own (as tar -x -C does with no "." entry). The
-// oracles run on a copy of the same target.
+// for an existing, non-empty target restored into with --force: it keeps
+// its own mode and mtime, for the whole backup (as tar -x -C does with an
+// archive of the root's entries and no "." entry) and for --path, unless
+// --root-metadata makes it the backup's root on purpose (mode and mtime
+// applied, as rsync -a src/ dst/ does). The oracles run on a copy of the
+// same target.
 func TestRestoreForceTargetMetadata(t *testing.T) {
 	base := t.TempDir()
 	src := filepath.Join(base, "src")
@@ -63,6 +65,7 @@ func TestRestoreForceTargetMetadata(t *testing.T) {
 	tests := []struct {
 		name   string
 		path   string   // --path; "" restores the whole backup
+		extra  []string // more restore flags
 		oracle []string // the same onto a copy of the target, %s is the copy
 		apply  bool     // the target takes the backup root's mode and mtime
 		// oracleMtime: the oracle's mtime is comparable (tar's is not: it
@@ -70,8 +73,9 @@ func TestRestoreForceTargetMetadata(t *testing.T) {
 		// sets back)
 		oracleMtime bool
 	}{
-		{"whole backup applies the root", "", []string{"rsync", "-a", src + "/", "%s/"}, true, true},
-		{"--path keeps the target's own", "a", []string{"sh", "-c", "tar -C " + src + " -cf - a | tar -x -C %s"}, false, false},
+		{"whole backup keeps the target's own", "", nil, []string{"sh", "-c", "tar -C " + src + " -cf - a g | tar -x -C %s"}, false, false},
+		{"--root-metadata applies the root", "", []string{"--root-metadata"}, []string{"rsync", "-a", src + "/", "%s/"}, true, true},
+		{"--path keeps the target's own", "a", nil, []string{"sh", "-c", "tar -C " + src + " -cf - a | tar -x -C %s"}, false, false},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +85,7 @@ func TestRestoreForceTargetMetadata(t *testing.T) {
 			if tc.path != "" {
 				args = append(args, "--path", tc.path)
 			}
+			args = append(args, tc.extra...)
 			if code, _, stderr := run(t, args...); code != exitOK {
 				t.Fatalf("restore: exit %d: %s", code, stderr)
 			}
