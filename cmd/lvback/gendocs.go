@@ -1,13 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 
 	"github.com/lvback/lvback/internal/buildinfo"
 )
@@ -44,19 +45,39 @@ func gendocsCmd() *cobra.Command {
 }
 
 // writeMan writes section-8 man pages for root and every visible command
-// into dir, dated by the build's commit so that a rebuild is identical.
+// into dir (writeManPage), dated by the build's commit so that a rebuild
+// is identical.
 func writeMan(root *cobra.Command, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	info := buildinfo.Get()
-	header := &doc.GenManHeader{Section: "8", Source: "lvback " + info.Version, Manual: "lvback Manual"}
+	h := manHeader{section: "8", source: "lvback " + info.Version, manual: "lvback Manual"}
+	date := time.Now()
 	if t, err := time.Parse(time.RFC3339, info.Date); err == nil {
-		header.Date = &t
+		date = t
 	}
-	root.DisableAutoGenTag = true
-	if err := doc.GenManTree(root, header, dir); err != nil {
-		return fmt.Errorf("man pages: %w", err)
+	h.date = date.Format("Jan 2006")
+	return writeManTree(root, h, dir)
+}
+
+// writeManTree writes the page of cmd and of each visible command below
+// it, named by the command path joined with "-".
+func writeManTree(cmd *cobra.Command, h manHeader, dir string) error {
+	for _, c := range cmd.Commands() {
+		if manPageOf(c) {
+			if err := writeManTree(c, h, dir); err != nil {
+				return err
+			}
+		}
+	}
+	name := strings.ReplaceAll(cmd.CommandPath(), " ", "-") + "." + h.section
+	var b bytes.Buffer
+	if err := writeManPage(&b, cmd, h); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("man page: %w", err)
 	}
 	return nil
 }
