@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 
 	"github.com/lvback/lvback/internal/btrfs"
+	"github.com/lvback/lvback/internal/toolpath"
+	"github.com/lvback/lvback/lvm"
 )
 
 // ErrSourceKind reports a volume's source that exists but is not what
@@ -32,11 +35,14 @@ func (o *VolumeOptions) SourceKind() string {
 func (o *VolumeOptions) Source() string { return o.LV + o.Path + o.Btrfs }
 
 // CheckSource checks, reading only, that o's source exists and is of its
-// kind (SourceKind): an LV is a block device, a file-mode path a
-// directory, a block-mode path a regular file or block device, a btrfs
-// source the root of a subvolume. A missing source wraps
-// os.ErrNotExist, one of another kind ErrSourceKind.
-func CheckSource(o *VolumeOptions) error {
+// kind (SourceKind): an LV is a block device that LVM lists as a logical
+// volume (lvm.FindLV), a file-mode path a directory, a block-mode path a
+// regular file or block device, a btrfs source the root of a subvolume.
+// A missing source wraps os.ErrNotExist, one of another kind
+// ErrSourceKind (and lvm.ErrNotLV for a block device that is no LV); an
+// LV that cannot be checked because lvs is missing wraps
+// toolpath.ErrNotFound.
+func CheckSource(ctx context.Context, o *VolumeOptions) error {
 	src := o.Source()
 	fi, err := os.Stat(src)
 	if errors.Is(err, os.ErrNotExist) {
@@ -59,10 +65,25 @@ func CheckSource(o *VolumeOptions) error {
 	default:
 		ok = fi.IsDir()
 	}
+	if ok && o.LV != "" {
+		return checkLV(ctx, o)
+	}
 	if !ok {
 		return fmt.Errorf("source %s is a %s, not a %s: %w", src, typeWord(fi.Mode()), o.SourceKind(), ErrSourceKind)
 	}
 	return nil
+}
+
+// checkLV asks LVM whether the block device o.LV is a logical volume.
+func checkLV(ctx context.Context, o *VolumeOptions) error {
+	_, err := lvm.FindLV(ctx, o.Backup.Log, o.LV)
+	switch {
+	case errors.Is(err, lvm.ErrNotLV):
+		return fmt.Errorf("source %s is a block device but %w (lvs lists none of that name or device): %w", o.LV, lvm.ErrNotLV, ErrSourceKind)
+	case errors.Is(err, toolpath.ErrNotFound):
+		return fmt.Errorf("source %s: LVM tools not installed, cannot check that it is a logical volume: %w", o.LV, err)
+	}
+	return err
 }
 
 // typeWord names a file's type for an operator.

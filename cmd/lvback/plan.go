@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,14 +24,14 @@ import (
 // makes no snapshot. Every volume is listed; the error, if any, names
 // every problem found and is a usage error (exit 2) when each one is the
 // config's (a missing or wrong-kind source, no repository there).
-func printPlan(g *globals, cfg *config.Config, metricsFile string) error {
+func printPlan(ctx context.Context, g *globals, cfg *config.Config, metricsFile string) error {
 	w := g.stdout
 	fmt.Fprintf(w, "config %s\n", cfg.Path())
 	layout, problems := planRepo(w, cfg.Repo)
 	now := time.Now()
 	for i := range cfg.Volumes {
 		v := &cfg.Volumes[i]
-		for _, err := range planVolume(w, cfg, v, layout, now) {
+		for _, err := range planVolume(ctx, w, cfg, v, layout, now) {
 			problems = append(problems, fmt.Errorf("volume %s: %w", v.Name, err))
 		}
 	}
@@ -56,12 +57,12 @@ func planRepo(w io.Writer, location string) (layout string, problems []error) {
 }
 
 // planVolume describes one volume and returns what is wrong with it.
-func planVolume(w io.Writer, cfg *config.Config, v *config.Volume, layout string, now time.Time) []error {
+func planVolume(ctx context.Context, w io.Writer, cfg *config.Config, v *config.Volume, layout string, now time.Time) []error {
 	o := cfg.VolumeOptions(v)
 	fmt.Fprintf(w, "\nvolume %s\n", v.Name)
 	var problems []error
 	check := "ok"
-	if err := engine.CheckSource(&o); err != nil {
+	if err := engine.CheckSource(ctx, &o); err != nil {
 		check, problems = "PROBLEM: "+oneLine(err.Error()), append(problems, err)
 	}
 	field(w, "source", fmt.Sprintf("%s %s (%s)", o.SourceKind(), o.Source(), check))
@@ -114,15 +115,15 @@ func modeWords(o *engine.VolumeOptions, layout string) string {
 func snapshotWords(o *engine.VolumeOptions, now time.Time) string {
 	switch {
 	case o.LV != "":
-		name := "a snapshot"
+		name := "" // a source given by another device name: lvs tells the name at run time
 		if vg, lv, ok := lvm.SplitLV(o.LV); ok {
-			name = vg + "/" + lvm.SnapshotName(lv, now)
+			name = " " + vg + "/" + lvm.SnapshotName(lv, now)
 		}
 		size := o.Snapshot.Size
 		if size == "" {
 			size = lvm.DefaultSize + " (the default)"
 		}
-		s := "LVM snapshot " + name + " of size " + size + " (a thin LV's takes no size)"
+		s := "LVM snapshot" + name + " of size " + size + " (a thin LV's takes no size)"
 		if o.Blocks {
 			return s + ", its device read, then removed (a thin LV's is kept for the next thin_delta)"
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
 )
 
 // treeState lists every path under dir with its mode and mtime, to show
@@ -40,9 +42,12 @@ func TestRunDryRunPlan(t *testing.T) {
 	repoPath := initRepo(t, filepath.Join(base, "repo"))
 	mkTree(t, filepath.Join(base, "etc"), "hosts")
 	mkTree(t, base, "disk.img", "notadir")
-	lv := filepath.Join(base, "lvdev") // stands for /dev/VG/LV: a block device
-	if err := unix.Mknod(lv, unix.S_IFBLK|0o600, int(unix.Mkdev(7, 200))); err != nil {
-		t.Skipf("no block device node for the LV case: %v", err)
+	vg := fakelvmtest.New(t, testVG) // lvs lists its volumes
+	vg.AddImage("root", vg.Image("root", 1<<20))
+	lv := vg.LV("root").Loop                 // the LV's device by another name than /dev/VG/LV
+	plain := filepath.Join(base, "plaindev") // a block device that is no LV, as /dev/vda
+	if err := unix.Mknod(plain, unix.S_IFBLK|0o600, int(unix.Mkdev(7, 200))); err != nil {
+		t.Skipf("no block device node for the plain-disk case: %v", err)
 	}
 	good := `
 [[volume]]
@@ -69,6 +74,9 @@ path = "` + base + `/notadir"
 [[volume]]
 name = "sub"
 btrfs = "` + base + `/etc"
+[[volume]]
+name = "disk"
+lv = "` + plain + `"
 `
 	head := `repo = "` + repoPath + `"
 metrics_file = "` + base + `/lvback.prom"
@@ -83,7 +91,7 @@ keep_weekly = 4
 		bad     []string // volumes reported as problems
 	}{
 		{"good sources", good, exitOK, nil},
-		{"missing and wrong-kind sources", good + bad, exitUsage, []string{"gone", "file", "sub"}},
+		{"missing and wrong-kind sources", good + bad, exitUsage, []string{"gone", "file", "sub", "disk"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,7 +107,7 @@ keep_weekly = 4
 				}
 			}
 			for _, want := range []string{base + "/etc", base + "/disk.img", lv, "keep 7 daily, 4 weekly",
-				"patterns *.tmp", `"sync"`, "2G", "layout hardlink", "metrics written to " + base + "/lvback.prom"} {
+				"patterns *.tmp", `"sync"`, "2G", "layout hardlink", "metrics written to " + base + "/lvback.prom", "LVM snapshot of size 2G"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("plan does not say %q:\n%s", want, out)
 				}
@@ -113,7 +121,8 @@ keep_weekly = 4
 					t.Errorf("problem reported: %v, want %v:\n%s", !isBad, isBad, v)
 				}
 			}
-			if len(tc.bad) > 0 && (strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "not a directory")) {
+			if len(tc.bad) > 0 && (strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "not a directory") ||
+				!strings.Contains(stderr, plain+" is a block device but not an LVM logical volume")) {
 				t.Errorf("stderr is not one line naming the problems: %q", stderr)
 			}
 			if after := treeState(t, base); len(after) != len(before) {

@@ -67,7 +67,7 @@ func runCmd(g *globals) *cobra.Command {
 				if metricsFile == "" {
 					metricsFile = cfg.MetricsFile
 				}
-				return printPlan(g, cfg, metricsFile)
+				return printPlan(cmd.Context(), g, cfg, metricsFile)
 			}
 			if metricsFile == "" {
 				metricsFile = cfg.MetricsFile
