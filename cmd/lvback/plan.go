@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,76 +16,225 @@ import (
 	"github.com/lvback/lvback/internal/hook"
 	"github.com/lvback/lvback/lvm"
 	"github.com/lvback/lvback/repo"
+	"github.com/lvback/lvback/retention"
 )
 
-// printPlan says in plain words what a run of cfg would do, for
-// --dry-run, and checks what can be checked without changing anything:
-// the repository opens, and each volume's source exists and is of its
-// kind (engine.CheckSource). It takes no lock, creates no repository and
-// makes no snapshot. Every volume is listed; the error, if any, names
-// every problem found and is a usage error (exit 2) when each one is the
-// config's (a missing or wrong-kind source, no repository there).
-func printPlan(ctx context.Context, g *globals, cfg *config.Config, metricsFile string) error {
-	w := g.stdout
-	fmt.Fprintf(w, "config %s\n", cfg.Path())
-	layout, problems := planRepo(w, cfg.Repo)
-	now := time.Now()
-	for i := range cfg.Volumes {
-		v := &cfg.Volumes[i]
-		for _, err := range planVolume(ctx, w, cfg, v, layout, now) {
-			problems = append(problems, fmt.Errorf("volume %s: %w", v.Name, err))
-		}
-	}
-	planRun(w, cfg, metricsFile)
-	return planError(problems)
+// dryRunPlan is what `run --dry-run` reports: in words, or with --json
+// as this one object (the fields are documented in run's --help).
+type dryRunPlan struct {
+	Config      string       `json:"config"`
+	Repository  planRepo     `json:"repository"`
+	Volumes     []volumePlan `json:"volumes"`
+	CopyTo      string       `json:"copy_to,omitempty"`
+	OnSuccess   string       `json:"on_success,omitempty"`
+	OnFailure   string       `json:"on_failure,omitempty"`
+	MetricsFile string       `json:"metrics_file,omitempty"`
+	Problems    []string     `json:"problems"` // every problem, each prefixed by its volume's
+	problems    []error
 }
 
-// planRepo describes the repository and returns its file-mode layout
-// ("" when it cannot be opened); a local one is opened (reading only), a
+// planRepo is the repository as the dry run found it.
+type planRepo struct {
+	Location string `json:"location"`
+	Remote   bool   `json:"remote"`
+	Layout   string `json:"layout,omitempty"` // file-mode layout of a local one
+	Problem  string `json:"problem,omitempty"`
+}
+
+// volumePlan is what a run would do with one volume.
+type volumePlan struct {
+	Name       string         `json:"name"`
+	Source     string         `json:"source"`
+	Kind       string         `json:"kind"` // engine.VolumeOptions.SourceKind
+	Mode       string         `json:"mode"` // files or blocks
+	Repository string         `json:"repository"`
+	Layout     string         `json:"layout,omitempty"`
+	Snapshot   string         `json:"snapshot"`
+	Hooks      planHooks      `json:"hooks"`
+	Excludes   planExcludes   `json:"excludes"`
+	Retention  *planRetention `json:"retention"` // null: every backup is kept
+	Tags       []string       `json:"tags"`
+	CopyTo     string         `json:"copy_to,omitempty"`
+	Problems   []string       `json:"problems"`
+	modeWords  string         // Mode in words, for the text plan
+	check      string         // "ok", or the source's problem, for the text plan
+}
+
+// planHooks are a volume's snapshot hooks.
+type planHooks struct {
+	Before  string  `json:"before_snapshot,omitempty"`
+	After   string  `json:"after_snapshot,omitempty"`
+	Timeout float64 `json:"timeout_seconds,omitempty"`
+	Words   string  `json:"words"`
+}
+
+// planExcludes are a volume's exclude rules.
+type planExcludes struct {
+	Patterns  []string `json:"patterns"`
+	Caches    bool     `json:"caches"`
+	IfPresent []string `json:"if_present"`
+	Words     string   `json:"words"`
+}
+
+// planRetention is a volume's policy, its fields as in the config.
+type planRetention struct {
+	retention.Policy
+	Within string `json:"keep_within,omitempty"`
+	Words  string `json:"words"`
+}
+
+// printPlan says what a run of cfg would do, for --dry-run, in plain
+// words or as one JSON object, and checks what can be checked without
+// changing anything: the repository opens, and each volume's source
+// exists and is of its kind (engine.CheckSource). It takes no lock,
+// creates no repository and makes no snapshot. Every volume is listed;
+// the error, if any, names every problem found and is a usage error
+// (exit 2) when each one is the config's (a missing or wrong-kind
+// source, no repository there).
+func printPlan(ctx context.Context, g *globals, cfg *config.Config, metricsFile string, asJSON bool) error {
+	p := makePlan(ctx, cfg, metricsFile, time.Now())
+	if asJSON {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
+			return err
+		}
+	} else {
+		p.writeText(g.stdout)
+	}
+	return planError(p.problems)
+}
+
+// makePlan checks and describes cfg.
+func makePlan(ctx context.Context, cfg *config.Config, metricsFile string, now time.Time) *dryRunPlan {
+	p := &dryRunPlan{Config: cfg.Path(), Volumes: []volumePlan{}, Problems: []string{},
+		CopyTo: cfg.CopyTo, OnSuccess: cfg.OnSuccess, OnFailure: cfg.OnFailure, MetricsFile: metricsFile}
+	var err error
+	if p.Repository, err = checkRepo(cfg.Repo); err != nil {
+		p.problems = append(p.problems, err)
+	}
+	for i := range cfg.Volumes {
+		v := &cfg.Volumes[i]
+		vp, errs := planVolume(ctx, cfg, v, p.Repository.Layout, now)
+		for _, err := range errs {
+			p.problems = append(p.problems, fmt.Errorf("volume %s: %w", v.Name, err))
+		}
+		p.Volumes = append(p.Volumes, vp)
+	}
+	for _, err := range p.problems {
+		p.Problems = append(p.Problems, oneLine(err.Error()))
+	}
+	return p
+}
+
+// checkRepo opens a local repository (reading only) for its layout; a
 // remote one is not contacted.
-func planRepo(w io.Writer, location string) (layout string, problems []error) {
+func checkRepo(location string) (planRepo, error) {
 	if repo.IsRemote(location) {
-		fmt.Fprintf(w, "repository %s: remote, block-mode backups only (not contacted by --dry-run)\n", location)
-		return "", nil
+		return planRepo{Location: location, Remote: true}, nil
 	}
 	r, err := repo.Open(location)
 	if err != nil {
-		fmt.Fprintf(w, "repository %s\n  PROBLEM: %s\n", location, oneLine(err.Error()))
-		return "", []error{err}
+		return planRepo{Location: location, Problem: oneLine(err.Error())}, err
 	}
-	fmt.Fprintf(w, "repository %s: file trees in the %s layout\n", location, r.Layout)
-	return r.Layout, nil
+	return planRepo{Location: location, Layout: r.Layout}, nil
 }
 
 // planVolume describes one volume and returns what is wrong with it.
-func planVolume(ctx context.Context, w io.Writer, cfg *config.Config, v *config.Volume, layout string, now time.Time) []error {
+func planVolume(ctx context.Context, cfg *config.Config, v *config.Volume, layout string, now time.Time) (volumePlan, []error) {
 	o := cfg.VolumeOptions(v)
-	fmt.Fprintf(w, "\nvolume %s\n", v.Name)
+	vp := volumePlan{Name: v.Name, Source: o.Source(), Kind: o.SourceKind(), Mode: repo.ModeFiles, Repository: cfg.Repo,
+		Snapshot: snapshotWords(&o, now), Tags: o.Backup.Tags, CopyTo: cfg.CopyTo, Problems: []string{},
+		modeWords: modeWords(&o, layout), check: "ok"}
+	if o.Blocks {
+		vp.Mode = repo.ModeBlocks
+	} else {
+		vp.Layout = layout
+	}
+	if vp.Tags == nil {
+		vp.Tags = []string{}
+	}
 	var problems []error
-	check := "ok"
 	if err := engine.CheckSource(ctx, &o); err != nil {
-		check, problems = "PROBLEM: "+oneLine(err.Error()), append(problems, err)
+		vp.check, problems = "PROBLEM: "+oneLine(err.Error()), append(problems, err)
 	}
-	field(w, "source", fmt.Sprintf("%s %s (%s)", o.SourceKind(), o.Source(), check))
-	field(w, "repository", cfg.Repo)
-	field(w, "mode", modeWords(&o, layout))
-	field(w, "snapshot", snapshotWords(&o, now))
 	if o.RequireSnapshot && o.Path != "" && !o.Blocks {
-		err := fmt.Errorf("require_snapshot: directory %s is %w: a run refuses it", o.Path, engine.ErrNotSnapshot)
-		field(w, "", "PROBLEM: "+err.Error())
-		problems = append(problems, err)
+		problems = append(problems, fmt.Errorf("require_snapshot: directory %s is %w: a run refuses it", o.Path, engine.ErrNotSnapshot))
 	}
-	field(w, "hooks", hookWords(&o))
-	field(w, "excludes", excludeWords(o.Blocks, o.Backup.Excludes))
+	for _, err := range problems {
+		vp.Problems = append(vp.Problems, oneLine(err.Error()))
+	}
+	vp.Hooks = planHooks{Before: o.Hooks.Before, After: o.Hooks.After, Words: hookWords(&o)}
+	if o.Hooks.Before != "" || o.Hooks.After != "" {
+		vp.Hooks.Timeout = hookTimeout(&o).Seconds()
+	}
+	e := o.Backup.Excludes
+	vp.Excludes = planExcludes{Patterns: nonNil(e.Patterns), Caches: e.Caches, IfPresent: nonNil(e.IfPresent), Words: excludeWords(o.Blocks, e)}
+	if o.Blocks {
+		vp.Excludes = planExcludes{Patterns: []string{}, IfPresent: []string{}, Words: vp.Excludes.Words}
+	}
+	if pol, ok := cfg.Policy(v); ok {
+		vp.Retention = &planRetention{Policy: pol, Words: pol.String()}
+		if pol.Within > 0 {
+			vp.Retention.Within = retention.FormatDuration(pol.Within)
+		}
+	}
+	return vp, problems
+}
+
+// nonNil is s, or an empty list for nil (JSON [] rather than null).
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// writeText prints the plan in words, one paragraph per volume.
+func (p *dryRunPlan) writeText(w io.Writer) {
+	fmt.Fprintf(w, "config %s\n", p.Config)
+	r := p.Repository
+	switch {
+	case r.Remote:
+		fmt.Fprintf(w, "repository %s: remote, block-mode backups only (not contacted by --dry-run)\n", r.Location)
+	case r.Problem != "":
+		fmt.Fprintf(w, "repository %s\n  PROBLEM: %s\n", r.Location, r.Problem)
+	default:
+		fmt.Fprintf(w, "repository %s: file trees in the %s layout\n", r.Location, r.Layout)
+	}
+	for i := range p.Volumes {
+		p.Volumes[i].writeText(w)
+	}
+	p.writeRunText(w)
+}
+
+// writeText prints one volume's paragraph.
+func (vp *volumePlan) writeText(w io.Writer) {
+	fmt.Fprintf(w, "\nvolume %s\n", vp.Name)
+	field(w, "source", fmt.Sprintf("%s %s (%s)", vp.Kind, vp.Source, vp.check))
+	field(w, "repository", vp.Repository)
+	field(w, "mode", vp.modeWords)
+	field(w, "snapshot", vp.Snapshot)
+	for _, prob := range vp.Problems {
+		if "PROBLEM: "+prob != vp.check {
+			field(w, "", "PROBLEM: "+prob)
+		}
+	}
+	field(w, "hooks", vp.Hooks.Words)
+	field(w, "excludes", vp.Excludes.Words)
 	retention := "none: every backup is kept"
-	if p, ok := cfg.Policy(v); ok {
-		retention = p.String() + ", applied after the backup"
+	if vp.Retention != nil {
+		retention = vp.Retention.Words + ", applied after the backup"
 	}
 	field(w, "retention", retention)
-	if cfg.CopyTo != "" {
-		field(w, "copy_to", "the new backup is then copied to "+cfg.CopyTo)
+	tags := "none"
+	if len(vp.Tags) > 0 {
+		tags = strings.Join(vp.Tags, ", ")
 	}
-	return problems
+	field(w, "tags", tags)
+	if vp.CopyTo != "" {
+		field(w, "copy_to", "the new backup is then copied to "+vp.CopyTo)
+	}
 }
 
 // field prints one "  name: text" line of a volume.
@@ -150,11 +300,15 @@ func hookWords(o *engine.VolumeOptions) string {
 	if len(parts) == 0 {
 		return "none"
 	}
-	timeout := o.Hooks.Timeout
-	if timeout == 0 {
-		timeout = hook.DefaultTimeout
+	return strings.Join(parts, "; ") + fmt.Sprintf("; each killed after %s", hookTimeout(o))
+}
+
+// hookTimeout is how long each of o's snapshot hooks may run.
+func hookTimeout(o *engine.VolumeOptions) time.Duration {
+	if o.Hooks.Timeout == 0 {
+		return hook.DefaultTimeout
 	}
-	return strings.Join(parts, "; ") + fmt.Sprintf("; each killed after %s", timeout)
+	return o.Hooks.Timeout
 }
 
 func excludeWords(blocks bool, s exclude.Spec) string {
@@ -177,19 +331,19 @@ func excludeWords(blocks bool, s exclude.Spec) string {
 	return strings.Join(parts, "; ")
 }
 
-// planRun describes what happens once, after every volume.
-func planRun(w io.Writer, cfg *config.Config, metricsFile string) {
+// writeRunText describes what happens once, after every volume.
+func (p *dryRunPlan) writeRunText(w io.Writer) {
 	fmt.Fprintln(w, "\nafter the volumes")
-	if cfg.CopyTo != "" {
-		field(w, "copy_to", "each new backup copied to "+cfg.CopyTo+" (after retention); a failed copy fails the run")
+	if p.CopyTo != "" {
+		field(w, "copy_to", "each new backup copied to "+p.CopyTo+" (after retention); a failed copy fails the run")
 	}
-	for _, h := range []struct{ name, cmd string }{{"on_success", cfg.OnSuccess}, {"on_failure", cfg.OnFailure}} {
+	for _, h := range []struct{ name, cmd string }{{"on_success", p.OnSuccess}, {"on_failure", p.OnFailure}} {
 		if h.cmd != "" {
 			field(w, h.name, fmt.Sprintf("%q, the run's JSON summary on its stdin", h.cmd))
 		}
 	}
-	if metricsFile != "" {
-		field(w, "metrics", "Prometheus metrics written to "+metricsFile)
+	if p.MetricsFile != "" {
+		field(w, "metrics", "Prometheus metrics written to "+p.MetricsFile)
 	} else {
 		field(w, "metrics", "none (no metrics_file)")
 	}

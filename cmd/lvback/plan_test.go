@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,6 +56,7 @@ func TestRunDryRunPlan(t *testing.T) {
 name = "etc"
 path = "` + base + `/etc"
 exclude = ["*.tmp"]
+tags = ["conf"]
 [[volume]]
 name = "vm"
 path = "` + base + `/disk.img"
@@ -80,6 +83,8 @@ lv = "` + plain + `"
 `
 	head := `repo = "` + repoPath + `"
 metrics_file = "` + base + `/lvback.prom"
+[defaults]
+tags = ["nightly"]
 [retention]
 keep_daily = 7
 keep_weekly = 4
@@ -120,11 +125,19 @@ keep_weekly = 4
 				if strings.Contains(v, "PROBLEM") != isBad {
 					t.Errorf("problem reported: %v, want %v:\n%s", !isBad, isBad, v)
 				}
+				tags := "  tags:       nightly\n"
+				if strings.HasPrefix(v, "volume etc\n") {
+					tags = "  tags:       conf, nightly\n"
+				}
+				if !strings.Contains(v+"\n", tags) {
+					t.Errorf("volume does not say %q:\n%s", tags, v)
+				}
 			}
 			if len(tc.bad) > 0 && (strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "not a directory") ||
 				!strings.Contains(stderr, plain+" is a block device but not an LVM logical volume")) {
 				t.Errorf("stderr is not one line naming the problems: %q", stderr)
 			}
+			checkPlanJSON(t, cfg, tc.code, tc.bad)
 			if after := treeState(t, base); len(after) != len(before) {
 				t.Errorf("dry run changed the tree: %d paths before, %d after", len(before), len(after))
 			} else {
@@ -165,5 +178,56 @@ path = "`+base+`/etc"
 	}
 	if _, err := os.Lstat(filepath.Join(base, "repo")); err == nil {
 		t.Fatal("--dry-run created the repository")
+	}
+}
+
+// checkPlanJSON runs the dry run of cfg again with --json: one JSON
+// object, the same exit code, every volume with its problems (those of
+// bad and no others) and its effective tags.
+func checkPlanJSON(t *testing.T, cfg string, code int, bad []string) {
+	t.Helper()
+	got, out, stderr := run(t, "run", "--config", cfg, "--dry-run", "--json")
+	if got != code {
+		t.Fatalf("--json: exit %d, want %d; stderr %q", got, code, stderr)
+	}
+	var p struct {
+		Config   string
+		Volumes  []map[string]json.RawMessage
+		Problems []string
+		Metrics  string `json:"metrics_file"`
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("--json: not one JSON object: %v\n%s", err, out)
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.Config != cfg || p.Metrics == "" || len(p.Problems) != len(bad) {
+		t.Fatalf("--json: %v; config %q, metrics %q, %d problems (want %d):\n%s", err, p.Config, p.Metrics, len(p.Problems), len(bad), out)
+	}
+	for _, v := range p.Volumes {
+		for _, k := range []string{"name", "source", "kind", "mode", "repository", "snapshot", "hooks", "excludes", "retention", "tags", "problems"} {
+			if _, ok := v[k]; !ok {
+				t.Errorf("--json: volume has no %q: %s", k, out)
+			}
+		}
+		var name string
+		var tags, problems []string
+		var ret struct {
+			Daily int `json:"keep_daily"`
+			Words string
+		}
+		_ = json.Unmarshal(v["name"], &name)
+		_ = json.Unmarshal(v["tags"], &tags)
+		_ = json.Unmarshal(v["problems"], &problems)
+		_ = json.Unmarshal(v["retention"], &ret)
+		wantTags := "nightly"
+		if name == "etc" {
+			wantTags = "conf,nightly" // sorted
+		}
+		if strings.Join(tags, ",") != wantTags || ret.Daily != 7 || ret.Words != "keep 7 daily, 4 weekly" {
+			t.Errorf("--json: volume %s: tags %q (want %s), retention %+v", name, tags, wantTags, ret)
+		}
+		if (len(problems) > 0) != slices.Contains(bad, name) {
+			t.Errorf("--json: volume %s: problems %q", name, problems)
+		}
 	}
 }

@@ -47,7 +47,15 @@ func runCmd(g *globals) *cobra.Command {
 			"before_snapshot and after_snapshot run right around each snapshot's creation;\n" +
 			"on_success or on_failure runs once at the end, with the JSON summary on stdin\n" +
 			"(on_failure also when the repository is locked or the config is invalid but its\n" +
-			"on_failure is readable).\n\n" + exitHelp,
+			"on_failure is readable).\n\n" +
+			"--dry-run checks the config, the repository and each source and prints in words\n" +
+			"what a run would do, touching nothing; with --json as one object: config,\n" +
+			"repository {location, remote, layout, problem}, volumes [{name, source, kind,\n" +
+			"mode, repository, layout, snapshot, hooks {before_snapshot, after_snapshot,\n" +
+			"timeout_seconds, words}, excludes {patterns, caches, if_present, words},\n" +
+			"retention {keep_last ... keep_within, keep_tags, words} or null, tags, copy_to,\n" +
+			"problems}], copy_to, on_success, on_failure, metrics_file, problems. Exit codes\n" +
+			"as without --json.\n\n" + exitHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfgPath == "" {
@@ -67,7 +75,7 @@ func runCmd(g *globals) *cobra.Command {
 				if metricsFile == "" {
 					metricsFile = cfg.MetricsFile
 				}
-				return printPlan(cmd.Context(), g, cfg, metricsFile)
+				return printPlan(cmd.Context(), g, cfg, metricsFile, asJSON)
 			}
 			if metricsFile == "" {
 				metricsFile = cfg.MetricsFile
@@ -77,7 +85,7 @@ func runCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfgPath, "config", "/etc/lvback/lvback.toml", "configuration file")
-	f.BoolVar(&asJSON, "json", false, "print the run's summary as JSON")
+	f.BoolVar(&asJSON, "json", false, "print the run's summary (with --dry-run: the plan) as JSON")
 	f.BoolVar(&dryRun, "dry-run", false, "check the config, the repository and each volume's source, and print in words what a run would do; touch nothing")
 	f.StringVar(&metricsFile, "metrics-file", "", "write Prometheus metrics here (default: the config's metrics_file)")
 	return cmd
