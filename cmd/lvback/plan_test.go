@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/lvback/lvback/repo"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -42,6 +43,14 @@ func treeState(t *testing.T, dir string) map[string]string {
 func TestRunDryRunPlan(t *testing.T) {
 	base := t.TempDir()
 	repoPath := initRepo(t, filepath.Join(base, "repo"))
+	r, err := repo.Open(repoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := "layout " + r.Layout // hardlink, or subvolume on btrfs (make test-btrfs)
+	if r.Layout == "" {
+		layout = "layout " + repo.LayoutHardlink
+	}
 	mkTree(t, filepath.Join(base, "etc"), "hosts")
 	mkTree(t, base, "disk.img", "notadir")
 	vg := fakelvmtest.New(t, testVG) // lvs lists its volumes
@@ -112,7 +121,7 @@ keep_weekly = 4
 				}
 			}
 			for _, want := range []string{base + "/etc", base + "/disk.img", lv, "keep 7 daily, 4 weekly",
-				"patterns *.tmp", `"sync"`, "2G", "layout hardlink", "metrics written to " + base + "/lvback.prom", "LVM snapshot of size 2G"} {
+				"patterns *.tmp", `"sync"`, "2G", layout, "metrics written to " + base + "/lvback.prom", "LVM snapshot of size 2G"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("plan does not say %q:\n%s", want, out)
 				}
