@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"github.com/lvback/lvback/repo"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lvback/lvback/internal/fakelvm/fakelvmtest"
+	"github.com/lvback/lvback/repo"
 )
 
 // treeState lists every path under dir with its mode and mtime, to show
