@@ -27,7 +27,7 @@ func diffCmd(g *globals) *cobra.Command {
 			"kind range with offset and length), then 'M image (size, N of M chunks differ, X MiB)'\n" +
 			"(JSON adds chunks, of_chunks, bytes, old_size, new_size) when the images differ.\n" +
 			"A block and a file backup cannot be compared (exit 2).",
-		Args: cobra.ExactArgs(2),
+		Args: idArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if repoPath == "" || name == "" {
 				return usagef("diff needs --repo and --name")

@@ -93,7 +93,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.PersistentFlags().StringVar(&keyFile, "key-file", "", "key file of an encrypted remote repository (same as $"+repo.KeyFileEnv+"; else $LVBACK_PASSWORD or $LVBACK_PASSWORD_FILE)")
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkIDFlag(cmd); err != nil {
+			return err
+		}
 		if g.logFormat != "text" && g.logFormat != "json" {
 			return usagef("--log-format must be text or json")
 		}
