@@ -2,9 +2,14 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lvback/lvback/engine"
 )
 
 // refused checks that a command line is a usage error: exit 2, nothing on
@@ -43,5 +48,82 @@ func TestEmptyIDRefused(t *testing.T) {
 	}
 	if code, _, e := run(t, append([]string{"ls", "--id", "latest"}, r...)...); code != exitOK {
 		t.Errorf("ls --id latest: exit %d: %s", code, e)
+	}
+}
+
+// statMode is GNU stat's %A of path: the mode string ls -l prints.
+func statMode(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("stat", "-c", "%A", path).Output()
+	if err != nil {
+		t.Fatalf("stat %s: %v", path, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// specialSource adds to src a char and a block device (as root), a socket,
+// a setuid, a setgid-without-x and a sticky entry, and two symlinks.
+func specialSource(t *testing.T, src string) {
+	t.Helper()
+	must(t, os.MkdirAll(filepath.Join(src, "s"), 0o755))
+	if os.Geteuid() == 0 {
+		must(t, unix.Mknod(filepath.Join(src, "s/null"), unix.S_IFCHR|0o644, int(unix.Mkdev(1, 3))))
+		must(t, unix.Mknod(filepath.Join(src, "s/loop"), unix.S_IFBLK|0o644, int(unix.Mkdev(7, 0))))
+	}
+	must(t, unix.Mknod(filepath.Join(src, "s/sock"), unix.S_IFSOCK|0o755, 0))
+	for p, mode := range map[string]uint32{"s/suid": 0o4755, "s/sgid": 0o2644, "s/suidnox": 0o4644} {
+		must(t, os.WriteFile(filepath.Join(src, p), []byte("x"), 0o600))
+		must(t, unix.Chmod(filepath.Join(src, p), mode))
+	}
+	must(t, os.Mkdir(filepath.Join(src, "s/tmp"), 0o755))
+	must(t, unix.Chmod(filepath.Join(src, "s/tmp"), 0o1777))
+	must(t, os.Symlink("../etc/hosts", filepath.Join(src, "s/link")))
+}
+
+// ls -l and find print GNU ls's mode strings (checked against stat %A),
+// a device's numbers in place of its size, and a symlink's target.
+func TestLsModesDevicesTargets(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	browseSource(t, src)
+	specialSource(t, src)
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
+	browseBackup(t, repoPath, src)
+	r := []string{"--repo", repoPath, "--name", "vol"}
+	code, out, e := run(t, append([]string{"ls", "-l", "/s"}, r...)...)
+	if code != exitOK {
+		t.Fatalf("ls -l /s: exit %d: %s", code, e)
+	}
+	if !strings.Contains(out, " /s/link -> ../etc/hosts\n") {
+		t.Errorf("ls -l: no symlink target in\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for _, l := range lines {
+		fields := strings.Fields(l)
+		name := strings.TrimPrefix(fields[len(fields)-1], "/")
+		if strings.Contains(l, " -> ") {
+			name = strings.TrimPrefix(fields[len(fields)-3], "/")
+			if !strings.HasSuffix(l, " -> ../etc/hosts") {
+				t.Errorf("symlink line without its target: %q", l)
+			}
+		}
+		if want := statMode(t, filepath.Join(src, name)); fields[0] != want {
+			t.Errorf("ls -l: %q: mode %s, stat says %s", l, fields[0], want)
+		}
+	}
+	if os.Geteuid() == 0 {
+		for name, nums := range map[string]string{"/s/null": "    1,     3", "/s/loop": "    7,     0"} {
+			if !strings.Contains(out, nums+" ") || !strings.Contains(out, name) {
+				t.Errorf("ls -l: no %q for %s in\n%s", nums, name, out)
+			}
+		}
+		es := lsJSON(t, append(r, "/s/null")...)
+		if len(es) != 1 || es[0].Rdev == nil || *es[0].Rdev != (engine.DevNumbers{Major: 1, Minor: 3}) {
+			t.Errorf("ls --json /s/null: %+v", es)
+		}
+	}
+	code, out, _ = run(t, "find", "--repo", repoPath, "link")
+	if code != exitOK || strings.Count(out, " lrwxrwxrwx ") != 2 || strings.Count(out, " -> ../etc/hosts\n") != 2 {
+		t.Errorf("find link: exit %d\n%s", code, out)
 	}
 }

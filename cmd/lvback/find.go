@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -80,8 +79,11 @@ func printVersions(g *globals, group []engine.FindMatch) error {
 		if len(hash) > 16 {
 			hash = hash[:16]
 		}
-		if _, err := fmt.Fprintf(g.stdout, "%s %-22s %s %6d %6d %12d %s %s\n", mark, m.ID, m.FileMode(), m.UID, m.GID, m.Size,
-			m.Mtime.Local().Format(time.DateTime), hash); err != nil {
+		cols := longColumns(m.BrowseEntry)
+		if hash != "" {
+			cols += " " + hash
+		}
+		if _, err := fmt.Fprintf(g.stdout, "%s %-22s %s%s\n", mark, m.ID, cols, arrowTarget(m.BrowseEntry)); err != nil {
 			return err
 		}
 	}

@@ -57,15 +57,29 @@ func lsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// longLine is an `ls -l` line of e: mode, uid, gid, size, mtime, path
-// (and a symlink's target).
+// longLine is an `ls -l` line of e: its columns, path and (symlinks)
+// target.
 func longLine(e engine.BrowseEntry) string {
-	s := fmt.Sprintf("%s %6d %6d %12d %s %s", e.FileMode(), e.UID, e.GID, e.Size,
-		e.Mtime.Local().Format(time.DateTime), e.Path)
-	if e.Target != "" {
-		s += " -> " + e.Target
+	return longColumns(e) + " " + oneLine(e.Path) + arrowTarget(e)
+}
+
+// longColumns are the columns ls -l and find print before a path or
+// hash: mode as GNU ls prints it, uid, gid, size (a device's "major,
+// minor", as ls) and mtime.
+func longColumns(e engine.BrowseEntry) string {
+	size := fmt.Sprintf("%12d", e.Size)
+	if e.Rdev != nil {
+		size = fmt.Sprintf("%5d, %5d", e.Rdev.Major, e.Rdev.Minor)
 	}
-	return oneLine(s)
+	return fmt.Sprintf("%s %6d %6d %s %s", e.ModeString(), e.UID, e.GID, size, e.Mtime.Local().Format(time.DateTime))
+}
+
+// arrowTarget is " -> TARGET" for a symlink, as ls -l ends its line.
+func arrowTarget(e engine.BrowseEntry) string {
+	if e.Type != "symlink" {
+		return ""
+	}
+	return " -> " + oneLine(e.Target)
 }
 
 // browseErr makes a bad path given to ls, find or dump a usage error.

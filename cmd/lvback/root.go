@@ -188,6 +188,3 @@ func checkName(name string) error {
 	}
 	return nil
 }
-
-// oneLine keeps an error message on one line (file names may hold newlines).
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", `\n`) }
