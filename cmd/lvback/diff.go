@@ -139,14 +139,11 @@ func (p *diffPrinter) end() {
 	fmt.Fprintln(p.g.stdout, "\n]")
 }
 
-// quotePath prints "." for the root and quotes names with control
-// characters so every change stays on one line.
+// quotePath prints "." for the root and escapes names as every text
+// output does (oneLine), so every change stays on one line.
 func quotePath(p string) string {
 	if p == "" {
 		return "."
 	}
-	if strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Sprintf("%q", p)
-	}
-	return p
+	return oneLine(p)
 }
