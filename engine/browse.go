@@ -78,15 +78,44 @@ func (be BrowseEntry) ModeString() string {
 	return manifest.ModeString(manifest.TypeNamed(be.Type), be.Mode)
 }
 
+// pathArg is a PATH given to ls or dump, as a manifest path.
+type pathArg struct {
+	sub string // the manifest path: "" is the root
+	dir bool   // PATH ended in a slash: it must name a directory
+}
+
 // backupPath turns a path given on the command line ("/etc", "etc/",
-// "/") into a manifest path ("etc", ""); what cannot be one is a usage
-// error wrapping manifest.ErrBadPath.
-func backupPath(p string) (string, error) {
+// "/") into a manifest path ("etc", ""), remembering a trailing slash (as
+// ls does, "/etc/fstab/" is then not a directory); what cannot be one is
+// a usage error wrapping manifest.ErrBadPath.
+func backupPath(p string) (pathArg, error) {
 	sub := strings.Trim(filepath.ToSlash(filepath.Clean("/"+p)), "/")
 	if err := manifest.ValidPath(sub); err != nil {
-		return "", err
+		return pathArg{}, err
 	}
-	return sub, nil
+	return pathArg{sub: sub, dir: strings.HasSuffix(p, "/")}, nil
+}
+
+// notDir is the error for a PATH ending in a slash that names something
+// other than a directory (a symlink is not followed, even to one).
+func notDir(sub, what string) error {
+	return fmt.Errorf("path /%s/: %w: not a directory (a %s)", sub, ErrNotApplicable, what)
+}
+
+// imagePath checks a PATH given for the block backup b: its root and its
+// image, /NAME.img (as ls lists it), both name the image; anything else
+// wraps repo.ErrNotFound, /NAME.img/ ErrNotApplicable.
+func imagePath(b *repo.Backup, p pathArg) error {
+	img := b.Name + ".img"
+	switch {
+	case p.sub == "":
+		return nil
+	case p.sub == img && p.dir:
+		return notDir(img, "block backup's image")
+	case p.sub == img:
+		return nil
+	}
+	return fmt.Errorf("path /%s: %w in backup %s/%s (a block backup holds one image, /%s)", p.sub, repo.ErrNotFound, b.Name, b.ID, img)
 }
 
 // openBackup opens the repository and picks the complete backup id of
@@ -111,11 +140,21 @@ func below(p, sub string) bool {
 	return sub == "" || p == sub || strings.HasPrefix(p, sub+"/")
 }
 
-// scanFrom reads mr up to the entry at sub and returns it; a path the
+// scanFrom reads mr up to the entry at p and returns it; a path the
 // backup does not hold (or holds only through a symlink) wraps
 // repo.ErrNotFound. The manifest is in Compare order, so the scan stops
-// at the first entry past sub.
-func scanFrom(mr *manifest.Reader, sub, backup string) (*manifest.Entry, error) {
+// at the first entry past p. A p ending in a slash that names anything
+// but a directory wraps ErrNotApplicable.
+func scanFrom(mr *manifest.Reader, p pathArg, backup string) (*manifest.Entry, error) {
+	e, err := scanTo(mr, p.sub, backup)
+	if err == nil && p.dir && e.Type != manifest.TypeDir {
+		return nil, notDir(p.sub, e.Type.String())
+	}
+	return e, err
+}
+
+// scanTo reads mr up to the entry at sub and returns it (see scanFrom).
+func scanTo(mr *manifest.Reader, sub, backup string) (*manifest.Entry, error) {
 	for {
 		e, err := mr.Next()
 		if errors.Is(err, io.EOF) {

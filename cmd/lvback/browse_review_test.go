@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,5 +127,76 @@ func TestLsModesDevicesTargets(t *testing.T) {
 	code, out, _ = run(t, "find", "--repo", repoPath, "link")
 	if code != exitOK || strings.Count(out, " lrwxrwxrwx ") != 2 || strings.Count(out, " -> ../etc/hosts\n") != 2 {
 		t.Errorf("find link: exit %d\n%s", code, out)
+	}
+}
+
+// dump takes the path ls lists a block backup's image at, /NAME.img.
+func TestDumpImagePath(t *testing.T) {
+	base := t.TempDir()
+	img := filepath.Join(base, "disk.img")
+	data := bytes.Repeat([]byte("lvback image "), 100_000)
+	must(t, os.WriteFile(img, data, 0o644))
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
+	if code, _, e := run(t, "backup", "--repo", repoPath, "--name", "vm", "--mode", "blocks", "--source", img); code != 0 {
+		t.Fatalf("backup: exit %d: %s", code, e)
+	}
+	r := []string{"dump", "--repo", repoPath, "--name", "vm"}
+	for _, p := range []string{"/vm.img", "vm.img", "/"} {
+		if code, out, e := run(t, append(r, p)...); code != exitOK || sha256.Sum256([]byte(out)) != sha256.Sum256(data) {
+			t.Errorf("dump %s: exit %d, %d bytes: %s", p, code, len(out), e)
+		}
+	}
+	for _, p := range []string{"/vm.img/", "/x", "/vm.img/x", "/other.img"} {
+		refused(t, append(r, p)...)
+		refused(t, "ls", "--repo", repoPath, "--name", "vm", p)
+	}
+}
+
+// A PATH ending in a slash names a directory, as for ls(1).
+func TestTrailingSlash(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	browseSource(t, src)
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
+	browseBackup(t, repoPath, src)
+	r := []string{"--repo", repoPath, "--name", "vol"}
+	for _, c := range []struct{ path, why string }{{"/etc/fstab/", "not a directory (a file)"}, {"/data/link/", "not a directory (a symlink)"},
+		{"/data/fifo/", "not a directory (a fifo)"}} {
+		for _, cmd := range []string{"ls", "dump"} {
+			code, out, e := run(t, append([]string{cmd, c.path}, r...)...)
+			if code != exitUsage || out != "" || strings.Count(e, "\n") != 1 || !strings.Contains(e, c.why) {
+				t.Errorf("%s %s: exit %d, stdout %q, stderr %q", cmd, c.path, code, out, e)
+			}
+		}
+	}
+	if got := paths(lsJSON(t, append(r, "/etc/")...)); got != "/etc/fstab /etc/hosts /etc/ssh" {
+		t.Errorf("ls /etc/: %s", got)
+	}
+	if code, out, e := run(t, append([]string{"dump", "/etc/"}, r...)...); code != exitOK || len(out)%512 != 0 || len(out) == 0 {
+		t.Errorf("dump /etc/: exit %d, %d bytes: %s", code, len(out), e)
+	}
+}
+
+// A file missing from the backup tree: a single-file dump writes nothing
+// and says so; a tar dump writes zeros in its place and says so after.
+func TestDumpMissingTreeFile(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	browseSource(t, src)
+	repoPath := initTamperRepo(t, filepath.Join(base, "repo"))
+	browseBackup(t, repoPath, src)
+	tree := mustList(t, repoPath)[0].Path
+	must(t, os.Chmod(filepath.Join(tree, "etc"), 0o755))
+	must(t, os.Remove(filepath.Join(tree, "etc/fstab")))
+	r := []string{"dump", "--repo", repoPath, "--name", "vol"}
+	code, out, e := run(t, append(r, "/etc/fstab")...)
+	if code != exitFailed || out != "" || strings.Count(e, "\n") != 1 || !strings.Contains(e, "/etc/fstab: missing from the backup tree") ||
+		!strings.Contains(e, "no such file") {
+		t.Errorf("dump of a missing file: exit %d, stdout %q, stderr %q", code, out, e)
+	}
+	code, out, e = run(t, append(r, "/etc")...)
+	if code != exitFailed || len(out) == 0 || len(out)%512 != 0 || strings.Count(e, "\n") != 1 ||
+		!strings.Contains(e, "missing from the backup tree (first: /etc/fstab") || strings.Contains(e, "does not match") {
+		t.Errorf("tar with a missing file: exit %d, %d bytes, stderr %q", code, len(out), e)
 	}
 }
