@@ -200,3 +200,41 @@ func TestDumpMissingTreeFile(t *testing.T) {
 		t.Errorf("tar with a missing file: exit %d, %d bytes, stderr %q", code, len(out), e)
 	}
 }
+
+// Bad input the review found accepted or misworded: a negative --jobs of
+// any command, an unknown shell, a bad find pattern, a tag that is not
+// UTF-8.
+func TestBadInputWording(t *testing.T) {
+	base := t.TempDir()
+	src := filepath.Join(base, "src")
+	browseSource(t, src)
+	repoPath := initRepo(t, filepath.Join(base, "repo"))
+	browseBackup(t, repoPath, src)
+	r := []string{"--repo", repoPath, "--name", "vol"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"stats", "--jobs", "-1"}, r...), "--jobs -1: must be 1 or more"},
+		{append([]string{"dump", "--jobs", "-3", "/etc/fstab"}, r...), "--jobs -3"},
+		{append([]string{"verify", "--jobs", "-1"}, r...), "--jobs -1"},
+		{append([]string{"restore", "--jobs", "-1", "--target", filepath.Join(base, "t")}, r...), "--jobs -1"},
+		{append([]string{"prune", "--jobs", "-1", "--keep-last", "1"}, r...), "--jobs -1"},
+		{append([]string{"backup", "--jobs", "-1", "--source", src}, r...), "--jobs -1"},
+		{[]string{"copy", "--from", repoPath, "--to", filepath.Join(base, "o"), "--jobs", "-2"}, "--jobs -2"},
+		{[]string{"completion", "bogus"}, `unknown command "bogus"`},
+		{[]string{"find", "--repo", repoPath, "["}, `bad pattern "["`},
+		{append([]string{"tag", "--add", "a\xff", "latest"}, r...), `invalid tag a\xff: not valid UTF-8`},
+	} {
+		code, out, e := run(t, c.args...)
+		if code != exitUsage || out != "" || strings.Count(e, "\n") != 1 || !strings.Contains(e, c.want) || strings.Contains(e, "exclude") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", c.args, code, out, e, c.want)
+		}
+	}
+	if it := mustList(t, repoPath); len(it) != 1 || len(it[0].Tags) != 0 {
+		t.Errorf("bad input changed the repository: %+v", it)
+	}
+	if code, out, _ := run(t, "completion", "bash"); code != exitOK || !strings.Contains(out, "bash completion") {
+		t.Errorf("completion bash: exit %d", code)
+	}
+}
