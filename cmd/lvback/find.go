@@ -23,7 +23,8 @@ func findCmd(g *globals) *cobra.Command {
 			"backup's root (/etc/fstab, etc/**/*.conf); * ? [..] and ** as for --exclude.\n" +
 			"Each matching path is printed once, then every backup holding it, oldest\n" +
 			"first, with type, mode, owner, size, mtime and content hash; '*' marks a\n" +
-			"version that differs (type, size, hash or target) from the one before it.\n" +
+			"version that differs (type, size, hash or target) from the one before it;\n" +
+			"a symlink's line ends in -> TARGET. Modes and names print as for ls -l.\n" +
 			"Block-mode backups hold no paths and are skipped. Only manifests are read,\n" +
 			"side by side and streamed. --json prints one object per version and line\n" +
 			"(NDJSON), grouped by path: name, id, time, the fields of ls --json, changed.\n\n" + exitHelp,
