@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/zeebo/blake3"
 
@@ -20,7 +21,8 @@ type DumpOptions struct {
 	Name string
 	ID   string // "latest" or "" means the newest complete backup
 	// Path is a regular file (its content is written) or a directory (a
-	// tar stream of it); "" or "/" is the root. A block backup takes "".
+	// tar stream of it); "" or "/" is the root. A block backup takes ""
+	// or its image's path, "/NAME.img", as Ls lists it.
 	Path string
 	Jobs int // block backups: concurrent chunk fetchers; 0 is the default
 	// RefuseArchive refuses, before anything is written, a dump that
@@ -40,11 +42,14 @@ var ErrContentMismatch = errors.New("content does not match its manifest hash")
 // Every file's bytes are hashed as they are written; a file whose bytes
 // do not match its manifest hash is written anyway (the tar stream goes
 // on and stays well formed), and Dump then returns an error wrapping
-// ErrContentMismatch naming it. A path the backup does not hold wraps
-// repo.ErrNotFound; one that is neither a file nor a directory, or a path
-// in a block backup, wraps ErrNotApplicable: nothing is written then.
+// ErrContentMismatch naming it; one missing from the tree is written as
+// zeros in a tar stream (ErrMissingInTree then), while a single file
+// missing is an error before anything is written. A path the backup does
+// not hold wraps repo.ErrNotFound; one that is neither a file nor a
+// directory, or ends in a slash and is not a directory, wraps
+// ErrNotApplicable: nothing is written then.
 func Dump(ctx context.Context, o DumpOptions, w io.Writer) error {
-	sub, err := backupPath(o.Path)
+	p, err := backupPath(o.Path)
 	if err != nil {
 		return err
 	}
@@ -53,8 +58,8 @@ func Dump(ctx context.Context, o DumpOptions, w io.Writer) error {
 		return err
 	}
 	if b.Blocks() {
-		if sub != "" {
-			return fmt.Errorf("path /%s %w: a block-mode backup is one image (dump it with no path)", sub, ErrNotApplicable)
+		if err := imagePath(b, p); err != nil {
+			return err
 		}
 		if o.RefuseArchive {
 			return refuseArchive("an image")
@@ -66,7 +71,7 @@ func Dump(ctx context.Context, o DumpOptions, w io.Writer) error {
 		return err
 	}
 	defer mr.Close()
-	top, err := scanFrom(mr, sub, b.Name+"/"+b.ID)
+	top, err := scanFrom(mr, p, b.Name+"/"+b.ID)
 	if err != nil {
 		return err
 	}
@@ -84,16 +89,35 @@ func Dump(ctx context.Context, o DumpOptions, w io.Writer) error {
 		}
 		return writeTar(ctx, tree, mr, top, w)
 	}
-	return fmt.Errorf("/%s is a %s: dump %w (only to a file or a directory)", sub, top.Type, ErrNotApplicable)
+	return fmt.Errorf("/%s is a %s: dump %w (only to a file or a directory)", p.sub, top.Type, ErrNotApplicable)
 }
 
 func refuseArchive(what string) error {
 	return fmt.Errorf("dump would write %s to a terminal: %w (redirect stdout to a file or a pipe)", what, ErrNotApplicable)
 }
 
-// dumpFile writes the content of the file e names to w, checking it.
+// ErrMissingInTree means a file the manifest lists could not be opened in
+// the backup's tree (removed or made unreadable behind lvback's back).
+var ErrMissingInTree = errors.New("missing from the backup tree")
+
+// openTreeFile opens e's file in tree; an error wraps ErrMissingInTree,
+// naming the file and the cause.
+func openTreeFile(tree *fileops.Tree, e *manifest.Entry) (*os.File, error) {
+	f, err := tree.Open(e.Path)
+	if err != nil {
+		return nil, fmt.Errorf("/%s: %w (%w)", e.Path, ErrMissingInTree, err)
+	}
+	return f, nil
+}
+
+// dumpFile writes the content of the file e names to w, checking it. A
+// file it cannot open is an error before anything is written.
 func dumpFile(ctx context.Context, tree *fileops.Tree, e *manifest.Entry, w io.Writer) error {
-	ok, err := copyChecked(ctx, tree, e, w)
+	f, err := openTreeFile(tree, e)
+	if err != nil {
+		return err
+	}
+	ok, err := copyChecked(ctx, f, e, w)
 	if err != nil {
 		return err
 	}
@@ -103,16 +127,18 @@ func dumpFile(ctx context.Context, tree *fileops.Tree, e *manifest.Entry, w io.W
 	return nil
 }
 
-// copyChecked writes exactly e.Size bytes of e's file in tree to w (zeros
-// where the file is short or unreadable) and reports whether they were
-// the file's whole content and match e.Hash. Only a failure to write to
-// w, or ctx's end, is an error.
-func copyChecked(ctx context.Context, tree *fileops.Tree, e *manifest.Entry, w io.Writer) (bool, error) {
+// copyChecked writes exactly e.Size bytes of f, e's file, to w (zeros
+// where the file is short or unreadable, or for all of them when f is
+// nil), closes f and reports whether they were the file's whole content
+// and match e.Hash. Only a failure to write to w, or ctx's end, is an
+// error.
+func copyChecked(ctx context.Context, f *os.File, e *manifest.Entry, w io.Writer) (bool, error) {
 	h := blake3.New()
 	out := io.MultiWriter(w, h)
 	var n int64
 	whole := false
-	if f, err := tree.Open(e.Path); err == nil {
+	if f != nil {
+		var err error
 		n, err = io.CopyN(out, ctxReader{ctx, f}, e.Size)
 		whole = err == nil && atEOF(f)
 		f.Close()

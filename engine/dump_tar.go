@@ -21,23 +21,20 @@ import (
 // whose first path is in the stream is a hard-link entry. Sockets have no
 // tar form and are left out. Every file's content is checked as it is
 // written (copyChecked); the first mismatch is reported once the stream
-// is complete. mr has just returned top.
+// is complete, as is the first file missing from the tree (written as
+// zeros). mr has just returned top.
 func writeTar(ctx context.Context, tree *fileops.Tree, mr *manifest.Reader, top *manifest.Entry, w io.Writer) error {
 	tw := tar.NewWriter(w)
-	bad, first := 0, ""
+	var probs tarProblems
 	for e := top; e != nil; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ok, err := tarEntry(ctx, tw, tree, e, top.Path)
+		prob, err := tarEntry(ctx, tw, tree, e, top.Path)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			if bad++; first == "" {
-				first = "/" + e.Path
-			}
-		}
+		probs.add(prob, e.Path)
 		if e, err = nextBelow(mr, top.Path); err != nil {
 			return err
 		}
@@ -45,8 +42,41 @@ func writeTar(ctx context.Context, tree *fileops.Tree, mr *manifest.Reader, top 
 	if err := tw.Close(); err != nil {
 		return err
 	}
-	if bad > 0 {
-		return fmt.Errorf("%w: %d files (first: %s); the tar stream was written in full", ErrContentMismatch, bad, first)
+	return probs.err()
+}
+
+// tarProblems counts the files of a tar stream that did not match their
+// hash or were missing from the tree, and remembers the first of each.
+type tarProblems struct {
+	mismatched, missing           int
+	firstMismatched, firstMissing string
+}
+
+// add counts prob (nil, ErrContentMismatch or ErrMissingInTree) of path p.
+func (t *tarProblems) add(prob error, p string) {
+	switch {
+	case errors.Is(prob, ErrMissingInTree):
+		if t.missing++; t.missing == 1 {
+			t.firstMissing = "/" + p
+		}
+	case prob != nil:
+		if t.mismatched++; t.mismatched == 1 {
+			t.firstMismatched = "/" + p
+		}
+	}
+}
+
+// err is the error the problems make, or nil.
+func (t *tarProblems) err() error {
+	const written = "the tar stream was written in full"
+	switch {
+	case t.missing > 0 && t.mismatched > 0:
+		return fmt.Errorf("%d files %w (first: %s; zeros in their place), %d %w (first: %s); %s",
+			t.missing, ErrMissingInTree, t.firstMissing, t.mismatched, ErrContentMismatch, t.firstMismatched, written)
+	case t.missing > 0:
+		return fmt.Errorf("%d files %w (first: %s; zeros in their place); %s", t.missing, ErrMissingInTree, t.firstMissing, written)
+	case t.mismatched > 0:
+		return fmt.Errorf("%w: %d files (first: %s); %s", ErrContentMismatch, t.mismatched, t.firstMismatched, written)
 	}
 	return nil
 }
@@ -66,23 +96,35 @@ func nextBelow(mr *manifest.Reader, sub string) (*manifest.Entry, error) {
 	return e, nil
 }
 
-// tarEntry writes e (a file: with its content) and reports whether the
-// content matched its hash; top is the path of the dumped directory.
-func tarEntry(ctx context.Context, tw *tar.Writer, tree *fileops.Tree, e *manifest.Entry, top string) (bool, error) {
+// tarEntry writes e (a file: with its content) and returns what was
+// wrong with the content: nil, or an error wrapping ErrMissingInTree or
+// ErrContentMismatch; top is the path of the dumped directory. The second
+// result is an error that ends the stream.
+func tarEntry(ctx context.Context, tw *tar.Writer, tree *fileops.Tree, e *manifest.Entry, top string) (problem, err error) {
 	if e.Type == manifest.TypeSocket {
-		return true, nil
+		return nil, nil
 	}
 	hdr := tarHeader(e)
 	if e.Type == manifest.TypeFile && e.LinkTo != "" && below(e.LinkTo, top) {
 		hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, tarName(e.LinkTo, false), 0
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
-		return false, fmt.Errorf("tar /%s: %w", e.Path, err)
+		return nil, fmt.Errorf("tar /%s: %w", e.Path, err)
 	}
 	if hdr.Typeflag != tar.TypeReg {
-		return true, nil
+		return nil, nil
 	}
-	return copyChecked(ctx, tree, e, tw)
+	f, missing := openTreeFile(tree, e) // f is nil then: zeros keep the stream well formed
+	ok, err := copyChecked(ctx, f, e, tw)
+	switch {
+	case err != nil:
+		return nil, err
+	case missing != nil:
+		return missing, nil
+	case !ok:
+		return ErrContentMismatch, nil
+	}
+	return nil, nil
 }
 
 // tarHeader is e's tar header, without hard links.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/lvback/lvback/exclude"
@@ -216,13 +217,13 @@ func mergeRuns(ctx context.Context, runs []*spillRun, fn func([]FindMatch) error
 // findMatchers compiles the patterns; there must be at least one.
 func findMatchers(patterns []string) ([]*exclude.Matcher, error) {
 	if len(patterns) == 0 {
-		return nil, fmt.Errorf("%w: no pattern given", exclude.ErrBadPattern)
+		return nil, findPatternError{fmt.Errorf("%w: no pattern given", exclude.ErrBadPattern)}
 	}
 	ms := make([]*exclude.Matcher, len(patterns))
 	for i, p := range patterns {
 		m, err := exclude.NewMatcher(p)
 		if err != nil {
-			return nil, err
+			return nil, findPatternError{err}
 		}
 		ms[i] = m
 	}
@@ -347,3 +348,14 @@ func differs(a, b *manifest.Entry) bool {
 func versionDiffers(a, b BrowseEntry) bool {
 	return a.Type != b.Type || a.Size != b.Size || a.Hash != b.Hash || a.Target != b.Target
 }
+
+// findPatternError is the exclude package's error for a find pattern,
+// worded for find ("bad pattern", not "bad exclude pattern"); it still
+// wraps exclude.ErrBadPattern.
+type findPatternError struct{ err error }
+
+func (e findPatternError) Error() string {
+	return strings.Replace(e.err.Error(), exclude.ErrBadPattern.Error(), "bad pattern", 1)
+}
+
+func (e findPatternError) Unwrap() error { return e.err }

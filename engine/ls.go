@@ -27,10 +27,11 @@ type LsOptions struct {
 // Ls calls fn with the entries of a backup, in manifest order (a
 // directory before what it holds), reading its manifest only: memory does
 // not grow with the backup. A block backup has one entry, its image
-// ("/NAME.img", type "image"), and takes no Path but "/". A Path the
-// backup does not hold wraps repo.ErrNotFound.
+// ("/NAME.img", type "image"), and takes no Path but "/" or that one. A
+// Path the backup does not hold wraps repo.ErrNotFound; one ending in a
+// slash that is not a directory's ErrNotApplicable.
 func Ls(ctx context.Context, o LsOptions, fn func(BrowseEntry) error) error {
-	sub, err := backupPath(o.Path)
+	p, err := backupPath(o.Path)
 	if err != nil {
 		return err
 	}
@@ -39,8 +40,8 @@ func Ls(ctx context.Context, o LsOptions, fn func(BrowseEntry) error) error {
 		return err
 	}
 	if b.Blocks() {
-		if sub != "" && sub != b.Name+".img" {
-			return fmt.Errorf("path /%s: %w in backup %s/%s (a block backup holds one image, /%s.img)", sub, repo.ErrNotFound, b.Name, b.ID, b.Name)
+		if err := imagePath(b, p); err != nil {
+			return err
 		}
 		return lsImage(b, fn)
 	}
@@ -49,14 +50,14 @@ func Ls(ctx context.Context, o LsOptions, fn func(BrowseEntry) error) error {
 		return err
 	}
 	defer mr.Close()
-	top, err := scanFrom(mr, sub, b.Name+"/"+b.ID)
+	top, err := scanFrom(mr, p, b.Name+"/"+b.ID)
 	if err != nil {
 		return err
 	}
 	if top.Type != manifest.TypeDir {
 		return fn(browseEntry(top))
 	}
-	return lsBelow(ctx, mr, sub, o.Recursive, fn)
+	return lsBelow(ctx, mr, p.sub, o.Recursive, fn)
 }
 
 // lsBelow calls fn with the entries mr holds below the directory sub:

@@ -110,9 +110,9 @@ func TestLsCommand(t *testing.T) {
 		fi, err := os.Lstat(filepath.Join(src, e.Path))
 		must(t, err)
 		st := fi.Sys().(*syscall.Stat_t)
-		if e.FileMode() != fi.Mode() || e.UID != st.Uid || e.GID != st.Gid || !e.Mtime.Equal(fi.ModTime()) ||
+		if e.ModeString() != statMode(t, filepath.Join(src, e.Path)) || e.UID != st.Uid || e.GID != st.Gid || !e.Mtime.Equal(fi.ModTime()) ||
 			(fi.Mode().IsRegular() && e.Size != fi.Size()) {
-			t.Errorf("%s: ls says %v %d:%d %d %v, lstat %v %d:%d %d %v", e.Path, e.FileMode(), e.UID, e.GID, e.Size, e.Mtime,
+			t.Errorf("%s: ls says %v %d:%d %d %v, lstat %v %d:%d %d %v", e.Path, e.ModeString(), e.UID, e.GID, e.Size, e.Mtime,
 				fi.Mode(), st.Uid, st.Gid, fi.Size(), fi.ModTime())
 		}
 		if fi.Mode().IsRegular() {
@@ -125,7 +125,7 @@ func TestLsCommand(t *testing.T) {
 	fi, _ := os.Lstat(filepath.Join(src, "etc/hosts"))
 	code, out, _ := run(t, append([]string{"ls", "-l", "/etc/hosts"}, r...)...)
 	st := fi.Sys().(*syscall.Stat_t)
-	want := fmt.Sprintf("%s %6d %6d %12d %s /etc/hosts\n", fi.Mode(), st.Uid, st.Gid, fi.Size(), fi.ModTime().Local().Format(time.DateTime))
+	want := fmt.Sprintf("%s %6d %6d %12d %s /etc/hosts\n", statMode(t, filepath.Join(src, "etc/hosts")), st.Uid, st.Gid, fi.Size(), fi.ModTime().Local().Format(time.DateTime))
 	if code != exitOK || out != want {
 		t.Errorf("ls -l /etc/hosts: exit %d\n got %q\nwant %q", code, out, want)
 	}

@@ -27,7 +27,7 @@ func diffCmd(g *globals) *cobra.Command {
 			"kind range with offset and length), then 'M image (size, N of M chunks differ, X MiB)'\n" +
 			"(JSON adds chunks, of_chunks, bytes, old_size, new_size) when the images differ.\n" +
 			"A block and a file backup cannot be compared (exit 2).",
-		Args: cobra.ExactArgs(2),
+		Args: idArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if repoPath == "" || name == "" {
 				return usagef("diff needs --repo and --name")
@@ -139,14 +139,11 @@ func (p *diffPrinter) end() {
 	fmt.Fprintln(p.g.stdout, "\n]")
 }
 
-// quotePath prints "." for the root and quotes names with control
-// characters so every change stays on one line.
+// quotePath prints "." for the root and escapes names as every text
+// output does (oneLine), so every change stays on one line.
 func quotePath(p string) string {
 	if p == "" {
 		return "."
 	}
-	if strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return fmt.Sprintf("%q", p)
-	}
-	return p
+	return oneLine(p)
 }

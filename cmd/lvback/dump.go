@@ -19,11 +19,15 @@ func dumpCmd(g *globals) *cobra.Command {
 			"numeric owners, modes, mtimes, xattrs and ACLs (SCHILY.xattr.*), hard links,\n" +
 			"symlinks, fifos and devices (sockets are left out); extract it with\n" +
 			"  tar -xpf - --xattrs --xattrs-include='*' --numeric-owner\n" +
-			"A block-mode backup takes no PATH and writes its image:\n" +
+			"A block-mode backup writes its image, with no PATH or /NAME.img (as ls lists it):\n" +
 			"  lvback dump --repo R --name vm | ssh host dd of=/dev/vg/lv bs=4M\n" +
 			"Contents are checked against the manifest's BLAKE3 hashes (an image's chunks\n" +
 			"against their ids) as they are written. A file that does not match is written\n" +
 			"anyway, and dump then exits 1 naming it: its bytes went to stdout already.\n" +
+			"A single file missing from the backup's tree writes nothing (exit 1); in a tar\n" +
+			"stream it is zeros, and dump exits 1 after it. A PATH ending in / must be a\n" +
+			"directory. The tar stream has no sparse headers: holes come out as zeros\n" +
+			"(restore keeps them holes).\n" +
 			"A tar stream or an image is never written to a terminal (exit 2).\n\n" + exitHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

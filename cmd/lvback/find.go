@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,7 +23,8 @@ func findCmd(g *globals) *cobra.Command {
 			"backup's root (/etc/fstab, etc/**/*.conf); * ? [..] and ** as for --exclude.\n" +
 			"Each matching path is printed once, then every backup holding it, oldest\n" +
 			"first, with type, mode, owner, size, mtime and content hash; '*' marks a\n" +
-			"version that differs (type, size, hash or target) from the one before it.\n" +
+			"version that differs (type, size, hash or target) from the one before it;\n" +
+			"a symlink's line ends in -> TARGET. Modes and names print as for ls -l.\n" +
 			"Block-mode backups hold no paths and are skipped. Only manifests are read,\n" +
 			"side by side and streamed. --json prints one object per version and line\n" +
 			"(NDJSON), grouped by path: name, id, time, the fields of ls --json, changed.\n\n" + exitHelp,
@@ -80,8 +80,11 @@ func printVersions(g *globals, group []engine.FindMatch) error {
 		if len(hash) > 16 {
 			hash = hash[:16]
 		}
-		if _, err := fmt.Fprintf(g.stdout, "%s %-22s %s %6d %6d %12d %s %s\n", mark, m.ID, m.FileMode(), m.UID, m.GID, m.Size,
-			m.Mtime.Local().Format(time.DateTime), hash); err != nil {
+		cols := longColumns(m.BrowseEntry)
+		if hash != "" {
+			cols += " " + hash
+		}
+		if _, err := fmt.Fprintf(g.stdout, "%s %-22s %s%s\n", mark, m.ID, cols, arrowTarget(m.BrowseEntry)); err != nil {
 			return err
 		}
 	}

@@ -22,9 +22,15 @@ func lsCmd(g *globals) *cobra.Command {
 		Long: "List what backup ID of NAME (\"latest\" for the newest) holds, from its manifest\n" +
 			"(the source's metadata at backup time; the tree is not read). PATH (default /)\n" +
 			"lists a directory's children, or a file itself; --recursive everything below.\n" +
-			"A block-mode backup lists its image, /NAME.img. --json prints one JSON object\n" +
-			"per line (NDJSON): path, type, mode, uid, gid, size, mtime, hash (files),\n" +
-			"target (symlinks), link_to (hard links), image_hash (images).\n\n" + exitHelp,
+			"A PATH ending in / must be a directory (a symlink is not followed: exit 2).\n" +
+			"A block-mode backup lists its image, /NAME.img. -l prints modes as GNU ls -l\n" +
+			"(lrwxrwxrwx, crw-r--r--, -rwsr-xr-x), a device's 'major, minor' for its size\n" +
+			"and a symlink's -> TARGET. Names are escaped, one line each: \\\\ \\n \\t \\r, and\n" +
+			"\\xHH for other control bytes and bytes that are not UTF-8. --json prints one\n" +
+			"JSON object per line (NDJSON): path, type, mode, uid, gid, size, mtime, hash\n" +
+			"(files), target (symlinks), link_to (hard links), rdev {major, minor}\n" +
+			"(devices), image_hash (images); path_raw, target_raw, link_to_raw (base64 of\n" +
+			"the raw bytes) only when that name is not valid UTF-8.\n\n" + exitHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Repo == "" || o.Name == "" {
@@ -57,15 +63,29 @@ func lsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// longLine is an `ls -l` line of e: mode, uid, gid, size, mtime, path
-// (and a symlink's target).
+// longLine is an `ls -l` line of e: its columns, path and (symlinks)
+// target.
 func longLine(e engine.BrowseEntry) string {
-	s := fmt.Sprintf("%s %6d %6d %12d %s %s", e.FileMode(), e.UID, e.GID, e.Size,
-		e.Mtime.Local().Format(time.DateTime), e.Path)
-	if e.Target != "" {
-		s += " -> " + e.Target
+	return longColumns(e) + " " + oneLine(e.Path) + arrowTarget(e)
+}
+
+// longColumns are the columns ls -l and find print before a path or
+// hash: mode as GNU ls prints it, uid, gid, size (a device's "major,
+// minor", as ls) and mtime.
+func longColumns(e engine.BrowseEntry) string {
+	size := fmt.Sprintf("%12d", e.Size)
+	if e.Rdev != nil {
+		size = fmt.Sprintf("%5d, %5d", e.Rdev.Major, e.Rdev.Minor)
 	}
-	return oneLine(s)
+	return fmt.Sprintf("%s %6d %6d %s %s", e.ModeString(), e.UID, e.GID, size, e.Mtime.Local().Format(time.DateTime))
+}
+
+// arrowTarget is " -> TARGET" for a symlink, as ls -l ends its line.
+func arrowTarget(e engine.BrowseEntry) string {
+	if e.Type != "symlink" {
+		return ""
+	}
+	return " -> " + oneLine(e.Target)
 }
 
 // browseErr makes a bad path given to ls, find or dump a usage error.

@@ -148,7 +148,7 @@ func TestDiffCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatal(stderr)
 	}
-	want := "M . (mtime)\nM change (content, size, mtime)\nM chmod (mode)\n+ \"new\\nline\"\n- remove\n"
+	want := "M . (mtime)\nM change (content, size, mtime)\nM chmod (mode)\n+ new\\nline\n- remove\n"
 	if out != want {
 		t.Fatalf("diff:\n%s\nwant:\n%s", out, want)
 	}

@@ -93,7 +93,13 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.PersistentFlags().StringVar(&keyFile, "key-file", "", "key file of an encrypted remote repository (same as $"+repo.KeyFileEnv+"; else $LVBACK_PASSWORD or $LVBACK_PASSWORD_FILE)")
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkIDFlag(cmd); err != nil {
+			return err
+		}
+		if err := checkJobsFlag(cmd); err != nil {
+			return err
+		}
 		if g.logFormat != "text" && g.logFormat != "json" {
 			return usagef("--log-format must be text or json")
 		}
@@ -111,6 +117,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.AddCommand(initCmd(g), backupCmd(g), listCmd(g), verifyCmd(g), restoreCmd(g), pruneCmd(g), diffCmd(g), runCmd(g), cleanupCmd(g), mountCmd(g), copyCmd(g), statsCmd(g), lsCmd(g), findCmd(g), dumpCmd(g), versionCmd(g),
 		tagCmd(g), protectCmd(g, true), protectCmd(g, false), gendocsCmd())
 	setVersion(root)
+	strictCompletion(root)
 	for _, c := range root.Commands() {
 		if c.Args != nil {
 			c.Args = usageArgs(c.Args) // a wrong number of arguments is a usage error
@@ -186,5 +193,28 @@ func checkName(name string) error {
 	return nil
 }
 
-// oneLine keeps an error message on one line (file names may hold newlines).
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", `\n`) }
+// checkJobsFlag refuses a negative --jobs, whichever command has one
+// (0 is each command's default, as for backup and the config's jobs).
+func checkJobsFlag(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("jobs")
+	if f == nil || !f.Changed {
+		return nil
+	}
+	if n, err := cmd.Flags().GetInt("jobs"); err == nil && n < 0 {
+		return usagef("--jobs %d: must be 1 or more (0: the default)", n)
+	}
+	return nil
+}
+
+// strictCompletion makes cobra's completion command refuse an unknown
+// shell as a usage error (cobra prints its help and exits 0 otherwise);
+// with no shell it still prints its help.
+func strictCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" && c.RunE == nil && c.Run == nil {
+			c.Args = cobra.NoArgs // a shell it knows is a subcommand; anything else an unknown one
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+	}
+}

@@ -22,7 +22,7 @@ func tagCmd(g *globals) *cobra.Command {
 			"without commas, white space or control characters. Tags live in the backup's\n" +
 			"labels.json beside info.json, which never changes; the change takes NAME's lock,\n" +
 			"so it never races a prune. list --tag and prune --keep-tag select by tags.\n\n" + exitHelp,
-		Args: cobra.MinimumNArgs(1),
+		Args: idArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			o.IDs = ids
 			o.Replace = cmd.Flags().Changed("set")
@@ -61,7 +61,7 @@ func protectCmd(g *globals, protect bool) *cobra.Command {
 		Use:   use + " --repo REPO --name NAME ID...",
 		Short: short,
 		Long:  long,
-		Args:  cobra.MinimumNArgs(1),
+		Args:  idArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			o.IDs, o.Protect = ids, &protect
 			if err := checkTagFlags(&o); err != nil {

@@ -25,6 +25,8 @@ func Valid(t string) error {
 		return fmt.Errorf("empty tag")
 	case len(t) > MaxLen:
 		return fmt.Errorf("tag %.20q... is longer than %d bytes", t, MaxLen)
+	case !utf8.ValidString(t):
+		return fmt.Errorf("invalid tag %s: not valid UTF-8", t) // not %q: the command line escapes it once
 	case !isPrintableWord(t):
 		return fmt.Errorf("invalid tag %q: no commas, white space or control characters", t)
 	}
