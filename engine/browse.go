@@ -140,20 +140,29 @@ func below(p, sub string) bool {
 	return sub == "" || p == sub || strings.HasPrefix(p, sub+"/")
 }
 
-// scanFrom reads mr up to the entry at p and returns it; a path the
-// backup does not hold (or holds only through a symlink) wraps
-// repo.ErrNotFound. The manifest is in Compare order, so the scan stops
-// at the first entry past p. A p ending in a slash that names anything
-// but a directory wraps ErrNotApplicable.
-func scanFrom(mr *manifest.Reader, p pathArg, backup string) (*manifest.Entry, error) {
-	e, err := scanTo(mr, p.sub, backup)
-	if err == nil && p.dir && e.Type != manifest.TypeDir {
-		return nil, notDir(p.sub, e.Type.String())
+// openAt opens file backup b's manifest and reads it up to the entry at
+// p, which it returns with the reader positioned just past it (the caller
+// closes the reader); a path the backup does not hold (or holds only
+// through a symlink) wraps repo.ErrNotFound. The manifest is in Compare
+// order, so the scan stops at the first entry past p. A p ending in a
+// slash that names anything but a directory wraps ErrNotApplicable.
+func openAt(b *repo.Backup, p pathArg) (*manifest.Reader, *manifest.Entry, error) {
+	mr, err := manifest.Open(b.ManifestPath())
+	if err != nil {
+		return nil, nil, err
 	}
-	return e, err
+	e, err := scanTo(mr, p.sub, b.Name+"/"+b.ID)
+	if err == nil && p.dir && e.Type != manifest.TypeDir {
+		err = notDir(p.sub, e.Type.String())
+	}
+	if err != nil {
+		mr.Close()
+		return nil, nil, err
+	}
+	return mr, e, nil
 }
 
-// scanTo reads mr up to the entry at sub and returns it (see scanFrom).
+// scanTo reads mr up to the entry at sub and returns it (see openAt).
 func scanTo(mr *manifest.Reader, sub, backup string) (*manifest.Entry, error) {
 	for {
 		e, err := mr.Next()

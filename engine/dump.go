@@ -66,15 +66,11 @@ func Dump(ctx context.Context, o DumpOptions, w io.Writer) error {
 		}
 		return dumpImage(ctx, r, b, w, o.Jobs)
 	}
-	mr, err := manifest.Open(b.ManifestPath())
+	mr, top, err := openAt(b, p)
 	if err != nil {
 		return err
 	}
 	defer mr.Close()
-	top, err := scanFrom(mr, p, b.Name+"/"+b.ID)
-	if err != nil {
-		return err
-	}
 	tree, err := fileops.OpenTree(b.TreePath())
 	if err != nil {
 		return err

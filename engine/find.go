@@ -322,15 +322,13 @@ func nextGroup(cs []*cursor) ([]FindMatch, error) {
 	}
 	path := least.Path
 	var group []FindMatch
-	var prev *manifest.Entry
 	for _, c := range cs {
 		if c.cur == nil || c.cur.Path != path {
 			continue
 		}
-		e := c.cur
-		group = append(group, FindMatch{Name: c.b.Name, ID: c.b.ID, Time: c.b.Info.Started.UTC(),
-			BrowseEntry: browseEntry(e), Changed: prev != nil && differs(prev, e)})
-		prev = e
+		m := FindMatch{Name: c.b.Name, ID: c.b.ID, Time: c.b.Info.Started.UTC(), BrowseEntry: browseEntry(c.cur)}
+		m.Changed = len(group) > 0 && versionDiffers(group[len(group)-1].BrowseEntry, m.BrowseEntry)
+		group = append(group, m)
 		if err := c.advance(); err != nil {
 			return nil, err
 		}
@@ -338,13 +336,8 @@ func nextGroup(cs []*cursor) ([]FindMatch, error) {
 	return group, nil
 }
 
-// differs reports whether two versions of a path differ in what find
-// compares: type, size, content hash and symlink target.
-func differs(a, b *manifest.Entry) bool {
-	return a.Type != b.Type || a.Size != b.Size || a.Hash != b.Hash || a.Target != b.Target
-}
-
-// versionDiffers is differs for two reported versions.
+// versionDiffers reports whether two versions of a path differ in what
+// find compares: type, size, content hash and symlink target.
 func versionDiffers(a, b BrowseEntry) bool {
 	return a.Type != b.Type || a.Size != b.Size || a.Hash != b.Hash || a.Target != b.Target
 }

@@ -45,15 +45,11 @@ func Ls(ctx context.Context, o LsOptions, fn func(BrowseEntry) error) error {
 		}
 		return lsImage(b, fn)
 	}
-	mr, err := manifest.Open(b.ManifestPath())
+	mr, top, err := openAt(b, p)
 	if err != nil {
 		return err
 	}
 	defer mr.Close()
-	top, err := scanFrom(mr, p, b.Name+"/"+b.ID)
-	if err != nil {
-		return err
-	}
 	if top.Type != manifest.TypeDir {
 		return fn(browseEntry(top))
 	}
