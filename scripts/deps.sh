@@ -2,7 +2,7 @@
 # Installs the Debian packages lvback's tests use as oracles and fixtures.
 # The product itself needs none of them. Without root it only reports.
 set -euo pipefail
-pkgs=(rsync attr acl xfsprogs btrfs-progs e2fsprogs util-linux fdisk strace fuse3 qemu-utils man-db)
+pkgs=(rsync attr acl xfsprogs btrfs-progs e2fsprogs util-linux fdisk strace fuse3 qemu-utils man-db systemd)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
